@@ -1,0 +1,64 @@
+// Files: read-only memory maps, whole-file reads, and atomic writes (temporary file + rename, so a reader
+// never sees a half-written result under the final name). All failures throw lmzip::Error naming the path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lmzip {
+
+// A read-only memory map of a whole file. Movable, not copyable. Thread-safe to read once constructed.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  std::string_view view() const { return {reinterpret_cast<const char*>(data_), size_}; }
+
+ private:
+  void release();
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// The whole content of a file ("-" reads standard input).
+std::string read_file(const std::string& path);
+
+// Writes `content` to `path` atomically: a temporary file beside it, fsync, then rename.
+void write_file_atomic(const std::string& path, std::string_view content);
+
+// A file being written under a temporary name; commit() renames it into place. If destroyed without
+// commit() (an error, an exception), the temporary file is removed and `path` is untouched.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(const void* data, size_t size);
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  void commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+};
+
+bool file_exists(const std::string& path);
+uint64_t file_size(const std::string& path);
+
+}  // namespace lmzip

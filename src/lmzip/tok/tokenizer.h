@@ -1,0 +1,80 @@
+// Tokenizers read from GGUF metadata (tokenizer.ggml.*), exact to the reference implementations.
+//
+// Tokenizer is the one interface the rest of lmzip uses; the algorithms (SentencePiece BPE, byte-level BPE with
+// named pre-tokenizers, ...) live behind it. A Tokenizer is immutable after construction and encode/decode are
+// safe to call from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lmzip/format/gguf.h"
+
+namespace lmzip {
+
+using TokenId = int32_t;
+
+// tokenizer.ggml.token_type values, as llama.cpp defines them.
+enum class TokenType : int32_t {
+  Undefined = 0,
+  Normal = 1,
+  Unknown = 2,
+  Control = 3,
+  UserDefined = 4,
+  Unused = 5,
+  Byte = 6,
+};
+
+// The vocabulary as the GGUF file stores it, plus the special-token ids and flags.
+struct Vocab {
+  std::string model;  // tokenizer.ggml.model: "llama", "gpt2", ...
+  std::string pre;    // tokenizer.ggml.pre ("" when absent)
+  std::vector<std::string> tokens;
+  std::vector<float> scores;          // empty when absent
+  std::vector<TokenType> types;       // Normal when absent
+  std::vector<std::string> merges;    // "a b" pairs, rank = index (byte-level BPE)
+  std::optional<TokenId> bos, eos, unk, pad, sep, eot;
+  bool add_bos = false;
+  bool add_eos = false;
+  std::optional<bool> add_space_prefix;  // tokenizer.ggml.add_space_prefix when present
+
+  // Reads tokenizer.ggml.* from a GGUF file; errors name the file and key.
+  static Vocab from_gguf(const GgufFile& file);
+  size_t size() const { return tokens.size(); }
+};
+
+struct EncodeOptions {
+  bool add_special = true;     // BOS/EOS as the vocabulary's add_bos/add_eos flags say
+  bool parse_special = false;  // recognise special/control-token text (e.g. "<s>") in the input
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // The tokenizer a GGUF file describes. lmzip::Error for a missing/unsupported tokenizer, naming the file.
+  static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
+  static std::unique_ptr<Tokenizer> from_vocab(Vocab vocab, const std::string& source_name);
+
+  virtual std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const = 0;
+  // The exact bytes the ids stand for (byte tokens as raw bytes; control tokens as their text unless
+  // `skip_special`). For text the tokenizer can represent, decode(encode(x, {.add_special=false})) == x.
+  virtual std::string decode(std::span<const TokenId> ids, bool skip_special = false) const = 0;
+
+  const Vocab& vocab() const { return vocab_; }
+  size_t vocab_size() const { return vocab_.tokens.size(); }
+  const std::string& piece(TokenId id) const { return vocab_.tokens.at(static_cast<size_t>(id)); }
+  std::optional<TokenId> bos() const { return vocab_.bos; }
+  std::optional<TokenId> eos() const { return vocab_.eos; }
+
+ protected:
+  explicit Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}
+  Vocab vocab_;
+};
+
+}  // namespace lmzip

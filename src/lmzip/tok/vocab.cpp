@@ -1,0 +1,66 @@
+#include "lmzip/core/error.h"
+#include "lmzip/tok/tokenizer.h"
+
+namespace lmzip {
+
+Vocab Vocab::from_gguf(const GgufFile& f) {
+  Vocab v;
+  auto model = f.get_string("tokenizer.ggml.model");
+  if (!model) throw Error(f.name() + ": no tokenizer (metadata key 'tokenizer.ggml.model' is missing)");
+  v.model = *model;
+  v.pre = f.get_string("tokenizer.ggml.pre").value_or("");
+  const GgufValue* tokens = f.find_array("tokenizer.ggml.tokens", GgufType::STRING);
+  if (!tokens || tokens->array_size() == 0) {
+    throw Error(f.name() + ": tokenizer has no vocabulary ('tokenizer.ggml.tokens' is missing or empty)");
+  }
+  if (tokens->array_size() > (1u << 31) - 1) throw Error(f.name() + ": vocabulary too large");
+  v.tokens.assign(tokens->array_strings().begin(), tokens->array_strings().end());
+  const size_t n = v.tokens.size();
+
+  if (const GgufValue* scores = f.find_array("tokenizer.ggml.scores", GgufType::FLOAT32, true)) {
+    if (scores->array_size() != n) {
+      throw Error(f.name() + ": 'tokenizer.ggml.scores' has " + std::to_string(scores->array_size()) +
+                  " entries for " + std::to_string(n) + " tokens");
+    }
+    v.scores.resize(n);
+    for (size_t i = 0; i < n; ++i) v.scores[i] = static_cast<float>(scores->array_number(i));
+  }
+  v.types.assign(n, TokenType::Normal);
+  if (const GgufValue* types = f.find_array("tokenizer.ggml.token_type", GgufType::INT32, true)) {
+    if (types->array_size() != n) {
+      throw Error(f.name() + ": 'tokenizer.ggml.token_type' has " + std::to_string(types->array_size()) +
+                  " entries for " + std::to_string(n) + " tokens");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      int64_t t = types->array_int(i);
+      if (t < 0 || t > 6) throw Error(f.name() + ": token " + std::to_string(i) + " has unknown type " + std::to_string(t));
+      v.types[i] = static_cast<TokenType>(t);
+    }
+  }
+  if (const GgufValue* merges = f.find_array("tokenizer.ggml.merges", GgufType::STRING)) {
+    v.merges.assign(merges->array_strings().begin(), merges->array_strings().end());
+  }
+  auto special = [&](const char* role) -> std::optional<TokenId> {
+    std::string key = std::string("tokenizer.ggml.") + role + "_token_id";
+    auto id = f.get_int(key);
+    if (!id) return std::nullopt;
+    if (*id < 0 || static_cast<uint64_t>(*id) >= n) {
+      // llama.cpp's converters write -1 or out-of-range ids for "none"; treat as absent.
+      return std::nullopt;
+    }
+    return static_cast<TokenId>(*id);
+  };
+  v.bos = special("bos");
+  v.eos = special("eos");
+  v.unk = special("unknown");
+  v.pad = special("padding");
+  v.sep = special("separator");
+  v.eot = special("eot");
+  // Defaults as llama.cpp applies them: SentencePiece vocabularies add BOS unless told otherwise.
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(v.model == "llama");
+  v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
+  v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix");
+  return v;
+}
+
+}  // namespace lmzip
