@@ -1,0 +1,71 @@
+#include "lmzip/core/utf8.h"
+
+namespace lmzip {
+namespace {
+
+// Length of the sequence starting at s[pos] and its code point, or 0 when malformed.
+size_t sequence(std::string_view s, size_t pos, uint32_t& cp) {
+  auto b = [&](size_t i) { return static_cast<uint8_t>(s[pos + i]); };
+  uint8_t c = b(0);
+  size_t n;
+  uint32_t min;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    n = 2; cp = c & 0x1F; min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3; cp = c & 0x0F; min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4; cp = c & 0x07; min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (pos + n > s.size()) return 0;
+  for (size_t i = 1; i < n; ++i) {
+    if ((b(i) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s, size_t* error_offset) {
+  size_t pos = 0;
+  while (pos < s.size()) {
+    // Fast path over ASCII.
+    if (static_cast<uint8_t>(s[pos]) < 0x80) {
+      ++pos;
+      continue;
+    }
+    uint32_t cp;
+    size_t n = sequence(s, pos, cp);
+    if (n == 0) {
+      if (error_offset) *error_offset = pos;
+      return false;
+    }
+    pos += n;
+  }
+  return true;
+}
+
+size_t count_code_points(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<uint8_t>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+uint32_t decode_utf8(std::string_view s, size_t& pos) {
+  uint32_t cp;
+  size_t n = sequence(s, pos, cp);
+  if (n == 0) {
+    ++pos;
+    return 0xFFFD;
+  }
+  pos += n;
+  return cp;
+}
+
+}  // namespace lmzip
