@@ -1,0 +1,84 @@
+#include "lmzip/kernels/matmul.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "lmzip/core/error.h"
+#include "lmzip/kernels/dequant.h"
+
+namespace lmzip {
+namespace {
+
+// OpenBLAS runs single-threaded: lmzip splits the work over its own pool (measured faster on this machine than
+// OpenBLAS's threads for the panel shapes of a forward pass, and it keeps thread counts in one place).
+void init_blas_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+// Weight rows per panel: enough columns for an efficient GEMM, small enough that a dequantized panel
+// (rows x n_in floats) stays near the L2 cache and there are several panels per thread.
+constexpr int64_t kPanelRows = 128;
+
+}  // namespace
+
+void WeightView::dequantize_rows(int64_t first, int64_t count, float* dst) const {
+  LMZIP_CHECK(first >= 0 && count >= 0 && first + count <= n_out, "dequantize_rows out of range: " + name);
+  dequantize_row(type, row(first), dst, static_cast<size_t>(count * n_in));
+}
+
+WeightView make_weight_view(std::string name, GgmlType type, const uint8_t* data, int64_t n_in, int64_t n_out) {
+  WeightView w;
+  w.name = std::move(name);
+  w.type = type;
+  w.data = data;
+  w.n_in = n_in;
+  w.n_out = n_out;
+  auto bytes = ggml_bytes(type, static_cast<uint64_t>(n_in));
+  LMZIP_CHECK(bytes.has_value(), "make_weight_view: row length not a multiple of the block size: " + w.name);
+  w.row_bytes = *bytes;
+  return w;
+}
+
+void sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, bool b_transposed, float beta, float* c, int64_t ldc) {
+  init_blas_once();
+  if (m == 0 || n == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+              static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
+              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+void matmul_panel(const float* x, int64_t m, int64_t ldx, const WeightView& w, int64_t first, int64_t count,
+                  float* y, int64_t ldy, bool accumulate, std::vector<float>& scratch) {
+  const float* panel;
+  if (w.type == GgmlType::F32) {
+    panel = reinterpret_cast<const float*>(w.row(first));  // used in place: no copy
+  } else {
+    scratch.resize(static_cast<size_t>(count * w.n_in));
+    w.dequantize_rows(first, count, scratch.data());
+    panel = scratch.data();
+  }
+  sgemm(m, count, w.n_in, 1.0f, x, ldx, panel, w.n_in, /*b_transposed=*/true, accumulate ? 1.0f : 0.0f, y, ldy);
+}
+
+void matmul(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y, int64_t ldy, bool accumulate,
+            ThreadPool& pool) {
+  // Panels of output columns, a multiple of the thread count so that no thread idles at the end.
+  const int64_t threads = pool.size();
+  int64_t n_panels = std::max<int64_t>(1, (w.n_out + kPanelRows - 1) / kPanelRows);
+  n_panels = (n_panels + threads - 1) / threads * threads;
+  int64_t panel_rows = (w.n_out + n_panels - 1) / n_panels;
+  panel_rows = (panel_rows + 15) / 16 * 16;  // whole SIMD tiles
+  n_panels = (w.n_out + panel_rows - 1) / panel_rows;
+  pool.parallel_items(static_cast<size_t>(n_panels), [&](size_t p) {
+    thread_local std::vector<float> scratch;
+    const int64_t first = static_cast<int64_t>(p) * panel_rows;
+    const int64_t count = std::min(panel_rows, w.n_out - first);
+    matmul_panel(x, m, ldx, w, first, count, y + first, ldy, accumulate, scratch);
+  });
+}
+
+}  // namespace lmzip
