@@ -1,0 +1,190 @@
+#include "lmzip/score/protocol.h"
+
+#include "lmzip/core/error.h"
+
+namespace lmzip {
+
+std::string protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::Hkust: return "hkust";
+    case Protocol::LmEval: return "lm-eval";
+    case Protocol::LlamaCpp: return "llama.cpp";
+    case Protocol::Doc: return "doc";
+  }
+  return "?";
+}
+
+std::optional<Protocol> parse_protocol(const std::string& name) {
+  for (Protocol p : {Protocol::Hkust, Protocol::LmEval, Protocol::LlamaCpp, Protocol::Doc}) {
+    if (name == protocol_name(p)) return p;
+  }
+  if (name == "lm_eval" || name == "lmeval") return Protocol::LmEval;
+  if (name == "llamacpp" || name == "llama-cpp") return Protocol::LlamaCpp;
+  return std::nullopt;
+}
+
+ProtocolParams default_params(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::Hkust: return {protocol, 1900, 512};
+    case Protocol::LmEval: return {protocol, 2048, 2048};
+    case Protocol::LlamaCpp: return {protocol, 512, 512};
+    case Protocol::Doc: return {protocol, 1900, 512};
+  }
+  return {};
+}
+
+TokenStream hkust_stream(const TokenizedDocs& d) {
+  TokenStream s;
+  for (size_t i = 0; i < d.docs.size(); ++i) {
+    auto doc = static_cast<uint32_t>(i);
+    if (d.add_bos && d.bos) {
+      s.tokens.push_back(*d.bos);
+      s.doc_of.push_back(doc);
+    }
+    s.tokens.insert(s.tokens.end(), d.docs[i].begin(), d.docs[i].end());
+    s.doc_of.insert(s.doc_of.end(), d.docs[i].size(), doc);
+    if (d.add_eos && d.eos) {
+      s.tokens.push_back(*d.eos);
+      s.doc_of.push_back(doc);
+    }
+  }
+  return s;
+}
+
+TokenStream prefixed_stream(const TokenizedDocs& d) {
+  std::optional<TokenId> prefix = d.bos ? d.bos : d.eos;
+  TokenStream s;
+  for (size_t i = 0; i < d.docs.size(); ++i) {
+    auto doc = static_cast<uint32_t>(i);
+    if (prefix) {
+      s.tokens.push_back(*prefix);
+      s.doc_of.push_back(doc);
+    }
+    s.tokens.insert(s.tokens.end(), d.docs[i].begin(), d.docs[i].end());
+    s.doc_of.insert(s.doc_of.end(), d.docs[i].size(), doc);
+  }
+  return s;
+}
+
+std::vector<Window> hkust_windows(size_t n_tokens, size_t window, size_t stride) {
+  LMZIP_CHECK(window >= 1 && stride >= 1 && stride <= window, "hkust needs 1 <= stride <= window");
+  std::vector<Window> out;
+  // A window holds window+1 tokens: it reads [start, start+window) and predicts [start+1, start+window].
+  for (size_t start = 0; start + window + 1 <= n_tokens; start += stride) {
+    Window w{.begin = start, .length = window};
+    if (start == 0) {
+      w.first_scored = 0;
+      w.n_scored = window;
+    } else {
+      w.first_scored = window - stride;
+      w.n_scored = stride;
+    }
+    out.push_back(w);
+  }
+  return out;
+}
+
+std::vector<Window> llamacpp_windows(size_t n_tokens, size_t window, TokenId bos) {
+  LMZIP_CHECK(window >= 4, "llama.cpp chunks need at least 4 tokens");
+  std::vector<Window> out;
+  const size_t first = window / 2;
+  for (size_t chunk = 0; (chunk + 1) * window <= n_tokens; ++chunk) {
+    // Outputs first .. window-2 predict tokens within the chunk (the last output would predict past it).
+    out.push_back(Window{.begin = chunk * window,
+                         .length = window,
+                         .first_token = bos,
+                         .first_scored = first,
+                         .n_scored = window - first - 1});
+  }
+  return out;
+}
+
+std::vector<Window> lmeval_windows(size_t doc_begin, size_t doc_end, size_t window) {
+  LMZIP_CHECK(window >= 1 && doc_end >= doc_begin);
+  std::vector<Window> out;
+  // Stream [doc_begin] is the prefix token; the document's tokens are (doc_begin, doc_end).
+  const size_t n = doc_end - doc_begin - 1;  // document tokens, all to be predicted
+  if (doc_end - doc_begin < 1 || n == 0) return out;
+  // First window: [prefix] + tokens[0 .. first_len-1) predicting tokens[0 .. first_len).
+  size_t first_len = std::min(window, n);
+  out.push_back(Window{.begin = doc_begin, .length = first_len, .first_scored = 0, .n_scored = first_len});
+  size_t predicted = first_len;
+  while (predicted < n) {
+    size_t pred = std::min(n - predicted, window);
+    size_t end = predicted + pred;  // exclusive, in document-token indices
+    // The model reads tokens[end-window-1 .. end-1) (document indices) = stream (doc_begin+1) + that, and its
+    // last `pred` outputs predict tokens[end-pred .. end).
+    out.push_back(Window{.begin = doc_begin + 1 + end - window - 1,
+                         .length = window,
+                         .first_scored = window - pred,
+                         .n_scored = pred});
+    predicted = end;
+  }
+  return out;
+}
+
+std::vector<Window> doc_windows(size_t doc_begin, size_t doc_end, size_t window, size_t stride) {
+  LMZIP_CHECK(window >= 1 && stride >= 1 && stride <= window, "doc needs 1 <= stride <= window");
+  std::vector<Window> out;
+  const size_t len = doc_end - doc_begin;  // stream tokens of the document, prefix included
+  if (len < 2) return out;
+  size_t scored_until = 1;  // document-relative index of the next token to score
+  for (size_t start = 0; scored_until < len; start += stride) {
+    // Reads [start, input_end) and predicts (start, input_end]; the last window stops at the document's end.
+    size_t input_end = std::min(start + window, len - 1);
+    size_t first_target = std::max(scored_until, start + 1);
+    size_t last_target = input_end;  // inclusive
+    if (last_target < first_target) continue;
+    out.push_back(Window{.begin = doc_begin + start,
+                         .length = input_end - start,
+                         .first_scored = first_target - start - 1,
+                         .n_scored = last_target - first_target + 1});
+    scored_until = last_target + 1;
+  }
+  return out;
+}
+
+namespace {
+
+// Calls fn(begin, end) for each document's range in a stream.
+template <typename Fn>
+void for_each_document(const TokenStream& s, Fn fn) {
+  size_t begin = 0;
+  for (size_t i = 1; i <= s.tokens.size(); ++i) {
+    if (i == s.tokens.size() || s.doc_of[i] != s.doc_of[begin]) {
+      fn(begin, i);
+      begin = i;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Window> plan_windows(const ProtocolParams& p, const TokenStream& s, std::optional<TokenId> bos) {
+  switch (p.protocol) {
+    case Protocol::Hkust: return hkust_windows(s.tokens.size(), p.window, p.stride);
+    case Protocol::LlamaCpp: {
+      if (!bos) throw Error("the llama.cpp protocol puts BOS at the start of each chunk, but the tokenizer has no BOS token");
+      return llamacpp_windows(s.tokens.size(), p.window, *bos);
+    }
+    case Protocol::LmEval:
+    case Protocol::Doc: {
+      std::vector<Window> out;
+      for_each_document(s, [&](size_t begin, size_t end) {
+        auto w = p.protocol == Protocol::LmEval ? lmeval_windows(begin, end, p.window)
+                                                : doc_windows(begin, end, p.window, p.stride);
+        out.insert(out.end(), w.begin(), w.end());
+      });
+      return out;
+    }
+  }
+  return {};
+}
+
+size_t count_scored(const std::vector<Window>& windows) {
+  size_t n = 0;
+  for (const auto& w : windows) n += w.n_scored;
+  return n;
+}
+
+}  // namespace lmzip

@@ -1,0 +1,98 @@
+// Window protocols: from documents' tokens to the windows a model reads and the targets each window scores.
+//
+// A protocol is a pure function of the token stream it builds (documents' tokens, with whatever prefix tokens the
+// protocol prescribes) to a list of windows. Every window is a contiguous slice [begin, begin + length) of that
+// stream (optionally with its first token replaced), and scores the outputs at positions
+// [first_scored, first_scored + n_scored) of the slice: the output at position p predicts stream[begin + p + 1].
+// The scorer knows nothing about protocols; it only runs windows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lmzip/tok/tokenizer.h"
+
+namespace lmzip {
+
+enum class Protocol {
+  Hkust,     // the study's reference code (PROTOCOL.md §2), quirks included
+  LmEval,    // lm-evaluation-harness loglikelihood_rolling, per document
+  LlamaCpp,  // llama.cpp perplexity chunks over the whole text joined with "\n\n"
+  Doc,       // lmzip's clean protocol: per document, BOS-prefixed, every token scored once
+};
+
+std::string protocol_name(Protocol p);
+// Parses "hkust", "lm-eval", "llama.cpp", "doc"; nullopt otherwise.
+std::optional<Protocol> parse_protocol(const std::string& name);
+
+struct ProtocolParams {
+  Protocol protocol = Protocol::Hkust;
+  size_t window = 1900;  // tokens the model reads per window (hkust: windows are window+1 tokens long)
+  size_t stride = 512;   // hkust: distance between window starts = tokens scored per later window; doc: the same
+};
+
+// The default window/stride of a protocol (hkust 1900/512, lm-eval 2048, llama.cpp 512, doc 1900/512).
+ProtocolParams default_params(Protocol protocol);
+
+// The token stream a protocol scores, with the document each token belongs to.
+struct TokenStream {
+  std::vector<TokenId> tokens;
+  std::vector<uint32_t> doc_of;  // doc_of[i]: index of the document token i belongs to
+};
+
+struct Window {
+  size_t begin = 0;                         // stream index of the window's first input token
+  size_t length = 0;                        // tokens the model reads
+  std::optional<TokenId> first_token;       // replaces stream[begin] as the first input (llama.cpp: BOS)
+  size_t first_scored = 0;                  // first scored output position within the window
+  size_t n_scored = 0;                      // outputs scored: positions first_scored .. first_scored+n_scored-1
+};
+
+// What a tokenized corpus gives the protocols: each document's tokens WITHOUT special tokens, and the
+// special tokens the tokenizer would add.
+struct TokenizedDocs {
+  std::vector<std::vector<TokenId>> docs;
+  std::optional<TokenId> bos;
+  std::optional<TokenId> eos;
+  bool add_bos = false;  // the tokenizer's default: put BOS in front of a text
+  bool add_eos = false;
+};
+
+// --- Stream builders (one per protocol) ----------------------------------------------------------------------
+
+// hkust: each document with the tokenizer's default special tokens, concatenated with no separator.
+TokenStream hkust_stream(const TokenizedDocs& docs);
+// lm-eval / doc: each document prefixed by one token (BOS when the tokenizer has one, else EOS); none when the
+// tokenizer has neither (then a document's first token cannot be scored).
+TokenStream prefixed_stream(const TokenizedDocs& docs);
+// llama.cpp: the stream is the tokenization of the joined text (the caller tokenizes it with BOS).
+
+// --- Window planners ------------------------------------------------------------------------------------------
+
+// hkust: windows of window+1 tokens starting every `stride`, only where they fit; the first scores all `window`
+// targets, later ones their last `stride`. No windows when the stream is shorter than window+1.
+std::vector<Window> hkust_windows(size_t n_tokens, size_t window, size_t stride);
+
+// llama.cpp perplexity: chunks of `window` tokens (trailing partial chunk dropped), BOS in place of each chunk's
+// first token, outputs window/2 .. window-2 scored.
+std::vector<Window> llamacpp_windows(size_t n_tokens, size_t window, TokenId bos);
+
+// lm-eval loglikelihood_rolling over one document occupying stream [doc_begin, doc_end) whose first token is the
+// prefix token: disjoint windows of `window` tokens, every document token scored once.
+std::vector<Window> lmeval_windows(size_t doc_begin, size_t doc_end, size_t window);
+
+// doc: one document occupying stream [doc_begin, doc_end) (prefix token first): sliding windows of at most
+// `window` tokens advancing by `stride`, each scoring only targets not scored before; the last window ends at the
+// document's end. Every token after the first is scored exactly once.
+std::vector<Window> doc_windows(size_t doc_begin, size_t doc_end, size_t window, size_t stride);
+
+// The whole plan for a protocol over a stream (for per-document protocols, windows never cross documents).
+std::vector<Window> plan_windows(const ProtocolParams& params, const TokenStream& stream, std::optional<TokenId> bos);
+
+// Total scored targets of a plan.
+size_t count_scored(const std::vector<Window>& windows);
+
+}  // namespace lmzip
