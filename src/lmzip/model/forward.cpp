@@ -1,10 +1,137 @@
+// The forward pass of the llama-style decoder (llama, qwen2, ...), one function per step, reading like the
+// equations. All activations are row-major [n_tokens x width] fp32 buffers.
+#include <algorithm>
+
 #include "lmzip/core/error.h"
+#include "lmzip/kernels/attention.h"
+#include "lmzip/kernels/logits.h"
+#include "lmzip/kernels/ops.h"
+#include "lmzip/model/forward.h"
 #include "lmzip/model/model.h"
 
 namespace lmzip {
 
-std::vector<double> Model::score(std::span<const TokenId>, std::span<const ScoredTarget>, ThreadPool&) const {
-  throw Error("Model::score: not implemented yet");
+ForwardState::ForwardState(const ModelConfig& c, int64_t max_tokens) {
+  const size_t n = static_cast<size_t>(max_tokens);
+  const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
+  const size_t kv_dim = static_cast<size_t>(c.n_head_kv) * c.head_dim;
+  x.resize(n * c.n_embd);
+  xn.resize(n * c.n_embd);
+  q.resize(n * q_dim);
+  attn.resize(n * q_dim);
+  gate.resize(n * c.n_ff);
+  up.resize(n * c.n_ff);
+  k_cache.resize(static_cast<size_t>(c.n_layer));
+  v_cache.resize(static_cast<size_t>(c.n_layer));
+  for (int l = 0; l < c.n_layer; ++l) {
+    k_cache[static_cast<size_t>(l)].resize(n * kv_dim);
+    v_cache[static_cast<size_t>(l)].resize(n * kv_dim);
+  }
+}
+
+namespace {
+
+// x[t] = token_embd[input[t]]
+void embed_tokens(const Model& model, std::span<const TokenId> input, float* x) {
+  const ModelConfig& c = model.config();
+  for (size_t t = 0; t < input.size(); ++t) {
+    model.weights().token_embd.dequantize_rows(input[t], 1, x + t * static_cast<size_t>(c.n_embd));
+  }
+}
+
+// x += Wo · attention(rope(Wq·xn + bq), rope(Wk·xn + bk), Wv·xn + bv), xn = rms_norm(x) * attn_norm.
+// New tokens occupy positions [pos0, pos0 + n); their keys and values are written into the layer's cache rows.
+void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, const RopeTable& rope, int64_t pos0,
+                    int64_t n, ForwardState& s, ThreadPool& pool) {
+  const int64_t q_dim = int64_t{c.n_head} * c.head_dim, kv_dim = int64_t{c.n_head_kv} * c.head_dim;
+  float* k = s.k_cache[static_cast<size_t>(layer)].data();
+  float* v = s.v_cache[static_cast<size_t>(layer)].data();
+  float* k_new = k + pos0 * kv_dim;  // [n x kv_dim]
+  float* v_new = v + pos0 * kv_dim;
+  rms_norm(s.x.data(), s.xn.data(), n, c.n_embd, L.attn_norm, c.norm_eps, pool);
+  matmul(s.xn.data(), n, c.n_embd, L.wq, s.q.data(), q_dim, false, pool);  // q[n x q_dim]
+  matmul(s.xn.data(), n, c.n_embd, L.wk, k_new, kv_dim, false, pool);      // k[n x kv_dim]
+  matmul(s.xn.data(), n, c.n_embd, L.wv, v_new, kv_dim, false, pool);      // v[n x kv_dim]
+  if (c.qkv_bias) {
+    add_bias(s.q.data(), n, q_dim, L.bq);
+    add_bias(k_new, n, kv_dim, L.bk);
+    add_bias(v_new, n, kv_dim, L.bv);
+  }
+  const bool neox = c.rope_style == RopeStyle::Neox;
+  apply_rope(s.q.data(), n, c.n_head, c.head_dim, rope, neox);
+  apply_rope(k_new, n, c.n_head_kv, c.head_dim, rope, neox);
+  causal_attention(s.q.data(), n, pos0, k, v, s.attn.data(),
+                   {.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim}, pool);
+  matmul(s.attn.data(), n, q_dim, L.wo, s.x.data(), c.n_embd, /*accumulate=*/true, pool);  // x += attn Wo^T
+}
+
+// x += W_down · (silu(W_gate · xn) * (W_up · xn)), xn = rms_norm(x) * ffn_norm.
+void ffn_step(const ModelConfig& c, const LayerWeights& L, int64_t n, ForwardState& s, ThreadPool& pool) {
+  rms_norm(s.x.data(), s.xn.data(), n, c.n_embd, L.ffn_norm, c.norm_eps, pool);
+  matmul(s.xn.data(), n, c.n_embd, L.w_gate, s.gate.data(), c.n_ff, false, pool);  // gate[n x n_ff]
+  matmul(s.xn.data(), n, c.n_embd, L.w_up, s.up.data(), c.n_ff, false, pool);      // up[n x n_ff]
+  swiglu(s.gate.data(), s.up.data(), n, c.n_ff, pool);
+  matmul(s.gate.data(), n, c.n_ff, L.w_down, s.x.data(), c.n_embd, /*accumulate=*/true, pool);
+}
+
+}  // namespace
+
+void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
+                    ThreadPool& pool) {
+  const ModelConfig& c = model.config();
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  LMZIP_CHECK(static_cast<int64_t>(s.x.size()) >= n * c.n_embd, "forward_tokens: state too small");
+  embed_tokens(model, tokens, s.x.data());
+  const RopeTable rope = make_rope_table(pos0, n, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors);
+  for (int l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = model.weights().layers[static_cast<size_t>(l)];
+    attention_step(c, L, l, rope, pos0, n, s, pool);
+    ffn_step(c, L, n, s, pool);
+  }
+}
+
+void check_tokens(const Model& model, std::span<const TokenId> tokens) {
+  const int n_vocab = model.config().n_vocab;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+      throw Error(model.file_name() + ": token id " + std::to_string(tokens[i]) + " at input position " +
+                  std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
+    }
+  }
+}
+
+std::vector<double> Model::score(std::span<const TokenId> input, std::span<const ScoredTarget> targets,
+                                 ThreadPool& pool) const {
+  check_tokens(*this, input);
+  const int64_t n = static_cast<int64_t>(input.size());
+  std::vector<int32_t> target_ids(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].position >= input.size()) {
+      throw Error("Model::score: target " + std::to_string(i) + " at position " +
+                  std::to_string(targets[i].position) + " is outside the input of " + std::to_string(n) +
+                  " tokens");
+    }
+    if (targets[i].target < 0 || targets[i].target >= config_.n_vocab) {
+      throw Error(file_name_ + ": target token id " + std::to_string(targets[i].target) +
+                  " is outside the vocabulary [0, " + std::to_string(config_.n_vocab) + ")");
+    }
+    target_ids[i] = targets[i].target;
+  }
+  if (n == 0 || targets.empty()) return std::vector<double>(targets.size(), 0.0);
+
+  ForwardState state(config_, n);
+  forward_tokens(*this, input, 0, state, pool);
+  // h[m x n_embd] = rms_norm(x at the scored positions) * output_norm; only these rows meet the output layer.
+  const size_t m = targets.size(), d = static_cast<size_t>(config_.n_embd);
+  std::vector<float> h(m * d);
+  for (size_t i = 0; i < m; ++i) {
+    std::copy_n(state.x.data() + targets[i].position * d, d, h.data() + i * d);
+  }
+  rms_norm(h.data(), h.data(), static_cast<int64_t>(m), config_.n_embd, weights_.output_norm, config_.norm_eps,
+           pool);
+  std::vector<double> nll(m);
+  output_nll(h.data(), static_cast<int64_t>(m), weights_.output, target_ids, nll.data(), pool);
+  return nll;
 }
 
 }  // namespace lmzip

@@ -1,0 +1,82 @@
+#include "lmzip/kernels/ops.h"
+
+#include <cmath>
+
+#include "lmzip/core/error.h"
+
+namespace lmzip {
+
+void rms_norm(const float* x, float* out, int64_t n_rows, int64_t n, std::span<const float> weight, float eps,
+              ThreadPool& pool) {
+  LMZIP_CHECK(static_cast<int64_t>(weight.size()) == n, "rms_norm: weight size");
+  pool.parallel_for(static_cast<size_t>(n_rows), [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; ++r) {
+      const float* xr = x + r * static_cast<size_t>(n);
+      float* yr = out + r * static_cast<size_t>(n);
+      double sum_sq = 0;
+      for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(xr[i]) * xr[i];
+      const float scale = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n) + eps));
+      for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale * weight[static_cast<size_t>(i)];
+    }
+  });
+}
+
+void add_bias(float* x, int64_t n_rows, int64_t n, std::span<const float> bias) {
+  LMZIP_CHECK(static_cast<int64_t>(bias.size()) == n, "add_bias: bias size");
+  for (int64_t r = 0; r < n_rows; ++r) {
+    float* xr = x + r * n;
+    for (int64_t i = 0; i < n; ++i) xr[i] += bias[static_cast<size_t>(i)];
+  }
+}
+
+void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(static_cast<size_t>(n_rows), [&](size_t begin, size_t end) {
+    for (size_t i = begin * static_cast<size_t>(n); i < end * static_cast<size_t>(n); ++i) {
+      gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    }
+  });
+}
+
+RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
+                          std::span<const float> freq_factors) {
+  const int half = n_rot / 2;
+  LMZIP_CHECK(freq_factors.empty() || static_cast<int>(freq_factors.size()) == half, "rope: freq_factors size");
+  RopeTable t;
+  t.n_rot = n_rot;
+  t.cos.resize(static_cast<size_t>(n_pos * half));
+  t.sin.resize(t.cos.size());
+  std::vector<double> inv_freq(static_cast<size_t>(half));
+  for (int i = 0; i < half; ++i) {
+    inv_freq[static_cast<size_t>(i)] = std::pow(static_cast<double>(freq_base), -2.0 * i / n_rot) /
+                                       (freq_factors.empty() ? 1.0 : freq_factors[static_cast<size_t>(i)]);
+  }
+  for (int64_t p = 0; p < n_pos; ++p) {
+    for (int i = 0; i < half; ++i) {
+      const double angle = static_cast<double>(first_position + p) * inv_freq[static_cast<size_t>(i)];
+      t.cos[static_cast<size_t>(p * half + i)] = static_cast<float>(std::cos(angle));
+      t.sin[static_cast<size_t>(p * half + i)] = static_cast<float>(std::sin(angle));
+    }
+  }
+  return t;
+}
+
+void apply_rope(float* x, int64_t n_rows, int n_heads, int head_dim, const RopeTable& table, bool neox) {
+  const int half = table.n_rot / 2;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const float* c = table.cos.data() + r * half;
+    const float* s = table.sin.data() + r * half;
+    for (int h = 0; h < n_heads; ++h) {
+      float* v = x + (r * n_heads + h) * head_dim;
+      for (int i = 0; i < half; ++i) {
+        // The pair rotated by angle i: adjacent (GGML "normal") or split halves (NEOX).
+        float& a = neox ? v[i] : v[2 * i];
+        float& b = neox ? v[i + half] : v[2 * i + 1];
+        const float a0 = a, b0 = b;
+        a = a0 * c[i] - b0 * s[i];
+        b = a0 * s[i] + b0 * c[i];
+      }
+    }
+  }
+}
+
+}  // namespace lmzip

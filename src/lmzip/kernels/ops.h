@@ -1,0 +1,36 @@
+// Row-wise operations of the forward pass on fp32 activations (row-major [n_rows x n] buffers).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lmzip/kernels/thread_pool.h"
+
+namespace lmzip {
+
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, for each of n_rows rows of n elements (sum of squares in
+// double). out may equal x.
+void rms_norm(const float* x, float* out, int64_t n_rows, int64_t n, std::span<const float> weight, float eps,
+              ThreadPool& pool);
+
+// x[r] += bias for each row.
+void add_bias(float* x, int64_t n_rows, int64_t n, std::span<const float> bias);
+
+// gate[i] = silu(gate[i]) * up[i] = gate / (1 + exp(-gate)) * up, over n_rows x n.
+void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool& pool);
+
+// Rotary position embedding tables: for position p and pair i < n_rot/2, angle = p * base^(-2i/n_rot) / factor[i]
+// (factor from rope_freqs.weight, or 1). Computed in double; cos/sin stored as [n_pos x n_rot/2].
+struct RopeTable {
+  int n_rot = 0;
+  std::vector<float> cos, sin;
+};
+RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
+                          std::span<const float> freq_factors);
+
+// Rotates the first n_rot dimensions of each head of each row in place. x: [n_rows x n_heads * head_dim];
+// row r has the table's position r. neox: pairs (i, i + n_rot/2); otherwise adjacent pairs (2i, 2i+1).
+void apply_rope(float* x, int64_t n_rows, int n_heads, int head_dim, const RopeTable& table, bool neox);
+
+}  // namespace lmzip

@@ -1,0 +1,34 @@
+// Internal to model/: the per-run state of a forward pass and the pass itself, shared by Model::score and
+// Session. Not thread-safe: one ForwardState per concurrent run.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lmzip/kernels/thread_pool.h"
+#include "lmzip/model/model.h"
+
+namespace lmzip {
+
+// Activations for up to max_tokens new tokens at once, and a key/value cache of max_tokens positions per layer.
+struct ForwardState {
+  ForwardState(const ModelConfig& c, int64_t max_tokens);
+  std::vector<float> x;      // [n x n_embd] the residual stream; after the pass, the last layer's output
+  std::vector<float> xn;     // [n x n_embd] normalized input of the current block
+  std::vector<float> q;      // [n x n_head * head_dim]
+  std::vector<float> attn;   // [n x n_head * head_dim] attention output before Wo
+  std::vector<float> gate;   // [n x n_ff]
+  std::vector<float> up;     // [n x n_ff]
+  std::vector<std::vector<float>> k_cache, v_cache;  // per layer [positions x n_head_kv * head_dim]
+};
+
+// Runs all layers over `tokens` at positions [pos0, pos0 + tokens.size()), reading keys/values of positions
+// [0, pos0) from the cache and appending the new ones. Leaves the final residual stream in s.x (rows 0..n-1).
+void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
+                    ThreadPool& pool);
+
+// Throws lmzip::Error for a token id outside the vocabulary.
+void check_tokens(const Model& model, std::span<const TokenId> tokens);
+
+}  // namespace lmzip
