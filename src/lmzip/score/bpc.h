@@ -1,0 +1,87 @@
+// Bits per character of a model on a corpus: tokenize, plan windows under a protocol, run them through a
+// scorer (the model), and sum nats in double. The scorer is a function so that tests can use exact toy models
+// and the CLI can plug in the engine; nothing here knows about the model's internals.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lmzip/core/error.h"
+#include "lmzip/score/corpus.h"
+#include "lmzip/score/protocol.h"
+#include "lmzip/tok/tokenizer.h"
+
+namespace lmzip {
+
+struct ScoreTarget {
+  uint32_t position;  // output position within the window
+  TokenId token;      // the token that output must predict
+};
+
+// Runs one window: -ln p(target) in nats for each target, in order.
+using WindowScorer =
+    std::function<std::vector<double>(std::span<const TokenId> input, std::span<const ScoreTarget> targets)>;
+
+struct DocScore {
+  double nats = 0;
+  uint64_t scored_tokens = 0;
+  uint64_t chars = 0;  // Unicode code points
+  uint64_t bytes = 0;  // UTF-8 bytes
+};
+
+struct BpcResult {
+  uint64_t documents = 0, chars = 0, bytes = 0, tokens = 0, windows = 0, scored_tokens = 0;
+  double total_nats = 0;
+  std::vector<DocScore> per_doc;
+  double seconds = 0;         // wall time of the scoring run (this process)
+  bool resumed = false;       // part of the sums came from a checkpoint
+
+  double bpc() const;
+  double bpb() const;
+  double bits_per_token() const;
+  double ppl() const;  // exp(mean nats over scored tokens)
+};
+
+// Everything decided before the model runs.
+struct ScoringPlan {
+  ProtocolParams params;
+  TokenStream stream;
+  std::vector<Window> windows;
+  std::vector<DocScore> docs;  // chars and bytes per document (sums filled by the run)
+  uint64_t chars = 0, bytes = 0;
+  uint64_t scored_tokens = 0;  // planned
+};
+
+// Tokenizes the corpus (documents in parallel over `threads`) and plans the windows. lmzip::Error when the plan
+// is empty (e.g. a corpus shorter than one hkust window), with the fix.
+ScoringPlan plan_scoring(const Corpus& corpus, const Tokenizer& tokenizer, const ProtocolParams& params,
+                         int threads);
+
+struct ScoringProgress {
+  size_t windows_done, windows_total;
+  uint64_t scored_done, scored_total;
+  double seconds;  // since this run started
+};
+
+struct RunOptions {
+  std::string checkpoint_path;  // empty: no checkpoint
+  std::string run_id;           // identifies model + arguments; a checkpoint with another run_id is refused
+  std::string corpus_key;       // identifies the corpus within the checkpoint (e.g. its sha256 + field)
+  double checkpoint_every_seconds = 20;
+  std::function<void(const ScoringProgress&)> on_progress;
+  const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGINT): save the checkpoint and throw Interrupted
+};
+
+// Thrown when RunOptions::cancel was set; the checkpoint (if any) is saved.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
+BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const RunOptions& options);
+
+}  // namespace lmzip

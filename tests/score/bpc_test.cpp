@@ -1,0 +1,217 @@
+#include "lmzip/score/bpc.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lmzip/core/utf8.h"
+#include "lmzip/io/file.h"
+#include <filesystem>
+#include "testutil/testutil.h"
+
+namespace lmzip {
+namespace {
+
+// A tokenizer with one token per byte (ids 0..255) and BOS = 256, EOS = 257.
+class ByteTokenizer : public Tokenizer {
+ public:
+  explicit ByteTokenizer(bool add_bos = true) : Tokenizer(make_vocab(add_bos)) {}
+  std::vector<TokenId> encode(std::string_view text, const EncodeOptions& o) const override {
+    std::vector<TokenId> ids;
+    if (o.add_special && vocab_.add_bos) ids.push_back(256);
+    for (unsigned char c : text) ids.push_back(c);
+    return ids;
+  }
+  std::string decode(std::span<const TokenId> ids, bool) const override {
+    std::string s;
+    for (TokenId id : ids) if (id < 256) s += static_cast<char>(id);
+    return s;
+  }
+
+ private:
+  static Vocab make_vocab(bool add_bos) {
+    Vocab v;
+    v.model = "test-bytes";
+    for (int i = 0; i < 258; ++i) v.tokens.push_back("t" + std::to_string(i));
+    v.bos = 256;
+    v.eos = 257;
+    v.add_bos = add_bos;
+    return v;
+  }
+};
+
+// A toy model whose -ln p depends on the target token and on the context length (position + 1), so any
+// misalignment of windows, positions or targets changes the sums.
+double toy_nll(uint32_t position, TokenId token) { return 0.5 + 0.001 * token + 0.0001 * position; }
+
+WindowScorer toy_scorer(size_t* calls = nullptr) {
+  return [calls](std::span<const TokenId>, std::span<const ScoreTarget> targets) {
+    if (calls) ++*calls;
+    std::vector<double> out;
+    for (const auto& t : targets) out.push_back(toy_nll(t.position, t.token));
+    return out;
+  };
+}
+
+Corpus make_corpus(std::vector<std::string> docs) {
+  Corpus c;
+  c.path = "mem";
+  c.name = "mem";
+  c.documents = std::move(docs);
+  c.sources.assign(c.documents.size(), "mem");
+  return c;
+}
+
+TEST(Bpc, HkustSumsMatchTheProtocolDefinition) {
+  Corpus c = make_corpus({std::string(300, 'a'), "xyz\xc3\xa9", std::string(250, 'b')});
+  ByteTokenizer tok;
+  ProtocolParams p{.protocol = Protocol::Hkust, .window = 100, .stride = 30};
+  ScoringPlan plan = plan_scoring(c, tok, p, 2);
+  const auto& s = plan.stream.tokens;
+  ASSERT_EQ(s.size(), 301u + 6u + 251u);
+  BpcResult r = run_scoring(plan, toy_scorer(), {});
+  // Independent expectation: first window scores targets 1..100 at positions t-1; the window starting at
+  // k*30 scores targets k*30+71 .. k*30+100 at positions t-k*30-1; windows while start+101 <= N.
+  double want = 0;
+  uint64_t n = 0;
+  for (size_t t = 1; t <= 100; ++t, ++n) want += toy_nll(t - 1, s[t]);
+  for (size_t start = 30; start + 101 <= s.size(); start += 30) {
+    for (size_t t = start + 71; t <= start + 100; ++t, ++n) want += toy_nll(t - start - 1, s[t]);
+  }
+  EXPECT_EQ(r.scored_tokens, n);
+  EXPECT_NEAR(r.total_nats, want, 1e-9);
+  EXPECT_EQ(r.chars, 300u + 4u + 250u);
+  EXPECT_EQ(r.bytes, 300u + 5u + 250u);
+  EXPECT_EQ(r.documents, 3u);
+  EXPECT_NEAR(r.bpc(), want / (554 * std::log(2.0)), 1e-12);
+  EXPECT_NEAR(r.bpb(), want / (555 * std::log(2.0)), 1e-12);
+  EXPECT_NEAR(r.ppl(), std::exp(want / double(n)), 1e-9);
+  // Per-document attribution: the BOS of document 1 (stream index 301) belongs to document 1.
+  double doc_sum = 0;
+  uint64_t doc_tokens = 0;
+  for (const auto& d : r.per_doc) {
+    doc_sum += d.nats;
+    doc_tokens += d.scored_tokens;
+  }
+  EXPECT_NEAR(doc_sum, want, 1e-9);
+  EXPECT_EQ(doc_tokens, n);
+  EXPECT_EQ(r.per_doc[0].scored_tokens, 300u);  // tokens 1..300 (token 0, its BOS, is never scored)
+}
+
+TEST(Bpc, DocProtocolScoresEveryTokenOnce) {
+  Corpus c = make_corpus({std::string(57, 'a'), "q", std::string(9, 'z')});
+  ByteTokenizer tok;
+  ScoringPlan plan = plan_scoring(c, tok, {.protocol = Protocol::Doc, .window = 16, .stride = 5}, 1);
+  BpcResult r = run_scoring(plan, toy_scorer(), {});
+  EXPECT_EQ(r.scored_tokens, 57u + 1u + 9u);
+  EXPECT_EQ(r.per_doc[0].scored_tokens, 57u);
+  EXPECT_EQ(r.per_doc[1].scored_tokens, 1u);
+  EXPECT_EQ(r.per_doc[2].scored_tokens, 9u);
+}
+
+TEST(Bpc, TooShortForOneWindowSaysWhatToDo) {
+  Corpus c = make_corpus({"short text"});
+  ByteTokenizer tok;
+  try {
+    plan_scoring(c, tok, default_params(Protocol::Hkust), 1);
+    FAIL();
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("fewer than one hkust window of 1901 tokens"), std::string::npos) << m;
+    EXPECT_NE(m.find("--protocol doc"), std::string::npos) << m;
+  }
+}
+
+TEST(Bpc, CheckpointResumesToTheSameSumsAndRefusesOtherRuns) {
+  Corpus c = make_corpus({std::string(2000, 'k'), std::string(900, 'm')});
+  ByteTokenizer tok;
+  ScoringPlan plan = plan_scoring(c, tok, {.protocol = Protocol::Hkust, .window = 100, .stride = 20}, 1);
+  BpcResult full = run_scoring(plan, toy_scorer(), {});
+
+  std::string ckpt = test::temp_dir() + "/bpc.ckpt";
+  std::atomic<bool> cancel{false};
+  size_t calls = 0;
+  RunOptions o{.checkpoint_path = ckpt, .run_id = "model-A", .corpus_key = "c1", .checkpoint_every_seconds = 0};
+  o.cancel = &cancel;
+  o.on_progress = [&](const ScoringProgress& pr) {
+    if (pr.windows_done == 37) cancel = true;  // as if Ctrl-C arrived during window 37
+  };
+  EXPECT_THROW(run_scoring(plan, toy_scorer(&calls), o), Interrupted);
+  EXPECT_EQ(calls, 37u);
+  ASSERT_TRUE(file_exists(ckpt));
+
+  cancel = false;
+  calls = 0;
+  o.on_progress = nullptr;
+  BpcResult resumed = run_scoring(plan, toy_scorer(&calls), o);
+  EXPECT_EQ(calls, plan.windows.size() - 37);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.scored_tokens, full.scored_tokens);
+  EXPECT_NEAR(resumed.total_nats, full.total_nats, 1e-9 * full.total_nats);
+  for (size_t i = 0; i < full.per_doc.size(); ++i) {
+    EXPECT_EQ(resumed.per_doc[i].scored_tokens, full.per_doc[i].scored_tokens);
+  }
+
+  RunOptions other = o;
+  other.run_id = "model-B";
+  try {
+    run_scoring(plan, toy_scorer(), other);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("different model or different arguments"), std::string::npos);
+  }
+  write_file_atomic(ckpt, "garbage");
+  EXPECT_THROW(run_scoring(plan, toy_scorer(), o), Error);
+}
+
+TEST(Corpus, ReadsJsonlTextAndDirectoriesWithClearErrors) {
+  std::string dir = test::temp_dir();
+  write_file_atomic(dir + "/c.jsonl", "{\"content\": \"one\"}\n\n{\"content\": \"\"}\n{\"content\": \"two\", \"x\": 1}\n");
+  Corpus c = load_corpus(dir + "/c.jsonl");
+  EXPECT_EQ(c.name, "c");
+  EXPECT_EQ(c.documents, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(c.empty_skipped, 1u);
+  EXPECT_EQ(c.sources[1], dir + "/c.jsonl:4");
+  EXPECT_EQ(c.sha256.size(), 64u);
+
+  write_file_atomic(dir + "/bad.jsonl", "{\"content\": \"ok\"}\n{\"content\": oops}\n");
+  try {
+    load_corpus(dir + "/bad.jsonl");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.jsonl:2: not valid JSON"), std::string::npos) << e.what();
+  }
+  write_file_atomic(dir + "/nofield.jsonl", "{\"text\": \"ok\"}\n");
+  EXPECT_THROW(load_corpus(dir + "/nofield.jsonl"), Error);
+  EXPECT_EQ(load_corpus(dir + "/nofield.jsonl", {.field = "text"}).documents.size(), 1u);
+
+  write_file_atomic(dir + "/latin1.jsonl", "{\"content\": \"ok\"}\n");
+  write_file_atomic(dir + "/raw.txt", std::string("caf\xe9\n"));
+  EXPECT_THROW(load_corpus(dir + "/raw.txt"), Error);
+  EXPECT_THROW(load_corpus(dir + "/empty-nothing.jsonl"), Error);
+
+  std::filesystem::create_directories(dir + "/tree/sub");
+  write_file_atomic(dir + "/tree/b.txt", "bee");
+  write_file_atomic(dir + "/tree/a.txt", "ay");
+  write_file_atomic(dir + "/tree/sub/c.txt", "sea");
+  Corpus t = load_corpus(dir + "/tree");
+  EXPECT_EQ(t.documents, (std::vector<std::string>{"ay", "bee", "sea"}));
+  EXPECT_EQ(t.name, "tree");
+}
+
+TEST(Corpus, ZooCorpusCountsMatchReference) {
+  LMZIP_REQUIRE_SHARED("zoo/corpora/cc.testA.jsonl");
+  Corpus c = load_corpus(test::shared_dir() + "/zoo/corpora/cc.testA.jsonl");
+  // ../shared/zoo/reference.json: 11 documents, 102418 characters, 102679 bytes.
+  uint64_t chars = 0, bytes = 0;
+  for (const auto& d : c.documents) {
+    chars += count_code_points(d);
+    bytes += d.size();
+  }
+  EXPECT_EQ(c.documents.size(), 11u);
+  EXPECT_EQ(chars, 102418u);
+  EXPECT_EQ(bytes, 102679u);
+}
+
+}  // namespace
+}  // namespace lmzip
