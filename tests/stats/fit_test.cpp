@@ -1,0 +1,84 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lmzip/core/error.h"
+#include "lmzip/stats/fit.h"
+
+namespace lmzip::stats {
+namespace {
+
+// Five models on a line y = 1 - x except "off" (residual +0.1) and "gap" (no score).
+Dataset toy() {
+  Dataset d;
+  d.name = "toy";
+  const char* names[] = {"a", "b", "c", "d", "off"};
+  for (int i = 0; i < 5; ++i) {
+    double x = 0.5 + 0.1 * i;
+    d.add_bpc(names[i], "cc", x);
+    d.add_bpc(names[i], "py", x / 2);
+    d.add_score(names[i], "s1", 1 - x + (i == 4 ? 0.1 : 0));
+    d.add_score(names[i], "s2", 0.5);
+  }
+  d.add_bpc("gap", "cc", 0.7);
+  return d;
+}
+
+std::string error_of(const Dataset& d, const FitSpec& s) {
+  try {
+    run_fit(d, s);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Fit, JoinsSelectsAndReportsResiduals) {
+  FitReport f = run_fit(toy(), {.corpora = {"cc"}, .y_groups = {{"s1"}}});
+  EXPECT_EQ(f.n, 5);
+  EXPECT_EQ(f.missing, std::vector<std::string>{"gap"});
+  EXPECT_EQ(f.points[f.furthest[0]].model, "off");
+  double sum = 0;
+  for (const auto& p : f.points) sum += p.residual;
+  EXPECT_NEAR(sum, 0, 1e-12);  // least-squares residuals sum to zero
+  EXPECT_LT(f.pearson_r, -0.8);
+  ASSERT_TRUE(f.fisher_ci.has_value());
+  EXPECT_LT(f.fisher_ci->low, f.pearson_r);
+}
+
+TEST(Fit, MeansOverCorporaAndGroups) {
+  // X = mean(cc, py) = 0.75 x; Y = mean(s1, s2): a linear map of the single-column fit, so r is unchanged.
+  FitReport one = run_fit(toy(), {.corpora = {"cc"}, .y_groups = {{"s1"}}});
+  FitReport two = run_fit(toy(), {.corpora = {"cc", "py"}, .y_groups = {{"s1"}, {"s2"}}});
+  EXPECT_NEAR(two.pearson_r, one.pearson_r, 1e-12);
+  EXPECT_NEAR(two.points[0].x, 0.75 * 0.5, 1e-15);
+  EXPECT_NEAR(two.points[0].y, (0.5 + 0.5) / 2, 1e-15);
+  EXPECT_NEAR(two.line.slope, one.line.slope / 0.75 / 2, 1e-12);
+  FitReport area = run_fit(toy(), {.corpora = {"cc"}, .y_groups = {{"s1", "s2"}}});
+  EXPECT_NEAR(area.points[1].y, (1 - 0.6 + 0.5) / 2, 1e-15);
+}
+
+TEST(Fit, OnlyAndExcludeWithGlobs) {
+  FitReport f = run_fit(toy(), {.corpora = {"cc"}, .y_groups = {{"s1"}}, .exclude = {"of*"}});
+  EXPECT_EQ(f.n, 4);
+  EXPECT_NEAR(f.pearson_r, -1.0, 1e-12);
+  EXPECT_NEAR(f.line.rmse, 0, 1e-12);
+  f = run_fit(toy(), {.corpora = {"cc"}, .y_groups = {{"s1"}}, .only = {"a", "b", "c"}});
+  EXPECT_EQ(f.n, 3);
+  EXPECT_FALSE(f.fisher_ci.has_value());
+}
+
+TEST(Fit, BadInputNamesTheProblem) {
+  Dataset d = toy();
+  EXPECT_EQ(error_of(d, {.corpora = {"web"}, .y_groups = {{"s1"}}}), "unknown corpus 'web' (toy has: cc, py)");
+  EXPECT_EQ(error_of(d, {.corpora = {"cc"}, .y_groups = {{"mmlu"}}}), "unknown benchmark 'mmlu' (toy has: s1, s2)");
+  EXPECT_EQ(error_of(d, {.corpora = {"cc"}, .y_groups = {{"s1"}}, .exclude = {"zz"}}),
+            "unknown model 'zz' in --exclude (toy has: a, b, c, d, off, gap)");
+  EXPECT_EQ(error_of(d, {.corpora = {"cc"}, .y_groups = {{"s1"}}, .only = {"a", "b", "gap"}}),
+            "a fit needs at least 3 models with both a BPC (BPC cc) and a score (s1); found 2 (lacking data: gap)");
+  EXPECT_EQ(error_of(d, {.corpora = {"cc"}, .y_groups = {{"s2"}}}), "Pearson correlation: y (score) is constant over all points");
+  EXPECT_EQ(error_of(d, {.corpora = {}, .y_groups = {{"s2"}}}), "no corpus chosen for X (the BPC axis)");
+}
+
+}  // namespace
+}  // namespace lmzip::stats
