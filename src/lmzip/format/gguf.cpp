@@ -583,7 +583,7 @@ GgufWriter& GgufWriter::add_tensor(const std::string& name, GgmlType type, const
   auto bytes = ggml_bytes(type, n);
   LMZIP_CHECK(bytes && *bytes == data.size(), "tensor " + name + ": data size does not match its shape and type");
   for (const auto& t : tensors_) LMZIP_CHECK(t.name != name, "duplicate tensor " + name);
-  tensors_.push_back({name, type, dims, std::move(data)});
+  tensors_.push_back({name, type, dims, std::move(data), 0, {}});
   return *this;
 }
 
@@ -593,7 +593,23 @@ GgufWriter& GgufWriter::add_tensor_f32(const std::string& name, const std::vecto
                     std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
 }
 
-std::string GgufWriter::to_bytes() const {
+GgufWriter& GgufWriter::add_tensor_generated(const std::string& name, GgmlType type,
+                                             const std::vector<uint64_t>& dims,
+                                             std::function<std::string()> generate) {
+  LMZIP_CHECK(!dims.empty() && dims.size() <= kMaxDims, "tensor " + name + ": 1 to 4 dimensions");
+  uint64_t n = 1;
+  for (uint64_t d : dims) n *= d;
+  auto bytes = ggml_bytes(type, n);
+  LMZIP_CHECK(bytes.has_value(), "tensor " + name + ": element count not a multiple of the block size");
+  for (const auto& t : tensors_) LMZIP_CHECK(t.name != name, "duplicate tensor " + name);
+  tensors_.push_back({name, type, dims, std::string(), 0, {}});
+  tensors_.back().n_bytes = *bytes;
+  tensors_.back().generate = std::move(generate);
+  return *this;
+}
+
+// Header, metadata and tensor infos, padded to the alignment: everything before the tensor data.
+std::string GgufWriter::header_bytes() const {
   std::string out = "GGUF";
   put<uint32_t>(out, 3);
   put<uint64_t>(out, tensors_.size());
@@ -609,16 +625,43 @@ std::string GgufWriter::to_bytes() const {
     for (uint64_t d : t.dims) put<uint64_t>(out, d);
     put<uint32_t>(out, static_cast<uint32_t>(t.type));
     put<uint64_t>(out, offset);
-    offset = *checked_align_up(offset + t.data.size(), alignment_);
+    offset = *checked_align_up(offset + tensor_size(t), alignment_);
   }
   out.resize(*checked_align_up(out.size(), alignment_), '\0');
+  return out;
+}
+
+uint64_t GgufWriter::tensor_size(const Tensor& t) const { return t.generate ? t.n_bytes : t.data.size(); }
+
+// A generated tensor's data, checked against its declared size.
+std::string GgufWriter::generated_data(const Tensor& t) const {
+  std::string data = t.generate();
+  LMZIP_CHECK(data.size() == t.n_bytes, "generated tensor " + t.name + ": data size does not match its shape");
+  return data;
+}
+
+std::string GgufWriter::to_bytes() const {
+  std::string out = header_bytes();
   for (const auto& t : tensors_) {
-    out += t.data;
+    out += t.generate ? generated_data(t) : t.data;
     out.resize(*checked_align_up(out.size(), alignment_), '\0');
   }
   return out;
 }
 
-void GgufWriter::write(const std::string& path) const { write_file_atomic(path, to_bytes()); }
+// Streams tensor by tensor, so a generated tensor's data exists only while it is written.
+void GgufWriter::write(const std::string& path) const {
+  AtomicFileWriter file(path);
+  std::string header = header_bytes();
+  file.write(header);
+  const std::string padding(alignment_, '\0');
+  for (const auto& t : tensors_) {
+    const std::string generated = t.generate ? generated_data(t) : std::string();
+    const std::string& data = t.generate ? generated : t.data;
+    file.write(data);
+    file.write(padding.data(), *checked_align_up(data.size(), alignment_) - data.size());
+  }
+  file.commit();
+}
 
 }  // namespace lmzip

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -164,6 +165,10 @@ class GgufWriter {
                          std::string data);
   GgufWriter& add_tensor_f32(const std::string& name, const std::vector<uint64_t>& dims,
                              const std::vector<float>& values);
+  // Adds a tensor whose data is produced by `generate` only while the file is written (write() streams, so
+  // multi-GB synthetic models never sit in memory whole). generate() must return ggml_bytes(type, n) bytes.
+  GgufWriter& add_tensor_generated(const std::string& name, GgmlType type, const std::vector<uint64_t>& dims,
+                                   std::function<std::string()> generate);
 
   std::string to_bytes() const;
   void write(const std::string& path) const;  // atomically
@@ -174,7 +179,12 @@ class GgufWriter {
     GgmlType type;
     std::vector<uint64_t> dims;
     std::string data;
+    uint64_t n_bytes = 0;                    // generated tensors: the size generate() returns
+    std::function<std::string()> generate;  // empty for tensors given with their data
   };
+  std::string header_bytes() const;
+  uint64_t tensor_size(const Tensor& t) const;
+  std::string generated_data(const Tensor& t) const;
   GgufWriter& set_raw(const std::string& key, GgufType type, std::string payload);
   std::vector<std::pair<std::string, std::string>> kv_;  // key -> type id + payload, serialized
   std::vector<Tensor> tensors_;
