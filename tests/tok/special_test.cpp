@@ -103,5 +103,38 @@ TEST(SpecialTokenSplitter, InvalidUtf8IsJustBytes) {
   EXPECT_EQ(show(splitter.split(text, true)), "\xff|[1]|\xc3");
 }
 
+// llama.cpp marks end-of-generation texts as control tokens whatever their type, so they need parse_special.
+TEST(SpecialTokenSplitter, EndOfGenerationTextsAreControl) {
+  Vocab v = make_vocab({{"<|endoftext|>", TokenType::UserDefined}, {"<|user|>", TokenType::UserDefined}});
+  SpecialTokenSplitter splitter(v);
+  EXPECT_EQ(show(splitter.split("a<|endoftext|>b<|user|>c", false)), "a<|endoftext|>b|[1]|c");
+  EXPECT_EQ(show(splitter.split("a<|endoftext|>b<|user|>c", true)), "a|[0]|b|[1]|c");
+}
+
+// phi-3 (by general.name): special tokens swallow the whitespace after them, except <s>, <unk>, <|endoftext|>.
+TEST(SpecialTokenSplitter, Phi3StripsWhitespaceAfterSpecials) {
+  Vocab v = make_vocab({{"<s>", TokenType::Control},
+                        {"<|user|>", TokenType::Control},
+                        {"<|endoftext|>", TokenType::Control},
+                        {"<|tag|>", TokenType::UserDefined}});
+  v.name = "Phi3";
+  SpecialTokenSplitter splitter(v);
+  EXPECT_EQ(show(splitter.split("<|user|>\n hi <|tag|>  x", true)), "[1]|hi |[3]|x");
+  EXPECT_EQ(show(splitter.split("<s> a<|endoftext|> b", true)), "[0]| a|[2]| b");
+  EXPECT_EQ(show(splitter.split("<|user|>   ", true)), "[1]");
+  v.name = "llama";
+  SpecialTokenSplitter plain(v);
+  EXPECT_EQ(show(plain.split("<|user|>\n hi", true)), "[1]|\n hi");
+}
+
+// jina-v2 (by tokenizer.ggml.pre): <mask> swallows the whitespace before it.
+TEST(SpecialTokenSplitter, MaskStripsWhitespaceBefore) {
+  Vocab v = make_vocab({{"<mask>", TokenType::Control}});
+  v.pre = "jina-v2-code";
+  SpecialTokenSplitter splitter(v);
+  EXPECT_EQ(show(splitter.split("a \t<mask> b", true)), "a|[0]| b");
+  EXPECT_EQ(show(splitter.split("  <mask>", true)), "[0]");
+}
+
 }  // namespace
 }  // namespace lmzip

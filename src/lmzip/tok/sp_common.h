@@ -31,11 +31,19 @@ std::optional<uint8_t> parse_byte_piece(std::string_view piece);
 // one-byte piece, else -1.
 std::array<TokenId, 256> byte_fallback_tokens(const PieceMap& pieces);
 
-// Number of bytes of the UTF-8 sequence a lead byte announces, as llama.cpp's unicode_len_utf8 (1 for
-// continuation and invalid bytes, so malformed input still advances).
-inline size_t utf8_len(char lead) {
+// Length in bytes of the character starting at text[pos]: a lead byte and the continuation bytes it announces,
+// or 1 for any byte that does not start a well-formed sequence. On valid UTF-8 this is llama.cpp's
+// unicode_len_utf8 split. On invalid input llama.cpp takes a lead byte plus whatever bytes follow (so a bad byte
+// can swallow the first byte of a following '▁' and the text no longer decodes to itself); here each bad byte is
+// its own symbol, becomes its <0xNN> token, and decode(encode(x)) == x still holds.
+inline size_t char_len(std::string_view text, size_t pos) {
   static constexpr uint8_t kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-  return kLen[static_cast<uint8_t>(lead) >> 4];
+  const size_t n = kLen[static_cast<uint8_t>(text[pos]) >> 4];
+  if (n == 1 || pos + n > text.size()) return 1;
+  for (size_t i = 1; i < n; ++i) {
+    if ((static_cast<uint8_t>(text[pos + i]) & 0xC0) != 0x80) return 1;
+  }
+  return n;
 }
 
 struct DecodeRules {

@@ -12,15 +12,88 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <initializer_list>
 #include <unordered_map>
 
 namespace lmzip {
 
 namespace {
 
-bool is_special_type(TokenType t) {
-  return t == TokenType::Control || t == TokenType::UserDefined || t == TokenType::Unknown;
+// The attributes llama.cpp's tokenizer_st_partition sees, after llama_vocab::impl::load's fixes.
+struct Attr {
+  bool control = false;       // control or unknown: recognised only with parse_special
+  bool user_defined = false;  // recognised always (unless also control)
+  bool lstrip = false, rstrip = false;
+};
+
+bool one_of(std::string_view text, std::initializer_list<std::string_view> list) {
+  return std::find(list.begin(), list.end(), text) != list.end();
 }
+
+// Texts llama.cpp marks as control tokens when it detects end-of-turn, fill-in-the-middle and end-of-generation
+// tokens by name (its EOT/EOM/FIM auto-detection and EOG list), whatever type the file gives them.
+bool is_auto_control_text(std::string_view t) {
+  return one_of(t, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+                    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // <｜end▁of▁sentence｜>
+                    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>",
+                    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>",
+                    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>",
+                    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+                    "<reponame>", "<|file_sep|>"});
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<Attr> llama_cpp_attributes(const Vocab& vocab) {
+  const size_t n = vocab.size();
+  std::vector<Attr> attrs(n);
+  std::unordered_map<std::string_view, size_t> id_of;
+  for (size_t id = 0; id < n; ++id) {
+    const TokenType type = id < vocab.types.size() ? vocab.types[id] : TokenType::Normal;
+    attrs[id].control = type == TokenType::Control || type == TokenType::Unknown;
+    attrs[id].user_defined = type == TokenType::UserDefined;
+    if (is_auto_control_text(vocab.tokens[id])) attrs[id].control = true;
+    id_of[vocab.tokens[id]] = id;
+  }
+  auto has = [&](std::string_view t) { return id_of.count(t) > 0; };
+  auto set_user_defined = [&](std::string_view t) {
+    if (has(t)) attrs[id_of[t]] = Attr{.user_defined = true};
+  };
+  // gpt-oss: these are always rendered, so plain user-defined tokens.
+  for (std::string_view t : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) set_user_defined(t);
+  // o200k_harmony / solar-open: "<|end|>" is not end-of-generation there.
+  if (has("<|end|>") && ((has("<|return|>") && (has("<|call|>") || has("<|calls|>"))) ||
+                         ((has("<|call|>") || has("<|calls|>")) && has("<|flush|>")))) {
+    set_user_defined("<|end|>");
+  }
+  // gemma4 and plamo have an ordinary "</s>".
+  if (has("</s>") && (has("<|tool_response>") || has("<|plamo:eos|>"))) attrs[id_of["</s>"]] = Attr{};
+
+  const std::string name = lower(vocab.name);
+  auto contains = [](const std::string& s, std::initializer_list<std::string_view> subs) {
+    for (std::string_view sub : subs) if (s.find(sub) != std::string::npos) return true;
+    return false;
+  };
+  if (contains(vocab.pre, {"jina-v2-de", "jina-v2-es", "jina-v2-code", "mmbert"}) ||
+      contains(vocab.architecture, {"nomic-bert-moe", "jina-bert-v3"})) {
+    if (has("<mask>")) attrs[id_of["<mask>"]].lstrip = true;
+  } else if (contains(name, {"phi-3", "phi3"})) {
+    for (Attr& a : attrs) a.rstrip = a.rstrip || a.control || a.user_defined;
+    if (has("</s>")) attrs[id_of["</s>"]].rstrip = true;
+    for (std::string_view t : {"<unk>", "<s>", "<|endoftext|>"}) if (has(t)) attrs[id_of[t]].rstrip = false;
+  } else if (contains(name, {"modern-bert"})) {
+    if (has("[MASK]")) attrs[id_of["[MASK]"]].lstrip = true;
+  }
+  return attrs;
+}
+
+bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }  // C isspace in the "C" locale
 
 // A raw (not yet matched) or matched span of the input, as offsets.
 struct Span {
@@ -32,41 +105,51 @@ struct Span {
 }  // namespace
 
 SpecialTokenSplitter::SpecialTokenSplitter(const Vocab& vocab) {
+  const std::vector<Attr> attrs = llama_cpp_attributes(vocab);
   for (size_t id = 0; id < vocab.size(); ++id) {
-    if (!is_special_type(vocab.types[id]) || vocab.tokens[id].empty()) continue;
-    specials_.push_back({static_cast<TokenId>(id), vocab.tokens[id], vocab.types[id] == TokenType::UserDefined});
+    const Attr& a = attrs[id];
+    if (!(a.control || a.user_defined) || vocab.tokens[id].empty()) continue;
+    specials_.push_back({.id = static_cast<TokenId>(id),
+                         .text = vocab.tokens[id],
+                         .always = !a.control,
+                         .lstrip = a.lstrip,
+                         .rstrip = a.rstrip});
   }
   // Longest first, as llama.cpp; equal lengths by id so the result never depends on the sort implementation.
   std::stable_sort(specials_.begin(), specials_.end(),
                    [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
+  plain_ = build_index(false);
+  parsing_ = build_index(true);
 }
 
-std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text, bool parse_special) const {
-  // Active specials (by priority index) and a lookup from their text to that index.
-  std::array<bool, 256> can_start{};
-  std::vector<size_t> lengths;
-  std::unordered_map<std::string_view, size_t> index_of;
+SpecialTokenSplitter::Index SpecialTokenSplitter::build_index(bool parse_special) const {
+  Index index;
   for (size_t k = 0; k < specials_.size(); ++k) {
     const Special& s = specials_[k];
     if (!parse_special && !s.always) continue;
     // Two tokens with the same text: the earlier (higher priority) one always wins, so keep the first.
-    if (!index_of.emplace(s.text, k).second) continue;
-    can_start[static_cast<unsigned char>(s.text[0])] = true;
-    if (std::find(lengths.begin(), lengths.end(), s.text.size()) == lengths.end()) lengths.push_back(s.text.size());
+    if (!index.by_text.emplace(s.text, k).second) continue;
+    index.can_start[static_cast<unsigned char>(s.text[0])] = true;
+    if (std::find(index.lengths.begin(), index.lengths.end(), s.text.size()) == index.lengths.end()) {
+      index.lengths.push_back(s.text.size());
+    }
   }
+  return index;
+}
+
+std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text, bool parse_special) const {
+  const Index& index = parse_special ? parsing_ : plain_;
   if (text.empty()) return {};
-  if (index_of.empty()) {
-    return {Fragment{.is_token = false, .id = -1, .text = text}};
-  }
+  if (index.by_text.empty()) return {Fragment{.is_token = false, .id = -1, .text = text}};
 
   // All occurrence start positions, per special (ascending, overlapping ones included).
   std::unordered_map<size_t, std::vector<size_t>> occurrences;
   for (size_t pos = 0; pos < text.size(); ++pos) {
-    if (!can_start[static_cast<unsigned char>(text[pos])]) continue;
-    for (size_t len : lengths) {
+    if (!index.can_start[static_cast<unsigned char>(text[pos])]) continue;
+    for (size_t len : index.lengths) {
       if (len > text.size() - pos) continue;
-      auto it = index_of.find(text.substr(pos, len));
-      if (it != index_of.end()) occurrences[it->second].push_back(pos);
+      auto it = index.by_text.find(text.substr(pos, len));
+      if (it != index.by_text.end()) occurrences[it->second].push_back(pos);
     }
   }
 
@@ -89,9 +172,16 @@ std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text, bool pa
       auto it = std::lower_bound(occ.begin(), occ.end(), cursor);
       for (; it != occ.end() && *it + s.text.size() <= span.end; ++it) {
         if (*it < cursor) continue;
-        if (*it > cursor) next.push_back({false, -1, cursor, *it});
+        size_t left_end = *it;
+        if (s.lstrip) {
+          while (left_end > cursor && is_space(text[left_end - 1])) --left_end;
+        }
+        if (left_end > cursor) next.push_back({false, -1, cursor, left_end});
         next.push_back({true, s.id, *it, *it + s.text.size()});
         cursor = *it + s.text.size();
+        if (s.rstrip) {
+          while (cursor < span.end && is_space(text[cursor])) ++cursor;
+        }
       }
       if (cursor < span.end) next.push_back({false, -1, cursor, span.end});
     }

@@ -89,7 +89,7 @@ class SpmTokenizer final : public Tokenizer {
     std::vector<Symbol> symbols;
     symbols.reserve(text.size());
     for (uint32_t offset = 0; offset < text.size();) {
-      uint32_t size = static_cast<uint32_t>(std::min(sp::utf8_len(text[offset]), text.size() - offset));
+      const uint32_t size = static_cast<uint32_t>(sp::char_len(text, offset));
       int index = static_cast<int>(symbols.size());
       symbols.push_back({index - 1, offset + size == text.size() ? -1 : index + 1, offset, size});
       offset += size;

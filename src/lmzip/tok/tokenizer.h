@@ -42,6 +42,9 @@ struct Vocab {
   bool add_bos = false;
   bool add_eos = false;
   std::optional<bool> add_space_prefix;  // tokenizer.ggml.add_space_prefix when present
+  // general.name and general.architecture: llama.cpp keys a few special-token attributes on them (e.g. phi-3's
+  // special tokens swallow the whitespace after them).
+  std::string name, architecture;
 
   // Reads tokenizer.ggml.* from a GGUF file; errors name the file and key.
   static Vocab from_gguf(const GgufFile& file);

@@ -60,6 +60,8 @@ Vocab Vocab::from_gguf(const GgufFile& f) {
   v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(v.model == "llama");
   v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
   v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix");
+  v.name = f.get_string("general.name").value_or("");
+  v.architecture = f.get_string("general.architecture").value_or("");
   return v;
 }
 
