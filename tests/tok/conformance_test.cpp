@@ -33,6 +33,8 @@ Vectors load_vectors(const std::string& base) {
     v.inputs.push_back(text.substr(0, pos));
     text.erase(0, pos + sep.size());
   }
+  // Some .inp files (gemma-4) end their last input at end of file instead of with a separator.
+  if (!text.empty()) v.inputs.push_back(text);
   std::istringstream out(slurp(base + ".out"));
   std::string line;
   while (std::getline(out, line)) {
@@ -47,7 +49,10 @@ Vectors load_vectors(const std::string& base) {
 
 std::string show(const std::vector<TokenId>& ids) {
   std::string s;
-  for (TokenId id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  for (TokenId id : ids) {
+    if (!s.empty()) s += ' ';
+    s += std::to_string(id);
+  }
   return s;
 }
 
