@@ -90,8 +90,12 @@ void logits_to_freqs(std::span<const float> logits, FreqTable& table, std::vecto
   table.cum.resize(n + 1);
   table.cum[0] = 0;
   uint64_t running = 0;
+  // share = floor(w * spare / W) computed as (w * M) >> 64 with M = floor(spare * 2^64 / W): one 128-bit
+  // division per table instead of one per token. Never more than the exact quotient, so Σ freq <= total.
+  using u128 = unsigned __int128;
+  u128 scale = (static_cast<u128>(spare) << 64) / sum;
   for (size_t i = 0; i < n; ++i) {
-    auto share = static_cast<uint64_t>(static_cast<unsigned __int128>(weights[i]) * spare / sum);
+    auto share = static_cast<uint64_t>((weights[i] * scale) >> 64);
     uint64_t f = 1 + share;
     running += f;
     table.cum[i + 1] = static_cast<uint32_t>(running);

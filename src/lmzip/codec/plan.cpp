@@ -62,9 +62,9 @@ void add_text_run(std::vector<Span>& spans, std::string_view bytes, uint64_t beg
 }
 
 // Where to end a segment that should end near `target` (begin < target < bytes.size()): after a newline in
-// the second half of the piece, else before a space, else at a UTF-8 character boundary.
+// the last quarter of the piece, else before a space there, else at a UTF-8 character boundary.
 uint64_t cut_point(std::string_view bytes, uint64_t begin, uint64_t target) {
-  uint64_t half = begin + (target - begin) / 2;
+  uint64_t half = begin + (target - begin) * 3 / 4;
   for (uint64_t i = target; i > half; --i) {
     if (bytes[i - 1] == '\n') return i;
   }
