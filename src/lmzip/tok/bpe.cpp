@@ -7,8 +7,11 @@
 // (left id, right id), and decode concatenates the bytes of the ids.
 #include "lmzip/tok/bpe.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <queue>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +21,7 @@
 #include "lmzip/tok/pretokenize.h"
 #include "lmzip/tok/special.h"
 #include "lmzip/tok/unicode.h"
+#include "lmzip/tok/word_cache.h"
 
 namespace lmzip {
 
@@ -136,6 +140,26 @@ class MergeTable {
 
 constexpr TokenId kNoToken = -1;
 
+// This thread's word cache for the tokenizer numbered `owner`. Owners are numbered, not addressed, so a new
+// tokenizer at a freed one's address never sees stale entries; switching tokenizers on a thread empties it.
+WordCache& thread_word_cache(uint64_t owner) {
+  struct Holder {
+    uint64_t owner = 0;
+    WordCache cache;
+  };
+  thread_local Holder holder;
+  if (holder.owner != owner) {
+    holder.cache.clear();
+    holder.owner = owner;
+  }
+  return holder.cache;
+}
+
+uint64_t next_tokenizer_number() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
 // The vocabulary with its invariants checked: a hand-made Vocab (tests, tools) may leave the types empty.
 Vocab checked_vocab(Vocab vocab, const std::string& source_name) {
   if (vocab.types.empty()) vocab.types.assign(vocab.tokens.size(), TokenType::Normal);
@@ -161,6 +185,7 @@ class BpeTokenizer final : public Tokenizer {
 
  private:
   struct Scratch {
+    WordCache* cache = nullptr;
     PreTokenizer::Scratch pre;
     std::vector<std::string_view> words;
     std::vector<TokenId> ids;
@@ -177,6 +202,7 @@ class BpeTokenizer final : public Tokenizer {
     return m ? m->rank : kNoRank;
   }
 
+  const uint64_t number_ = next_tokenizer_number();  // identifies this tokenizer's entries in word caches
   PreTokenizer pre_;
   SpecialTokenSplitter specials_;
   std::vector<std::string> token_bytes_;                     // id -> the bytes it decodes to
@@ -190,6 +216,7 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, const std::string& source_name)
     : Tokenizer(checked_vocab(std::move(vocab), source_name)),
       pre_(PreTokenizer::from_name(vocab_.pre, source_name)),
       specials_(vocab_) {
+  unicode::flags(0);  // builds the Unicode class table now rather than inside the first encode
   const size_t n = vocab_.size();
   token_bytes_.resize(n);
   text_to_id_.reserve(n);
@@ -245,6 +272,7 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, const EncodeOpt
   out.reserve(text.size() / 3 + 2);
   if (options.add_special && vocab_.add_bos && vocab_.bos) out.push_back(*vocab_.bos);
   Scratch scratch;
+  scratch.cache = &thread_word_cache(number_);
   for (const Fragment& fragment : specials_.split(text, options.parse_special)) {
     if (fragment.is_token) {
       out.push_back(fragment.id);
@@ -263,10 +291,23 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<TokenId>& out,
 }
 
 void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out, Scratch& s) const {
+  if (word.size() == 1 && byte_token_[static_cast<unsigned char>(word[0])] != kNoToken) {
+    out.push_back(byte_token_[static_cast<unsigned char>(word[0])]);
+    return;
+  }
   if (pre_.ignore_merges()) {
     auto it = whole_word_.find(word);
     if (it != whole_word_.end()) {
       out.push_back(it->second);
+      return;
+    }
+  }
+  const bool cacheable = word.size() <= WordCache::kMaxWordBytes;
+  const uint64_t hash = cacheable ? XXH3_64bits(word.data(), word.size()) : 0;
+  if (cacheable) {
+    std::span<const TokenId> hit = s.cache->find(word, hash);
+    if (!hit.empty()) {
+      out.insert(out.end(), hit.begin(), hit.end());
       return;
     }
   }
@@ -280,6 +321,7 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out,
   } else {
     merge_large(ids);
   }
+  const size_t first = out.size();
   for (TokenId id : ids) {
     // A byte without a token (no vocabulary here lacks one) falls back to the unknown token, else is dropped
     // as llama.cpp drops it.
@@ -289,6 +331,7 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out,
       out.push_back(*vocab_.unk);
     }
   }
+  if (cacheable) s.cache->insert(word, hash, std::span<const TokenId>(out).subspan(first));
 }
 
 // Repeatedly merges the lowest-rank adjacent pair (leftmost on ties). ranks[i] caches the rank of (ids[i], ids[i+1]).

@@ -195,23 +195,31 @@ void decode(std::string_view text, PreTokenizer::Scratch& s) {
     for (uint32_t c = 0; c < 128; ++c) a[c] = unicode::flags(c);
     return a;
   }();
-  s.cps.clear(), s.flags.clear(), s.offsets.clear();
+  // Sized for the worst case (one code point per byte) and written through pointers: this loop runs per byte.
+  s.cps.resize(text.size());
+  s.flags.resize(text.size());
+  s.offsets.resize(text.size() + 1);
+  uint32_t* cp = s.cps.data();
+  uint16_t* fl = s.flags.data();
+  uint32_t* off = s.offsets.data();
   const auto* begin = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = begin + text.size();
-  for (const unsigned char* p = begin; p < end;) {
-    s.offsets.push_back(static_cast<uint32_t>(p - begin));
+  size_t n = 0;
+  for (const unsigned char* p = begin; p < end; ++n) {
+    off[n] = static_cast<uint32_t>(p - begin);
     if (*p < 0x80) {
-      s.cps.push_back(*p);
-      s.flags.push_back(ascii[*p]);
+      cp[n] = *p;
+      fl[n] = ascii[*p];
       ++p;
-      continue;
+    } else {
+      p += decode_utf8(p, end, cp[n]);
+      fl[n] = unicode::flags(cp[n]);
     }
-    uint32_t cp;
-    p += decode_utf8(p, end, cp);
-    s.cps.push_back(cp);
-    s.flags.push_back(unicode::flags(cp));
   }
-  s.offsets.push_back(static_cast<uint32_t>(text.size()));
+  off[n] = static_cast<uint32_t>(text.size());
+  s.cps.resize(n);
+  s.flags.resize(n);
+  s.offsets.resize(n + 1);
 }
 
 // Applies one step to every piece in `bounds` (boundaries b0=0 < b1 < ... < n), writing the finer pieces to `out`.
