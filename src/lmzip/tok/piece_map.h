@@ -2,12 +2,13 @@
 // looked up with a string_view so the hot merge loops never allocate. std::unordered_map<std::string, ...> costs a
 // node per piece and an allocation per lookup key; this is one flat array.
 //
-// The map stores views into strings owned by the caller (the Vocab's token texts), which must outlive it and
-// must not move (the Vocab is immutable after the tokenizer is built). Thread-safe for concurrent lookups.
+// The map refers to the caller's vector of texts (the Vocab's tokens), which must outlive it and not change (the
+// Vocab is immutable after the tokenizer is built). Thread-safe for concurrent lookups.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,8 +39,10 @@ class PieceMap {
  public:
   PieceMap() = default;
 
-  // Later insertions of the same text overwrite earlier ones (llama.cpp's token_to_id keeps the last id).
+  // Indexes `texts` (which must outlive the map and not change). Later duplicates of a text overwrite earlier
+  // ones (llama.cpp's token_to_id keeps the last id).
   void build(const std::vector<std::string>& texts) {
+    texts_ = &texts;
     size_t capacity = 16;
     while (capacity < texts.size() * 2) capacity *= 2;
     slots_.assign(capacity, Slot{});
@@ -51,31 +54,34 @@ class PieceMap {
   int32_t find(std::string_view text) const {
     if (slots_.empty()) return -1;
     const uint64_t h = piece_hash(text);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.hash == h && s.text == text) return s.id;
+      if (s.tag == tag && (*texts_)[s.id] == text) return s.id;
     }
   }
 
  private:
+  // 8 bytes a slot so the table stays small enough for the cache; the text is compared only on a tag match.
   struct Slot {
-    uint64_t hash = 0;
-    std::string_view text;
+    uint32_t tag = 0;  // high half of the hash
     int32_t id = -1;
   };
 
   void insert(std::string_view text, int32_t id) {
     const uint64_t h = piece_hash(text);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
-      if (s.id < 0 || (s.hash == h && s.text == text)) {
-        s = Slot{h, text, id};
+      if (s.id < 0 || (s.tag == tag && (*texts_)[s.id] == text)) {
+        s = Slot{tag, id};
         return;
       }
     }
   }
 
+  const std::vector<std::string>* texts_ = nullptr;
   std::vector<Slot> slots_;
   size_t mask_ = 0;
 };

@@ -27,23 +27,22 @@ struct Attr {
   bool lstrip = false, rstrip = false;
 };
 
-bool one_of(std::string_view text, std::initializer_list<std::string_view> list) {
-  return std::find(list.begin(), list.end(), text) != list.end();
-}
-
 // Texts llama.cpp marks as control tokens when it detects end-of-turn, fill-in-the-middle and end-of-generation
 // tokens by name (its EOT/EOM/FIM auto-detection and EOG list), whatever type the file gives them.
-bool is_auto_control_text(std::string_view t) {
-  return one_of(t, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-                    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-                    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-                    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // <｜end▁of▁sentence｜>
-                    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>",
-                    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>",
-                    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>",
-                    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
-                    "<reponame>", "<|file_sep|>"});
-}
+constexpr std::string_view kAutoControlTexts[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // <｜end▁of▁sentence｜>
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>",
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>",
+    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+    "<reponame>", "<|file_sep|>"};
+
+// Other texts the load-time fixes below look up by name.
+constexpr std::string_view kNamedTexts[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>",
+                                            "<|plamo:eos|>", "<mask>", "[MASK]", "<unk>", "<s>"};
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -53,13 +52,23 @@ std::string lower(std::string s) {
 std::vector<Attr> llama_cpp_attributes(const Vocab& vocab) {
   const size_t n = vocab.size();
   std::vector<Attr> attrs(n);
+  // Only a few dozen texts matter, so index those rather than the whole (possibly 262k-token) vocabulary.
+  std::unordered_map<std::string_view, bool> wanted;  // text -> is an auto-control text
+  for (std::string_view t : kNamedTexts) wanted.emplace(t, false);
+  for (std::string_view t : kAutoControlTexts) wanted[t] = true;
+  size_t max_len = 0;
+  for (const auto& [t, _] : wanted) max_len = std::max(max_len, t.size());
   std::unordered_map<std::string_view, size_t> id_of;
   for (size_t id = 0; id < n; ++id) {
     const TokenType type = id < vocab.types.size() ? vocab.types[id] : TokenType::Normal;
     attrs[id].control = type == TokenType::Control || type == TokenType::Unknown;
     attrs[id].user_defined = type == TokenType::UserDefined;
-    if (is_auto_control_text(vocab.tokens[id])) attrs[id].control = true;
-    id_of[vocab.tokens[id]] = id;
+    const std::string& text = vocab.tokens[id];
+    if (text.size() > max_len) continue;
+    auto it = wanted.find(text);
+    if (it == wanted.end()) continue;
+    if (it->second) attrs[id].control = true;
+    id_of[text] = id;
   }
   auto has = [&](std::string_view t) { return id_of.count(t) > 0; };
   auto set_user_defined = [&](std::string_view t) {
