@@ -1,0 +1,53 @@
+// Random-weight models of real shapes, written as GGUF: for tests (small shapes, every weight type) and
+// benchmarks (qwen2-0.5b, llama-7b). Values are deterministic in (seed, tensor name).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lmzip/format/ggml_types.h"
+#include "lmzip/format/gguf.h"
+
+namespace lmzip {
+
+struct SynthShape {
+  std::string arch = "llama";  // a registered architecture (arch.h)
+  int n_vocab = 512;           // ignored when a vocabulary file is given (its token count is used)
+  int n_embd = 64;
+  int n_layer = 2;
+  int n_head = 4;
+  int n_head_kv = 2;
+  int n_ff = 160;
+  int n_ctx = 512;
+  int n_rot = 0;  // 0: the head dimension
+  float rope_freq_base = 10000.0f;
+  float norm_eps = 1e-5f;
+  bool tied_output = false;  // no output.weight
+  bool rope_freqs = false;   // write a Llama 3 style rope_freqs.weight (factors between 1 and 8)
+};
+
+// "tiny", "qwen2-0.5b" or "llama-7b" with `arch` ("llama" or "qwen2"; qwen2 adds the Q/K/V biases), or nullopt.
+std::optional<SynthShape> synth_preset(std::string_view preset, std::string_view arch);
+const char* synth_presets();  // "tiny, qwen2-0.5b, llama-7b"
+
+struct SynthOptions {
+  SynthShape shape;
+  uint64_t seed = 1;
+  GgmlType type = GgmlType::F32;  // of the 2-D matrices; norms and biases are F32
+  std::string vocab_path;         // a GGUF whose tokenizer.* metadata is copied; empty: a synthetic vocabulary
+};
+
+struct SynthModel {
+  GgufWriter writer;  // tensors are generated while it writes
+  // Matrices whose rows are not a multiple of `type`'s block (e.g. 896 for Q4_K), written as Q8_0 or F16
+  // instead, as llama.cpp's quantizer falls back; "name: TYPE".
+  std::vector<std::string> fallbacks;
+};
+
+// Throws lmzip::Error for an unsupported architecture or type, a bad shape, or an unreadable vocabulary file.
+SynthModel synth_model(const SynthOptions& options);
+
+}  // namespace lmzip
