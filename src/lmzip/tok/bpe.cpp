@@ -323,13 +323,10 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out,
   }
   const size_t first = out.size();
   for (TokenId id : ids) {
-    // A byte without a token (no vocabulary here lacks one) falls back to the unknown token, else is dropped
-    // as llama.cpp drops it.
-    if (id != kNoToken) {
-      out.push_back(id);
-    } else if (vocab_.unk) {
-      out.push_back(*vocab_.unk);
-    }
+    // A byte the vocabulary has no token for is dropped, as Hugging Face's BPE (without unk_token) and llama.cpp
+    // drop it: falcon lacks 28 bytes (some controls), mpt/gpt-neox 13 and starcoder/refact 14 (bytes that valid
+    // UTF-8 never or almost never uses). Such text cannot round-trip.
+    if (id != kNoToken) out.push_back(id);
   }
   if (cacheable) s.cache->insert(word, hash, std::span<const TokenId>(out).subspan(first));
 }

@@ -241,7 +241,7 @@ void apply(const Step& step, const Text& t, const std::vector<uint32_t>& bounds,
 struct Alias {
   const char* name;
   PreTokenizerKind kind;
-  bool ignore_merges;
+  bool ignore_merges;  // llama.cpp sets add_bos for exactly these names too (the Llama 3 family)
 };
 
 // tokenizer.ggml.pre names, as llama.cpp's llama_vocab::impl::load maps them, for the rules implemented here.
@@ -315,6 +315,13 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& w
     const uint32_t b = s.offsets[s.bounds[k]], e = s.offsets[s.bounds[k + 1]];
     words.push_back(text.substr(b, e - b));
   }
+}
+
+bool PreTokenizer::adds_bos_by_default(std::string_view name) {
+  for (const Alias& a : kAliases) {
+    if (name == a.name) return a.ignore_merges;
+  }
+  return false;
 }
 
 std::vector<std::string> PreTokenizer::split(std::string_view text) const {

@@ -36,6 +36,10 @@ class PreTokenizer {
   // `source_name`, the key and the supported names when the name is unknown.
   static PreTokenizer from_name(const std::string& name, const std::string& source_name);
 
+  // Whether llama.cpp adds BOS for this tokenizer.ggml.pre when the file has no tokenizer.ggml.add_bos_token
+  // (the Llama 3 family does, like its Hugging Face post-processor).
+  static bool adds_bos_by_default(std::string_view name);
+
   explicit PreTokenizer(PreTokenizerKind kind, bool ignore_merges = false) : kind_(kind), ignore_merges_(ignore_merges) {}
 
   PreTokenizerKind kind() const { return kind_; }

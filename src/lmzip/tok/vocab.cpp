@@ -1,4 +1,5 @@
 #include "lmzip/core/error.h"
+#include "lmzip/tok/pretokenize.h"
 #include "lmzip/tok/tokenizer.h"
 
 namespace lmzip {
@@ -57,7 +58,10 @@ Vocab Vocab::from_gguf(const GgufFile& f) {
   v.sep = special("separator");
   v.eot = special("eot");
   // Defaults as llama.cpp applies them: SentencePiece vocabularies add BOS unless told otherwise.
-  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(v.model == "llama");
+  // Byte-level BPE of the Llama 3 family adds BOS too (llama.cpp's per-pre-tokenizer default).
+  const bool bos_by_default =
+      v.model == "llama" || (v.model == "gpt2" && PreTokenizer::adds_bos_by_default(v.pre));
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(bos_by_default);
   v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
   v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix");
   v.name = f.get_string("general.name").value_or("");
