@@ -1,0 +1,232 @@
+// lmzip bpc -m MODEL.gguf CORPUS... : bits per character of a model on corpora, under a named window protocol.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "lmzip/core/error.h"
+#include "lmzip/core/hash.h"
+#include "lmzip/core/version.h"
+#include "lmzip/io/file.h"
+#include "lmzip/model/model.h"
+#include "lmzip/score/bpc.h"
+#include "progress.h"
+
+namespace lmzip::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+struct BpcArgs {
+  std::string model_path;
+  std::vector<std::string> corpora;
+  std::string protocol = "hkust";
+  long long window = -1, stride = -1;
+  int threads = 0;
+  bool json = false;
+  std::string per_doc_path;
+  std::string field = "content";
+  std::string checkpoint_path;
+  std::string name;
+  bool skip_invalid = false;
+};
+
+std::string iso_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string default_model_name(const std::string& path) {
+  std::string n = std::filesystem::path(path).filename().string();
+  if (n.size() > 5 && n.substr(n.size() - 5) == ".gguf") n.resize(n.size() - 5);
+  return n;
+}
+
+ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
+  auto protocol = parse_protocol(a.protocol);
+  if (!protocol) throw UsageError("unknown protocol '" + a.protocol + "' (choose hkust, lm-eval, llama.cpp or doc)");
+  ProtocolParams p = default_params(*protocol);
+  if (*protocol == Protocol::LmEval && cfg.n_ctx_train > 0) p.window = p.stride = std::min<size_t>(p.window, cfg.n_ctx_train);
+  if (a.window >= 0) {
+    if (a.window < 1) throw UsageError("--window must be positive");
+    p.window = static_cast<size_t>(a.window);
+    if (*protocol == Protocol::LmEval || *protocol == Protocol::LlamaCpp) p.stride = p.window;
+    else if (a.stride < 0) p.stride = std::min(p.stride, p.window);
+  }
+  if (a.stride >= 0) {
+    if (*protocol == Protocol::LmEval || *protocol == Protocol::LlamaCpp) {
+      throw UsageError("--stride does not apply to the " + a.protocol + " protocol (its windows are disjoint)");
+    }
+    if (a.stride < 1) throw UsageError("--stride must be positive");
+    p.stride = static_cast<size_t>(a.stride);
+  }
+  return p;
+}
+
+nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Corpus& c, const BpcArgs& a,
+                           const std::string& model_name, const std::string& model_id, uint64_t model_bytes,
+                           int threads) {
+  double scored_this_run = static_cast<double>(r.scored_tokens);
+  return {{"bpc", r.bpc()}, {"bpb", r.bpb()}, {"bits_per_token", r.bits_per_token()}, {"ppl", r.ppl()},
+          {"total_nats", r.total_nats}, {"documents", r.documents}, {"chars", r.chars}, {"bytes", r.bytes},
+          {"tokens", r.tokens}, {"windows", r.windows}, {"scored_tokens", r.scored_tokens},
+          {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? scored_this_run / r.seconds : 0.0},
+          {"protocol", protocol_name(p.protocol)}, {"window", p.window}, {"stride", p.stride},
+          {"model", model_name}, {"model_path", a.model_path}, {"model_id", model_id}, {"model_bytes", model_bytes},
+          {"corpus", c.name}, {"corpus_path", c.path}, {"corpus_sha256", c.sha256}, {"field", a.field},
+          {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
+          {"threads", threads}, {"lmzip_version", kVersion}};
+}
+
+void print_table(const nlohmann::json& j) {
+  auto num = [](double v, int prec) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", prec, v);
+    return std::string(b);
+  };
+  std::cout << "corpus      " << j["corpus"].get<std::string>() << "  (" << j["corpus_path"].get<std::string>()
+            << ", sha256 " << j["corpus_sha256"].get<std::string>().substr(0, 16) << ")\n"
+            << "model       " << j["model"].get<std::string>() << "  (" << j["model_path"].get<std::string>() << ", "
+            << j["model_bytes"].get<uint64_t>() << " bytes, id " << j["model_id"].get<std::string>() << ")\n"
+            << "protocol    " << j["protocol"].get<std::string>() << "  (window " << j["window"] << ", stride "
+            << j["stride"] << ")\n"
+            << "counts      " << j["documents"] << " documents, " << j["chars"] << " chars, " << j["bytes"]
+            << " bytes, " << j["tokens"] << " tokens, " << j["windows"] << " windows, " << j["scored_tokens"]
+            << " scored tokens\n"
+            << "BPC         " << num(j["bpc"], 6) << "\n"
+            << "BPB         " << num(j["bpb"], 6) << "\n"
+            << "bits/token  " << num(j["bits_per_token"], 6) << "\n"
+            << "PPL         " << num(j["ppl"], 4) << "   (over scored tokens)\n"
+            << "total nats  " << num(j["total_nats"], 4) << "\n"
+            << "time        " << num(j["seconds"], 2) << " s, " << num(j["scored_tokens_per_s"], 1)
+            << " scored tokens/s, " << j["threads"] << " threads" << (j["resumed"].get<bool>() ? " (resumed)" : "")
+            << "\n";
+  if (j["skipped_empty"].get<uint64_t>() + j["skipped_invalid"].get<uint64_t>() > 0) {
+    std::cout << "skipped     " << j["skipped_empty"] << " empty, " << j["skipped_invalid"]
+              << " invalid UTF-8 documents\n";
+  }
+}
+
+void write_per_doc(const std::string& path, const std::vector<BpcResult>& results,
+                   const std::vector<Corpus>& corpora) {
+  std::string out;
+  for (size_t ci = 0; ci < results.size(); ++ci) {
+    for (size_t d = 0; d < results[ci].per_doc.size(); ++d) {
+      const DocScore& s = results[ci].per_doc[d];
+      double ln2 = std::log(2.0);
+      nlohmann::json j = {{"corpus", corpora[ci].name}, {"doc", d}, {"nats", s.nats},
+                          {"scored_tokens", s.scored_tokens}, {"chars", s.chars}, {"bytes", s.bytes},
+                          {"bpc", s.chars ? s.nats / (s.chars * ln2) : 0.0},
+                          {"bpb", s.bytes ? s.nats / (s.bytes * ln2) : 0.0}};
+      if (d < corpora[ci].sources.size() && results[ci].per_doc.size() == corpora[ci].sources.size()) {
+        j["source"] = corpora[ci].sources[d];
+      }
+      out += j.dump() + "\n";
+    }
+  }
+  write_file_atomic(path, out);
+}
+
+int run_bpc(int argc, char** argv) {
+  BpcArgs a;
+  ArgParser args("lmzip bpc -m MODEL.gguf CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]",
+                 "Measures the bits per character (and per byte, per token, perplexity) a model needs to encode\n"
+                 "each corpus, under a named window protocol. The model is loaded once; one result per corpus.\n"
+                 "CORPUS: JSONL (.jsonl, .jsonl.gz, .jsonl.zst) with a text field, a text file (one document),\n"
+                 "or a directory of text files (one document each, sorted by path).\n\n"
+                 "protocols:\n"
+                 "  hkust      the study's reference windowing (default): windows of W+1 tokens every S, first\n"
+                 "             window scores W targets, later ones their last S (W=1900, S=512)\n"
+                 "  lm-eval    lm-evaluation-harness loglikelihood_rolling per document (W = min(2048, n_ctx))\n"
+                 "  llama.cpp  llama.cpp perplexity chunks over the documents joined with \"\\n\\n\" (W=512)\n"
+                 "  doc        per document, BOS-prefixed, every token scored once, sliding windows (W=1900, S=512)");
+  args.option("-m, --model", "MODEL.gguf", &a.model_path, "the model (required)");
+  args.option("--protocol", "P", &a.protocol, "hkust (default), lm-eval, llama.cpp or doc");
+  args.option("--window", "W", &a.window, "tokens the model reads per window (default per protocol)");
+  args.option("--stride", "S", &a.stride, "hkust/doc: tokens between window starts (default 512)");
+  args.option("-t, --threads", "N", &a.threads, "threads (default: all cores)");
+  args.flag("--json", &a.json, "one JSON object per corpus, one per line");
+  args.option("--per-doc", "FILE.jsonl", &a.per_doc_path, "write nats, scored tokens, chars, bytes per document");
+  args.option("--field", "NAME", &a.field, "JSONL text field (default: content)");
+  args.option("--checkpoint", "FILE", &a.checkpoint_path,
+              "save running sums to FILE; rerunning the same command resumes (Ctrl-C saves too)");
+  args.option("--name", "NAME", &a.name, "model name for the results (default: file name without .gguf)");
+  args.flag("--skip-invalid", &a.skip_invalid, "skip (and count) documents that are not valid UTF-8");
+  args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
+  if (!args.parse(argc, argv)) return 0;
+  if (a.model_path.empty()) throw UsageError("missing -m MODEL.gguf");
+
+  const auto started = iso_now();
+  GgufFile file = GgufFile::open(a.model_path);
+  std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_gguf(file);
+  std::unique_ptr<Model> model = Model::load(file);
+  ProtocolParams params = resolve_params(a, model->config());
+  if (model->config().n_ctx_train > 0 && params.window > static_cast<size_t>(model->config().n_ctx_train)) {
+    std::cerr << "lmzip bpc: warning: window " << params.window << " exceeds the model's training context "
+              << model->config().n_ctx_train << "\n";
+  }
+  const std::string model_id = hex_u64(xxh64(file.file_data(), file.file_size()));
+  const std::string model_name = a.name.empty() ? default_model_name(a.model_path) : a.name;
+  ThreadPool pool(a.threads);
+  const int threads = pool.size();
+
+  if (!a.checkpoint_path.empty()) std::signal(SIGINT, on_sigint);
+  const std::string run_id = model_id + "|" + protocol_name(params.protocol) + "|" + std::to_string(params.window) +
+                             "|" + std::to_string(params.stride) + "|" + a.field;
+
+  WindowScorer scorer = [&](std::span<const TokenId> input, std::span<const ScoreTarget> targets) {
+    std::vector<ScoredTarget> t(targets.size());
+    for (size_t i = 0; i < targets.size(); ++i) t[i] = {targets[i].position, targets[i].token};
+    return model->score(input, t, pool);
+  };
+
+  std::vector<Corpus> corpora;
+  std::vector<BpcResult> results;
+  for (const auto& path : a.corpora) {
+    corpora.push_back(load_corpus(path, {.field = a.field, .skip_invalid_utf8 = a.skip_invalid}));
+    const Corpus& c = corpora.back();
+    ScoringPlan plan = plan_scoring(c, *tokenizer, params, threads);
+    ProgressLine progress("bpc " + c.name);
+    RunOptions o{.checkpoint_path = a.checkpoint_path, .run_id = run_id, .corpus_key = c.sha256 + "|" + c.path};
+    o.cancel = &g_interrupted;
+    o.on_progress = [&](const ScoringProgress& p) {
+      progress.update(p.scored_done, p.scored_total, p.seconds, "tok");
+    };
+    BpcResult r;
+    try {
+      r = run_scoring(plan, scorer, o);
+    } catch (const Interrupted& e) {
+      progress.finish();
+      std::cerr << "lmzip bpc: " << e.what() << "\n";
+      return 130;
+    }
+    progress.finish();
+    nlohmann::json j = result_json(r, params, c, a, model_name, model_id, file.file_size(), threads);
+    j["started_at"] = started;
+    j["finished_at"] = iso_now();
+    if (a.json) {
+      std::cout << j.dump() << std::endl;
+    } else {
+      if (!results.empty()) std::cout << "\n";
+      print_table(j);
+      std::cout.flush();
+    }
+    results.push_back(std::move(r));
+  }
+  if (!a.per_doc_path.empty()) write_per_doc(a.per_doc_path, results, corpora);
+  return 0;
+}
+
+Registration reg{{"bpc", "bits per character of a model on corpora, under a named window protocol", run_bpc}};
+
+}  // namespace
+}  // namespace lmzip::cli

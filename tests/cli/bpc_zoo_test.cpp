@@ -1,0 +1,108 @@
+// The zoo: real trained tiny models with PyTorch reference numbers (../shared/zoo/reference.json, computed in
+// float32 with float64 sums under the hkust protocol). `lmzip bpc --protocol hkust` must reproduce tokens,
+// windows and scored tokens exactly and BPC within 1e-4 relative (F32 models); the F16/BF16/Q8_0 variants of
+// zoo-m2 within 1e-3 of zoo-m2's rows. llama.cpp's perplexity on cc.testA.txt (llamacpp_reference.json) must be
+// reproduced by --protocol llama.cpp --window 512.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "testutil/testutil.h"
+
+namespace lmzip {
+namespace {
+
+nlohmann::json load_json(const std::string& path) {
+  std::ifstream f(path);
+  return nlohmann::json::parse(f);
+}
+
+nlohmann::json run_bpc(const std::string& model, const std::string& corpus, const std::string& extra = "") {
+  std::string out, err;
+  std::string cmd = test::lmzip_bin() + " bpc --json -m " + test::shared_dir() + "/zoo/models/" + model + ".gguf " +
+                    test::shared_dir() + "/zoo/corpora/" + corpus + " " + extra;
+  int rc = test::run_command(cmd, &out, &err);
+  EXPECT_EQ(rc, 0) << cmd << "\n" << err;
+  if (rc != 0) return nullptr;
+  return nlohmann::json::parse(out);
+}
+
+struct Case {
+  std::string model;      // file name without .gguf
+  std::string reference;  // reference.json model row to compare with
+  std::string corpus;     // reference.json corpus name
+  double tolerance;       // relative BPC tolerance
+};
+
+class ZooHkust : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ZooHkust, ReproducesReferenceNumbers) {
+  LMZIP_REQUIRE_SHARED("zoo/reference.json");
+  const Case& c = GetParam();
+  nlohmann::json ref;
+  for (const auto& row : load_json(test::shared_dir() + "/zoo/reference.json")) {
+    if (row["model"] == c.reference && row["corpus"] == c.corpus) ref = row;
+  }
+  ASSERT_FALSE(ref.is_null()) << "no reference row for " << c.reference << " x " << c.corpus;
+  nlohmann::json got = run_bpc(c.model, c.corpus + ".jsonl", "--protocol hkust");
+  ASSERT_FALSE(got.is_null());
+  EXPECT_EQ(got["documents"], ref["n_docs"]);
+  EXPECT_EQ(got["chars"], ref["chars"]);
+  EXPECT_EQ(got["bytes"], ref["bytes"]);
+  EXPECT_EQ(got["tokens"], ref["tokens"]);
+  EXPECT_EQ(got["windows"], ref["windows"]);
+  EXPECT_EQ(got["scored_tokens"], ref["scored_tokens"]);
+  double rel = std::abs(got["bpc"].get<double>() - ref["bpc"].get<double>()) / ref["bpc"].get<double>();
+  EXPECT_LT(rel, c.tolerance) << "bpc " << got["bpc"] << " vs reference " << ref["bpc"];
+  double rel_bpb = std::abs(got["bpb"].get<double>() - ref["bpb"].get<double>()) / ref["bpb"].get<double>();
+  EXPECT_LT(rel_bpb, c.tolerance);
+  // Recorded for the closing numbers: the relative error of this row.
+  RecordProperty("relative_bpc_error", std::to_string(rel));
+  std::printf("zoo %s x %s: bpc %.9f reference %.9f relative error %.3g\n", c.model.c_str(), c.corpus.c_str(),
+              got["bpc"].get<double>(), ref["bpc"].get<double>(), rel);
+}
+
+std::vector<Case> zoo_cases() {
+  std::vector<Case> cases;
+  for (const char* corpus : {"cc.testA", "python.testA", "arxiv_math.testA"}) {
+    for (const char* m : {"zoo-s1", "zoo-s2", "zoo-m1", "zoo-m2"}) cases.push_back({m, m, corpus, 1e-4});
+    for (const char* m : {"zoo-m2-F16", "zoo-m2-BF16", "zoo-m2-Q8_0"}) cases.push_back({m, "zoo-m2", corpus, 1e-3});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, ZooHkust, ::testing::ValuesIn(zoo_cases()), [](const auto& info) {
+  std::string n = info.param.model + "_" + info.param.corpus;
+  for (char& ch : n) if (ch == '-' || ch == '.') ch = '_';
+  return n;
+});
+
+class ZooLlamaCpp : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooLlamaCpp, ReproducesLlamaPerplexity) {
+  LMZIP_REQUIRE_SHARED("zoo/llamacpp_reference.json");
+  nlohmann::json ref;
+  for (const auto& row : load_json(test::shared_dir() + "/zoo/llamacpp_reference.json")) {
+    if (row["model"] == GetParam()) ref = row;
+  }
+  ASSERT_FALSE(ref.is_null());
+  nlohmann::json got = run_bpc(GetParam(), "cc.testA.jsonl", "--protocol llama.cpp --window 512");
+  ASSERT_FALSE(got.is_null());
+  EXPECT_EQ(got["tokens"], ref["tokens"]);
+  EXPECT_EQ(got["windows"], ref["chunks"]);
+  EXPECT_EQ(got["scored_tokens"], ref["scored_tokens"]);
+  // llama.cpp prints PPL with 4 decimals and computes in its own numerics: agree within 1e-4 relative.
+  EXPECT_NEAR(got["ppl"].get<double>(), ref["ppl"].get<double>(), 1e-4 * ref["ppl"].get<double>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, ZooLlamaCpp, ::testing::Values("zoo-s1", "zoo-m2", "zoo-m2-Q8_0"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n) if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace lmzip
