@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "lmzip/core/error.h"
-#include "lmzip/kernels/fast_math.h"
+#include "lmzip/kernels/reduce.h"
 #include "lmzip/kernels/matmul.h"
 
 namespace lmzip {
@@ -19,13 +19,7 @@ void causal_softmax(float* scores, int64_t n_rows, int64_t n_keys, int64_t first
   for (int64_t r = 0; r < n_rows; ++r) {
     float* s = scores + r * n_keys;
     const int64_t n_valid = first_valid + r + 1;
-    float max = s[0];
-    for (int64_t j = 1; j < n_valid; ++j) max = std::max(max, s[j]);
-    float sum = 0;
-    for (int64_t j = 0; j < n_valid; ++j) {
-      s[j] = exp_approx(s[j] - max);
-      sum += s[j];
-    }
+    const float sum = exp_shift_sum(s, n_valid, max_of(s, n_valid));
     const float inv = 1.0f / sum;
     for (int64_t j = 0; j < n_valid; ++j) s[j] *= inv;
     std::fill(s + n_valid, s + n_keys, 0.0f);

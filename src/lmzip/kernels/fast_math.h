@@ -4,7 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
+#include <bit>
 
 namespace lmzip {
 
@@ -14,7 +14,8 @@ namespace lmzip {
 // then scaling by 2^n through the exponent bits.
 inline float exp_approx(float x) {
   x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  // nearbyint (not floor(x + 0.5)): GCC 12 vectorizes this form. Default rounding mode: to nearest even.
+  const float n = std::nearbyint(x * 1.44269504088896341f);
   const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
@@ -25,9 +26,7 @@ inline float exp_approx(float x) {
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return p * scale;
+  return p * std::bit_cast<float>(bits);
 }
 
 }  // namespace lmzip

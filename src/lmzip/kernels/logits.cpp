@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "lmzip/core/error.h"
-#include "lmzip/kernels/fast_math.h"
+#include "lmzip/kernels/reduce.h"
 
 namespace lmzip {
 namespace {
@@ -42,15 +42,14 @@ void output_nll(const float* h, int64_t m, const WeightView& w, std::span<const 
       // logits[rows x nv] = h[r0 : r0+rows] panel^T
       sgemm(rows, nv, w.n_in, 1.0f, h + r0 * w.n_in, w.n_in, panel, w.n_in, true, 0.0f, logits.data(), nv);
       for (int64_t r = 0; r < rows; ++r) {
-        const float* l = logits.data() + r * nv;
-        const float max = *std::max_element(l, l + nv);
-        float sum = 0;
-        for (int64_t j = 0; j < nv; ++j) sum += exp_approx(l[j] - max);
+        float* l = logits.data() + r * nv;
+        const int64_t t = targets[static_cast<size_t>(r0 + r)];
+        if (t >= v0 && t < v0 + nv) target_logit[static_cast<size_t>(r0 + r)] = l[t - v0];
+        const float max = max_of(l, nv);
+        const float sum = exp_shift_sum(l, nv, max);  // overwrites the logits with their exp
         const size_t at = static_cast<size_t>(static_cast<int64_t>(p) * m + r0 + r);
         panel_max[at] = max;
         panel_sum[at] = sum;
-        const int64_t t = targets[static_cast<size_t>(r0 + r)];
-        if (t >= v0 && t < v0 + nv) target_logit[static_cast<size_t>(r0 + r)] = l[t - v0];
       }
     }
   });

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "lmzip/core/error.h"
+#include "lmzip/kernels/fast_math.h"
 
 namespace lmzip {
 
@@ -32,7 +33,7 @@ void add_bias(float* x, int64_t n_rows, int64_t n, std::span<const float> bias) 
 void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool& pool) {
   pool.parallel_for(static_cast<size_t>(n_rows), [&](size_t begin, size_t end) {
     for (size_t i = begin * static_cast<size_t>(n); i < end * static_cast<size_t>(n); ++i) {
-      gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+      gate[i] = gate[i] / (1.0f + exp_approx(-gate[i])) * up[i];
     }
   });
 }
