@@ -1,0 +1,373 @@
+#include "lmzip/corpus/pipeline.h"
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "lmzip/core/error.h"
+#include "lmzip/core/hash.h"
+#include "lmzip/core/version.h"
+#include "lmzip/corpus/analysis.h"
+#include "lmzip/corpus/extract.h"
+#include "lmzip/corpus/output.h"
+#include "lmzip/corpus/text.h"
+
+namespace lmzip::corpus {
+
+uint64_t BuildCounts::total(const std::map<std::string, uint64_t>& m) const {
+  uint64_t t = 0;
+  for (const auto& [k, v] : m) t += v;
+  return t;
+}
+
+std::string manifest_path_for(const std::string& output) {
+  for (std::string_view suf : {".jsonl.zst", ".jsonl"}) {
+    if (output.ends_with(suf)) return output.substr(0, output.size() - suf.size()) + ".manifest.json";
+  }
+  return output + ".manifest.json";
+}
+
+namespace {
+
+// What the parallel part of a batch computes for one document.
+struct Analysis {
+  FilterDecision decision;
+  uint64_t fingerprint = 0;
+  uint64_t chars = 0;
+  std::vector<uint32_t> signature;
+};
+
+std::string category_reason(const Document& doc, const std::string& prefix) {
+  if (prefix.empty()) return "";
+  auto it = doc.meta.find("categories");
+  if (it == doc.meta.end() || !it->is_string()) return "category_unknown";
+  std::string cats = it->get<std::string>();
+  return cats.rfind(prefix, 0) == 0 ? "" : "category";  // the first category decides, as in the study
+}
+
+// arXiv ids from bundle names: "2309.01234" stays, old-style "math0601001" becomes "math/0601001".
+std::string normalize_arxiv_id(std::string id) {
+  size_t letters = 0;
+  while (letters < id.size() && (std::isalpha(static_cast<unsigned char>(id[letters])) || id[letters] == '-')) ++letters;
+  if (letters > 0 && letters < id.size() && id.find('/') == std::string::npos) id = id.substr(0, letters) + "/" + id.substr(letters);
+  size_t v = id.rfind('v');  // a version suffix ("v2") does not change the categories
+  if (v != std::string::npos && v > letters && v + 1 < id.size() &&
+      id.find_first_not_of("0123456789", v + 1) == std::string::npos) {
+    id.resize(v);
+  }
+  return id;
+}
+
+std::unordered_map<std::string, std::string> load_arxiv_categories(const std::string& path) {
+  std::unordered_map<std::string, std::string> out;
+  if (path.empty()) return out;
+  for_each_record(path, "categories", [&](nlohmann::json& rec, uint64_t line) {
+    auto id = rec.find("id");
+    if (id == rec.end() || !id->is_string()) {
+      throw Error(path + ":" + std::to_string(line) + ": arXiv metadata record without a string \"id\"");
+    }
+    out[normalize_arxiv_id(id->get<std::string>())] = rec["categories"].get<std::string>();
+  });
+  return out;
+}
+
+// Kept documents wait here until sampling picks among them (bounded memory: only offsets stay in RAM).
+class SpillFile {
+ public:
+  explicit SpillFile(std::string path) : path_(std::move(path)) {
+    file_ = std::fopen(path_.c_str(), "w+b");
+    if (!file_) throw Error(path_ + ": cannot create temporary file");
+  }
+  ~SpillFile() {
+    if (file_) std::fclose(file_);
+    std::remove(path_.c_str());
+  }
+  void append(const std::string& line) {
+    offsets_.push_back(end_);
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size()) throw Error(path_ + ": write failed (disk full?)");
+    end_ += line.size();
+  }
+  size_t size() const { return offsets_.size(); }
+  std::string read(size_t i) {
+    uint64_t start = offsets_[i], end = i + 1 < offsets_.size() ? offsets_[i + 1] : end_;
+    std::string s(end - start, '\0');
+    if (fseeko(file_, static_cast<off_t>(start), SEEK_SET) != 0 || std::fread(s.data(), 1, s.size(), file_) != s.size()) {
+      throw Error(path_ + ": read failed");
+    }
+    return s;
+  }
+
+ private:
+  std::string path_;
+  FILE* file_ = nullptr;
+  std::vector<uint64_t> offsets_;
+  uint64_t end_ = 0;
+};
+
+class Builder {
+ public:
+  Builder(const BuildOptions& o)
+      : o_(o), hasher_(o.dedup.num_perm, o.dedup.shingle, o.dedup.seed), dedup_(o.dedup),
+        categories_(load_arxiv_categories(o.arxiv_metadata)) {
+    threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (o.target_chars > 0) spill_.emplace(o.output + ".spill.tmp");
+    else writer_.emplace(o.output, o.zstd_level);
+  }
+
+  void add(Document&& doc) {
+    ++counts.read;
+    if (!categories_.empty() && doc.meta.contains("arxiv_id") && doc.meta["arxiv_id"].is_string()) {
+      auto it = categories_.find(normalize_arxiv_id(doc.meta["arxiv_id"].get<std::string>()));
+      if (it != categories_.end()) doc.meta["categories"] = it->second;
+    }
+    batch_bytes_ += doc.content.size();
+    batch_.push_back(std::move(doc));
+    if (batch_.size() >= 2048 || batch_bytes_ >= (16u << 20)) flush();
+  }
+
+  void skip(const std::string& reason, const std::string& where) {
+    ++counts.read;
+    ++counts.skipped[reason];
+    if (examples_.size() < 100) examples_.push_back({{"reason", reason}, {"where", where}});
+  }
+
+  void flush() {
+    std::vector<Analysis> results(batch_.size());
+    auto work = [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) analyse(batch_[i], results[i]);
+    };
+    size_t n = batch_.size(), t = std::min<size_t>(static_cast<size_t>(threads_), std::max<size_t>(n / 16, 1));
+    std::vector<std::thread> pool;
+    for (size_t k = 1; k < t; ++k) pool.emplace_back(work, n * k / t, n * (k + 1) / t);
+    work(0, n / t);
+    for (auto& th : pool) th.join();
+    // Decisions that depend on earlier documents (dedup) run in input order: the output never depends on threads.
+    for (size_t i = 0; i < n; ++i) decide(batch_[i], results[i]);
+    batch_.clear();
+    batch_bytes_ = 0;
+  }
+
+  void finish(nlohmann::json& output_json) {
+    flush();
+    if (spill_) {
+      std::vector<size_t> chosen = sample_to_target(items_, o_.target_chars, o_.sample_unit, o_.seed);
+      counts.sampled_out = spill_->size() - chosen.size();
+      writer_.emplace(o_.output, o_.zstd_level);
+      for (size_t i : chosen) {
+        writer_->write(spill_->read(i));
+        ++counts.written;
+        counts.chars_written += items_[i].chars;
+        counts.bytes_written += content_bytes_[i];
+      }
+    }
+    writer_->commit();
+    spill_.reset();
+    output_json = {{"path", o_.output},
+                   {"compression", wants_zstd(o_.output) ? "zstd" : "none"},
+                   {"file_bytes", writer_->file_bytes()},
+                   {"sha256", writer_->file_sha256()},
+                   {"jsonl_bytes", writer_->jsonl_bytes()},
+                   {"jsonl_sha256", writer_->jsonl_sha256()}};
+  }
+
+  BuildCounts counts;
+  nlohmann::json examples_ = nlohmann::json::array();
+  uint64_t dedup_bytes() const { return dedup_.memory_bytes(); }
+
+ private:
+  void analyse(const Document& doc, Analysis& a) const {
+    a.chars = count_chars(doc.content);
+    if (auto r = category_reason(doc, o_.category_prefix); !r.empty()) {
+      a.decision.keep = false;
+      a.decision.reason = r;
+      return;
+    }
+    a.decision = apply_filters(doc, o_.filter);
+    if (!a.decision.keep) return;
+    a.fingerprint = exact_fingerprint(doc.content);
+    if (o_.dedup.near) a.signature = hasher_.signature(doc.content);
+  }
+
+  void decide(Document& doc, Analysis& a) {
+    uint64_t id = next_id_++;
+    counts.chars_read += a.chars;
+    if (!a.decision.keep) {
+      ++counts.filtered[a.decision.reason];
+      return;
+    }
+    counts.chars_after_filters += a.chars;
+    DedupVerdict v = dedup_.offer(a.fingerprint, a.signature, id);
+    if (v.reason == "exact_duplicate") { ++counts.exact_duplicates; return; }
+    if (v.reason == "near_duplicate") { ++counts.near_duplicates; return; }
+    counts.chars_after_dedup += a.chars;
+    uint64_t content_bytes = doc.content.size();
+    std::string line = record_line(doc, a);  // moves the content out
+    if (spill_) {
+      spill_->append(line);
+      std::string repo = doc.repo.empty() ? doc.source : doc.repo;
+      auto [it, inserted] = repo_ids_.try_emplace(repo, static_cast<uint32_t>(repo_ids_.size()));
+      items_.push_back({a.chars, it->second});
+      content_bytes_.push_back(content_bytes);
+    } else {
+      writer_->write(line);
+      ++counts.written;
+      counts.chars_written += a.chars;
+      counts.bytes_written += content_bytes;
+    }
+  }
+
+  std::string record_line(Document& doc, const Analysis& a) const {
+    nlohmann::json meta = o_.keep_meta ? std::move(doc.meta) : nlohmann::json::object();
+    // Provenance already present (a merge of earlier outputs) is kept; new fields fill the gaps.
+    auto set_if_absent = [&](const char* key, const std::string& value) {
+      if (!value.empty() && !meta.contains(key)) meta[key] = value;
+    };
+    set_if_absent("source", doc.source);
+    if (doc.locator.rfind("line ", 0) == 0) {
+      if (!meta.contains("line")) meta["line"] = std::stoull(doc.locator.substr(5));
+    } else {
+      set_if_absent(doc.locator.rfind("http", 0) == 0 ? "url" : "path", doc.locator);
+    }
+    set_if_absent("date", doc.date);
+    set_if_absent("repo", doc.repo);
+    meta["hashes"] = {{"exact_xxh64", hex_u64(a.fingerprint)}, {"sha256", sha256_hex(doc.content)}};
+    if (!a.decision.scores.empty()) meta["scores"] = a.decision.scores;
+    nlohmann::json rec = {{"content", std::move(doc.content)},
+                          {"subset", doc.subset.empty() ? o_.subset : doc.subset},
+                          {"meta", std::move(meta)}};
+    return rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+
+  const BuildOptions& o_;
+  int threads_ = 1;
+  MinHasher hasher_;
+  Deduplicator dedup_;
+  std::vector<Document> batch_;
+  size_t batch_bytes_ = 0;
+  uint64_t next_id_ = 0;
+  std::optional<SpillFile> spill_;
+  std::optional<CorpusWriter> writer_;
+  std::vector<SampleItem> items_;
+  std::vector<uint64_t> content_bytes_;
+  std::unordered_map<std::string, uint32_t> repo_ids_;
+  std::unordered_map<std::string, std::string> categories_;  // arXiv id -> "math.AG cs.LG"
+};
+
+void validate(const BuildOptions& o) {
+  if (o.inputs.empty()) throw UsageError("corpus build: no INPUT given");
+  if (!o.output.ends_with(".jsonl") && !o.output.ends_with(".jsonl.zst")) {
+    throw UsageError("-o " + o.output + ": the output must end in .jsonl or .jsonl.zst");
+  }
+  if (o.source.use_pandoc && !pandoc_available()) {
+    throw Error("--pandoc: pandoc is not installed (apt-get install pandoc), or drop --pandoc to use the built-in "
+                "LaTeX converter");
+  }
+}
+
+nlohmann::json counts_json(const BuildCounts& c) {
+  return {{"read", c.read},
+          {"skipped", c.skipped},
+          {"skipped_total", c.total(c.skipped)},
+          {"filtered", c.filtered},
+          {"filtered_total", c.total(c.filtered)},
+          {"exact_duplicates", c.exact_duplicates},
+          {"near_duplicates", c.near_duplicates},
+          {"sampled_out", c.sampled_out},
+          {"written", c.written},
+          {"ignored_records", c.ignored}};
+}
+
+}  // namespace
+
+nlohmann::json parameters_json(const BuildOptions& o) {
+  const auto& f = o.filter;
+  const auto& s = o.source;
+  return {
+      {"preset", o.preset}, {"subset", o.subset}, {"seed", o.seed},
+      {"source", {{"extensions", s.extensions}, {"text_field", s.text_field}, {"date_field", s.date_field},
+                  {"repo_field", s.repo_field}, {"max_document_bytes", s.max_document_bytes}, {"papers", s.papers},
+                  {"latex_converter", s.use_pandoc ? "pandoc" : "builtin"}, {"pandoc_timeout_s", s.pandoc_timeout},
+                  {"repo_depth", s.repo_depth}, {"shard", std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count)}}},
+      {"filters", {{"min_chars", f.min_chars}, {"max_chars", f.max_chars}, {"language", f.language},
+                   {"language_min_confidence", f.language_min_confidence}, {"date_after", f.date_after},
+                   {"date_before", f.date_before}, {"keep_undated", f.keep_undated},
+                   {"category_prefix", o.category_prefix}, {"arxiv_metadata", o.arxiv_metadata},
+                   {"code", {{"enabled", f.code.enabled}, {"max_line_length", f.code.max_line_length},
+                             {"max_mean_line_length", f.code.max_mean_line_length},
+                             {"min_alnum_fraction", f.code.min_alnum_fraction},
+                             {"drop_autogenerated", f.code.drop_autogenerated},
+                             {"config_or_test_drop_prob", f.code.config_or_test_drop_prob},
+                             {"no_keyword_drop_prob", f.code.no_keyword_drop_prob},
+                             {"max_assignments_to_drop", f.code.max_assignments_to_drop}}},
+                   {"gopher", {{"enabled", f.gopher.enabled}, {"min_words", f.gopher.min_words},
+                               {"max_words", f.gopher.max_words}, {"min_mean_word_length", f.gopher.min_mean_word_length},
+                               {"max_mean_word_length", f.gopher.max_mean_word_length},
+                               {"max_symbol_word_ratio", f.gopher.max_symbol_word_ratio},
+                               {"max_bullet_line_fraction", f.gopher.max_bullet_line_fraction},
+                               {"max_ellipsis_line_fraction", f.gopher.max_ellipsis_line_fraction},
+                               {"min_alpha_word_fraction", f.gopher.min_alpha_word_fraction},
+                               {"min_stop_words", f.gopher.min_stop_words}}}}},
+      {"dedup", {{"exact", o.dedup.exact}, {"near", o.dedup.near}, {"num_perm", o.dedup.num_perm},
+                 {"bands", o.dedup.bands}, {"rows", o.dedup.rows}, {"jaccard", o.dedup.threshold},
+                 {"shingle", o.dedup.shingle}, {"tokens", "split on non-identifier characters"}}},
+      {"sampling", {{"target_chars", o.target_chars},
+                    {"unit", o.sample_unit == SampleUnit::Document ? "document" : "repository"}}},
+  };
+}
+
+BuildResult build_corpus(const BuildOptions& o, const std::function<void(const BuildProgress&)>& progress) {
+  validate(o);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<InputFile> inputs = list_inputs(o.inputs, o.source);
+  Builder b(o);
+  SourceSink sink{[&](Document&& d) { b.add(std::move(d)); },
+                  [&](const std::string& reason, const std::string& where) { b.skip(reason, where); },
+                  [&](const std::string& what) { ++b.counts.ignored[what]; }};
+  BuildProgress p{0, inputs.size(), 0, 0, 0};
+  nlohmann::json inputs_json = nlohmann::json::array();
+  for (const auto& in : inputs) {
+    p.bytes_total += in.bytes;
+    inputs_json.push_back({{"path", in.path}, {"kind", input_kind_name(in.kind)}, {"bytes", in.bytes}});
+  }
+  for (const auto& in : inputs) {
+    read_input(in, o.source, sink);
+    ++p.files_done;
+    p.bytes_done += in.bytes;
+    p.documents = b.counts.read;
+    if (progress) progress(p);
+  }
+  nlohmann::json output_json;
+  b.finish(output_json);
+  BuildResult r;
+  r.counts = b.counts;
+  r.input_bytes = p.bytes_total;
+  r.dedup_index_bytes = b.dedup_bytes();
+  const BuildCounts& c = r.counts;
+  r.manifest = {
+      {"lmzip_version", kVersion},
+      {"command", "corpus build"},
+      {"inputs", inputs_json},
+      {"parameters", parameters_json(o)},
+      {"counts", counts_json(c)},
+      {"stages", nlohmann::json::array({
+           {{"stage", "read"}, {"documents", c.read}},
+           {{"stage", "readable"}, {"documents", c.read - c.total(c.skipped)}, {"characters", c.chars_read}},
+           {{"stage", "filtered"}, {"documents", c.read - c.total(c.skipped) - c.total(c.filtered)},
+            {"characters", c.chars_after_filters}},
+           {{"stage", "deduplicated"}, {"documents", c.written + c.sampled_out}, {"characters", c.chars_after_dedup}},
+           {{"stage", "sampled"}, {"documents", c.written}, {"characters", c.chars_written}}})},
+      {"totals", {{"documents", c.written}, {"characters", c.chars_written}, {"bytes", c.bytes_written}}},
+      {"output", output_json},
+      {"dedup_index_bytes", r.dedup_index_bytes},
+      {"skip_examples", b.examples_},
+  };
+  r.manifest_path = manifest_path_for(o.output);
+  write_file_atomic(r.manifest_path, r.manifest.dump(2) + "\n");
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace lmzip::corpus

@@ -1,0 +1,70 @@
+// Sources: which input files a build reads (directories, globs, JSONL, WARC/WET, archives) and how each
+// becomes documents. Every document read is delivered either to `document` or, when it cannot be read
+// (corrupt, binary, invalid UTF-8, too large), to `skip` with a reason, so the manifest accounts for all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lmzip/corpus/document.h"
+
+namespace lmzip::corpus {
+
+enum class InputKind { Text, Jsonl, Warc, Archive };
+const char* input_kind_name(InputKind kind);
+
+struct InputFile {
+  std::string path;
+  std::string root;  // the directory given on the command line ("" for a file named directly)
+  InputKind kind = InputKind::Text;
+  uint64_t bytes = 0;
+};
+
+struct SourceOptions {
+  std::vector<std::string> extensions;  // directory walks keep only files ending so (".py"); empty: all files
+  std::string text_field = "content";   // JSONL text field ("text" is tried when it is absent)
+  std::string date_field = "date";      // JSONL date field (top level or in "meta")
+  std::string repo_field = "repo";      // JSONL repository field (top level or in "meta")
+  uint64_t max_document_bytes = 64ull << 20;  // larger files/records are skipped as "too_large"
+  bool papers = false;         // archives hold LaTeX papers (arXiv): one document per bundle, main .tex found
+  bool use_pandoc = false;     // LaTeX through pandoc (else the built-in converter)
+  double pandoc_timeout = 10;  // seconds
+  int repo_depth = 1;          // directory walks: path components below the root that name a repository
+  int shard_index = 0, shard_count = 1;  // this process reads inputs i, i+N, i+2N, ... of the sorted list
+};
+
+// Expands directories (recursively, hidden entries skipped, sorted) and glob patterns, classifies each file by
+// name, and keeps this shard's share. A named input that does not exist is an lmzip::Error.
+std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const SourceOptions& options);
+
+InputKind classify_input(const std::string& path, bool papers);
+
+struct SourceSink {
+  std::function<void(Document&&)> document;
+  std::function<void(const std::string& reason, const std::string& where)> skip;
+  std::function<void(const std::string& what)> ignored;  // records that are not documents (WARC requests...)
+};
+
+// Reads one input file into the sink. Corrupt or truncated data ends the file with a "corrupt_input" skip; the
+// documents before it are kept.
+void read_input(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
+
+// Per-kind readers (exposed for tests).
+void read_jsonl(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
+void read_warc(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
+void read_archive(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
+void read_text_file(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
+
+// Checks a raw document body: "" when usable, else "binary" / "invalid_utf8".
+std::string content_problem(std::string_view body);
+
+// Converts a LaTeX source to text per the options; returns false (with `reason`) when pandoc failed.
+bool convert_latex(const std::string& latex, const SourceOptions& options, std::string* text, std::string* reason);
+
+// "YYYY-MM-DDTHH:MM:SSZ" for a Unix time.
+std::string iso_date(int64_t unix_seconds);
+
+}  // namespace lmzip::corpus
