@@ -16,7 +16,7 @@ namespace lmzip {
 class WordCache {
  public:
   // `slots` (a power of two): the table size; it is emptied once half full, so memory stays bounded.
-  explicit WordCache(size_t slots = size_t{1} << 14) : slots_(slots) {}
+  explicit WordCache(size_t slots = size_t{1} << 15) : slots_(slots) {}
 
   static constexpr size_t kMaxWordBytes = 64;  // longer words are rare and rarely repeat: not cached
 
