@@ -56,4 +56,32 @@ void causal_attention(const float* q, int64_t n_query, int64_t first_position, c
   });
 }
 
+void causal_attention_fixed(const float* q, int64_t n_query, int64_t first_position, const float* k,
+                            const float* v, float* out, const AttentionShape& shape, ThreadPool& pool) {
+  LMZIP_CHECK(shape.n_head % shape.n_head_kv == 0, "attention: n_head not a multiple of n_head_kv");
+  const int64_t hd = shape.head_dim;
+  const int64_t q_stride = shape.n_head * hd, kv_stride = shape.n_head_kv * hd;
+  const int group = shape.n_head / shape.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  pool.parallel_items(static_cast<size_t>(n_query * shape.n_head), [&](size_t item) {
+    const int64_t i = static_cast<int64_t>(item) / shape.n_head;
+    const int head = static_cast<int>(static_cast<int64_t>(item) % shape.n_head);
+    const int64_t n_keys = first_position + i + 1;
+    const float* qi = q + i * q_stride + head * hd;
+    const float* kh = k + (head / group) * hd;
+    const float* vh = v + (head / group) * hd;
+    thread_local std::vector<float> p;
+    p.resize(static_cast<size_t>(n_keys));
+    for (int64_t j = 0; j < n_keys; ++j) p[static_cast<size_t>(j)] = dot_fixed(qi, kh + j * kv_stride, hd) * scale;
+    const float inv = 1.0f / exp_shift_sum(p.data(), n_keys, max_of(p.data(), n_keys));
+    float* o = out + i * q_stride + head * hd;
+    std::fill(o, o + hd, 0.0f);
+    for (int64_t j = 0; j < n_keys; ++j) {
+      const float pj = p[static_cast<size_t>(j)] * inv;
+      const float* vj = vh + j * kv_stride;
+      for (int64_t c = 0; c < hd; ++c) o[c] = std::fma(pj, vj[c], o[c]);
+    }
+  });
+}
+
 }  // namespace lmzip

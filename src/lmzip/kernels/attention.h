@@ -22,4 +22,10 @@ struct AttentionShape {
 void causal_attention(const float* q, int64_t n_query, int64_t first_position, const float* k, const float* v,
                       float* out, const AttentionShape& shape, ThreadPool& pool);
 
+// The deterministic form (Session, the codec): the same result for any thread count and any split of the
+// queries into calls. Per (query, head): scores by dot_fixed, softmax by the fixed-order reductions of
+// reduce.h, out = sum_j p_j v_j accumulated in key order. No GEMM; for short query batches.
+void causal_attention_fixed(const float* q, int64_t n_query, int64_t first_position, const float* k,
+                            const float* v, float* out, const AttentionShape& shape, ThreadPool& pool);
+
 }  // namespace lmzip

@@ -3,10 +3,12 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 
 #include "lmzip/core/error.h"
 #include "lmzip/kernels/dequant.h"
+#include "lmzip/kernels/reduce.h"
 
 namespace lmzip {
 namespace {
@@ -78,6 +80,36 @@ void matmul(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* 
     const int64_t first = static_cast<int64_t>(p) * panel_rows;
     const int64_t count = std::min(panel_rows, w.n_out - first);
     matmul_panel(x, m, ldx, w, first, count, y + first, ldy, accumulate, scratch);
+  });
+}
+
+float dot_fixed(const float* a, const float* b, int64_t n) {
+  float lane[kReduceLanes] = {};
+  int64_t i = 0;
+  for (; i + kReduceLanes <= n; i += kReduceLanes) {
+    for (int j = 0; j < kReduceLanes; ++j) lane[j] = std::fma(a[i + j], b[i + j], lane[j]);
+  }
+  float tail = 0;
+  for (; i < n; ++i) tail = std::fma(a[i], b[i], tail);
+  return combine_lanes_sum(lane) + tail;
+}
+
+void matmul_fixed(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y, int64_t ldy,
+                  bool accumulate, ThreadPool& pool) {
+  constexpr int64_t kFixedPanel = 64;  // weight rows dequantized at once
+  const int64_t n_panels = (w.n_out + kFixedPanel - 1) / kFixedPanel;
+  pool.parallel_items(static_cast<size_t>(n_panels), [&](size_t p) {
+    thread_local std::vector<float> panel;
+    const int64_t first = static_cast<int64_t>(p) * kFixedPanel, count = std::min(kFixedPanel, w.n_out - first);
+    panel.resize(static_cast<size_t>(count * w.n_in));
+    w.dequantize_rows(first, count, panel.data());
+    for (int64_t r = 0; r < m; ++r) {
+      for (int64_t o = 0; o < count; ++o) {
+        const float d = dot_fixed(x + r * ldx, panel.data() + o * w.n_in, w.n_in);
+        float& out = y[r * ldy + first + o];
+        out = accumulate ? out + d : d;
+      }
+    }
   });
 }
 

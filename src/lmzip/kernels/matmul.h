@@ -40,6 +40,16 @@ void matmul(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* 
 void matmul_panel(const float* x, int64_t m, int64_t ldx, const WeightView& w, int64_t first, int64_t count,
                   float* y, int64_t ldy, bool accumulate, std::vector<float>& scratch);
 
+// The deterministic path (Session, the codec): y[r][o] (+)= dot_fixed(x[r], W[o]). Each output element is
+// computed wholly by one thread with a fixed-order dot product, so the result depends neither on the thread
+// count nor on m (how many rows are multiplied at once). Slower than matmul (no BLAS).
+void matmul_fixed(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y, int64_t ldy,
+                  bool accumulate, ThreadPool& pool);
+
+// sum_i a[i] * b[i] in a fixed order: 16 interleaved fused-multiply-add lanes, combined pairwise, then the
+// tail in order. A pure function of (a, b, n).
+float dot_fixed(const float* a, const float* b, int64_t n);
+
 // Plain fp32 GEMM on the calling thread: C[m x n] = alpha * A[m x k] * op(B) + beta * C, row-major;
 // op(B) = B^T (B is [n x k]) when b_transposed, else B ([k x n]).
 void sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,

@@ -11,8 +11,9 @@
 
 namespace lmzip {
 
-ForwardState::ForwardState(const ModelConfig& c, int64_t max_tokens) {
-  const size_t n = static_cast<size_t>(max_tokens);
+ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max_context_, bool deterministic_)
+    : max_batch(max_batch_), max_context(max_context_), deterministic(deterministic_) {
+  const size_t n = static_cast<size_t>(max_batch);
   const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
   const size_t kv_dim = static_cast<size_t>(c.n_head_kv) * c.head_dim;
   x.resize(n * c.n_embd);
@@ -24,12 +25,22 @@ ForwardState::ForwardState(const ModelConfig& c, int64_t max_tokens) {
   k_cache.resize(static_cast<size_t>(c.n_layer));
   v_cache.resize(static_cast<size_t>(c.n_layer));
   for (int l = 0; l < c.n_layer; ++l) {
-    k_cache[static_cast<size_t>(l)].resize(n * kv_dim);
-    v_cache[static_cast<size_t>(l)].resize(n * kv_dim);
+    k_cache[static_cast<size_t>(l)].resize(static_cast<size_t>(max_context) * kv_dim);
+    v_cache[static_cast<size_t>(l)].resize(static_cast<size_t>(max_context) * kv_dim);
   }
 }
 
 namespace {
+
+// y[n x w.n_out] (+)= x[n x w.n_in] W^T with the state's kernels.
+void project(const ForwardState& s, const float* x, int64_t n, int64_t ldx, const WeightView& w, float* y,
+             int64_t ldy, bool accumulate, ThreadPool& pool) {
+  if (s.deterministic) {
+    matmul_fixed(x, n, ldx, w, y, ldy, accumulate, pool);
+  } else {
+    matmul(x, n, ldx, w, y, ldy, accumulate, pool);
+  }
+}
 
 // x[t] = token_embd[input[t]]
 void embed_tokens(const Model& model, std::span<const TokenId> input, float* x) {
@@ -49,9 +60,9 @@ void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, cons
   float* k_new = k + pos0 * kv_dim;  // [n x kv_dim]
   float* v_new = v + pos0 * kv_dim;
   rms_norm(s.x.data(), s.xn.data(), n, c.n_embd, L.attn_norm, c.norm_eps, pool);
-  matmul(s.xn.data(), n, c.n_embd, L.wq, s.q.data(), q_dim, false, pool);  // q[n x q_dim]
-  matmul(s.xn.data(), n, c.n_embd, L.wk, k_new, kv_dim, false, pool);      // k[n x kv_dim]
-  matmul(s.xn.data(), n, c.n_embd, L.wv, v_new, kv_dim, false, pool);      // v[n x kv_dim]
+  project(s, s.xn.data(), n, c.n_embd, L.wq, s.q.data(), q_dim, false, pool);  // q[n x q_dim]
+  project(s, s.xn.data(), n, c.n_embd, L.wk, k_new, kv_dim, false, pool);      // k[n x kv_dim]
+  project(s, s.xn.data(), n, c.n_embd, L.wv, v_new, kv_dim, false, pool);      // v[n x kv_dim]
   if (c.qkv_bias) {
     add_bias(s.q.data(), n, q_dim, L.bq);
     add_bias(k_new, n, kv_dim, L.bk);
@@ -60,18 +71,22 @@ void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, cons
   const bool neox = c.rope_style == RopeStyle::Neox;
   apply_rope(s.q.data(), n, c.n_head, c.head_dim, rope, neox);
   apply_rope(k_new, n, c.n_head_kv, c.head_dim, rope, neox);
-  causal_attention(s.q.data(), n, pos0, k, v, s.attn.data(),
-                   {.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim}, pool);
-  matmul(s.attn.data(), n, q_dim, L.wo, s.x.data(), c.n_embd, /*accumulate=*/true, pool);  // x += attn Wo^T
+  const AttentionShape shape{.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim};
+  if (s.deterministic) {
+    causal_attention_fixed(s.q.data(), n, pos0, k, v, s.attn.data(), shape, pool);
+  } else {
+    causal_attention(s.q.data(), n, pos0, k, v, s.attn.data(), shape, pool);
+  }
+  project(s, s.attn.data(), n, q_dim, L.wo, s.x.data(), c.n_embd, /*accumulate=*/true, pool);  // x += attn Wo^T
 }
 
 // x += W_down · (silu(W_gate · xn) * (W_up · xn)), xn = rms_norm(x) * ffn_norm.
 void ffn_step(const ModelConfig& c, const LayerWeights& L, int64_t n, ForwardState& s, ThreadPool& pool) {
   rms_norm(s.x.data(), s.xn.data(), n, c.n_embd, L.ffn_norm, c.norm_eps, pool);
-  matmul(s.xn.data(), n, c.n_embd, L.w_gate, s.gate.data(), c.n_ff, false, pool);  // gate[n x n_ff]
-  matmul(s.xn.data(), n, c.n_embd, L.w_up, s.up.data(), c.n_ff, false, pool);      // up[n x n_ff]
+  project(s, s.xn.data(), n, c.n_embd, L.w_gate, s.gate.data(), c.n_ff, false, pool);  // gate[n x n_ff]
+  project(s, s.xn.data(), n, c.n_embd, L.w_up, s.up.data(), c.n_ff, false, pool);      // up[n x n_ff]
   swiglu(s.gate.data(), s.up.data(), n, c.n_ff, pool);
-  matmul(s.gate.data(), n, c.n_ff, L.w_down, s.x.data(), c.n_embd, /*accumulate=*/true, pool);
+  project(s, s.gate.data(), n, c.n_ff, L.w_down, s.x.data(), c.n_embd, /*accumulate=*/true, pool);
 }
 
 }  // namespace
@@ -80,7 +95,7 @@ void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t
                     ThreadPool& pool) {
   const ModelConfig& c = model.config();
   const int64_t n = static_cast<int64_t>(tokens.size());
-  LMZIP_CHECK(static_cast<int64_t>(s.x.size()) >= n * c.n_embd, "forward_tokens: state too small");
+  LMZIP_CHECK(n <= s.max_batch && pos0 + n <= s.max_context, "forward_tokens: state too small");
   embed_tokens(model, tokens, s.x.data());
   const RopeTable rope = make_rope_table(pos0, n, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors);
   for (int l = 0; l < c.n_layer; ++l) {
@@ -119,7 +134,7 @@ std::vector<double> Model::score(std::span<const TokenId> input, std::span<const
   }
   if (n == 0 || targets.empty()) return std::vector<double>(targets.size(), 0.0);
 
-  ForwardState state(config_, n);
+  ForwardState state(config_, n, n, /*deterministic=*/false);
   forward_tokens(*this, input, 0, state, pool);
   // h[m x n_embd] = rms_norm(x at the scored positions) * output_norm; only these rows meet the output layer.
   const size_t m = targets.size(), d = static_cast<size_t>(config_.n_embd);

@@ -11,9 +11,13 @@
 
 namespace lmzip {
 
-// Activations for up to max_tokens new tokens at once, and a key/value cache of max_tokens positions per layer.
+// Activations for up to max_batch new tokens at once, and a key/value cache of max_context positions per layer.
+// deterministic: use the fixed-order kernels (matmul_fixed, causal_attention_fixed), whose results depend
+// neither on the thread count nor on how the tokens are split into calls; otherwise the BLAS kernels.
 struct ForwardState {
-  ForwardState(const ModelConfig& c, int64_t max_tokens);
+  ForwardState(const ModelConfig& c, int64_t max_batch, int64_t max_context, bool deterministic);
+  int64_t max_batch = 0, max_context = 0;
+  bool deterministic = false;
   std::vector<float> x;      // [n x n_embd] the residual stream; after the pass, the last layer's output
   std::vector<float> xn;     // [n x n_embd] normalized input of the current block
   std::vector<float> q;      // [n x n_head * head_dim]
@@ -23,8 +27,9 @@ struct ForwardState {
   std::vector<std::vector<float>> k_cache, v_cache;  // per layer [positions x n_head_kv * head_dim]
 };
 
-// Runs all layers over `tokens` at positions [pos0, pos0 + tokens.size()), reading keys/values of positions
-// [0, pos0) from the cache and appending the new ones. Leaves the final residual stream in s.x (rows 0..n-1).
+// Runs all layers over `tokens` (at most max_batch) at positions [pos0, pos0 + tokens.size()) (within
+// max_context), reading keys/values of positions [0, pos0) from the cache and appending the new ones.
+// Leaves the final residual stream in s.x (rows 0..n-1).
 void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
                     ThreadPool& pool);
 
