@@ -106,6 +106,46 @@ TEST(Matmul, EveryTypeAndOddShapesAgainstDoubleReference) {
   }
 }
 
+TEST(MatmulFixed, AgreesWithReferenceAndIgnoresBatchAndThreads) {
+  const int64_t n_in = 256 + 32, n_out = 150, m = 5;  // n_in: a tail after the 16-lane body
+  const auto wf = random_values(static_cast<size_t>(n_in * n_out), 8);
+  std::string wq;
+  quantize_row(GgmlType::Q8_0, wf.data(), wf.size(), wq);
+  const WeightView w = make_weight_view("w", GgmlType::Q8_0, reinterpret_cast<const uint8_t*>(wq.data()), n_in, n_out);
+  const auto x = random_values(static_cast<size_t>(m * n_in), 9);
+  const auto ref = matmul_reference(x, m, w);
+  ThreadPool one(1), three(3);
+  std::vector<float> all(static_cast<size_t>(m * n_out));
+  matmul_fixed(x.data(), m, n_in, w, all.data(), n_out, false, three);
+  for (int64_t r = 0; r < m; ++r) {
+    std::vector<float> row(static_cast<size_t>(n_out));
+    matmul_fixed(x.data() + r * n_in, 1, n_in, w, row.data(), n_out, false, one);
+    for (int64_t o = 0; o < n_out; ++o) {
+      ASSERT_EQ(row[o], all[r * n_out + o]);  // bit-identical: one row alone, one thread
+      ASSERT_NEAR(row[o], ref[r * n_out + o], 1e-4);
+    }
+  }
+}
+
+TEST(Attention, FixedFormMatchesGemmFormAndIsSplitInvariant) {
+  const AttentionShape shape{.n_head = 4, .n_head_kv = 2, .head_dim = 32};
+  const int64_t n = 40, q_dim = 128, kv_dim = 64;
+  const auto q = random_values(static_cast<size_t>(n * q_dim), 10);
+  const auto k = random_values(static_cast<size_t>(n * kv_dim), 11);
+  const auto v = random_values(static_cast<size_t>(n * kv_dim), 12);
+  ThreadPool pool(2), one(1);
+  std::vector<float> gemm(static_cast<size_t>(n * q_dim)), fixed(gemm.size()), split(gemm.size());
+  causal_attention(q.data(), n, 0, k.data(), v.data(), gemm.data(), shape, pool);
+  causal_attention_fixed(q.data(), n, 0, k.data(), v.data(), fixed.data(), shape, pool);
+  // The same queries in two calls (positions 0..16 and 17..39), on one thread.
+  causal_attention_fixed(q.data(), 17, 0, k.data(), v.data(), split.data(), shape, one);
+  causal_attention_fixed(q.data() + 17 * q_dim, n - 17, 17, k.data(), v.data(), split.data() + 17 * q_dim, shape, one);
+  for (size_t i = 0; i < gemm.size(); ++i) {
+    ASSERT_NEAR(fixed[i], gemm[i], 1e-5);
+    ASSERT_EQ(fixed[i], split[i]);
+  }
+}
+
 TEST(Attention, CausalGqaAgainstDoubleLoops) {
   const AttentionShape shape{.n_head = 6, .n_head_kv = 2, .head_dim = 16};
   const int64_t q_dim = 6 * 16, kv_dim = 2 * 16;
