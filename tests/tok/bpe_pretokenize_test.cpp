@@ -171,5 +171,24 @@ TEST(BpePretokenize, WordsCoverArbitraryInputExactly) {
   }
 }
 
+// Chunked splitting (cuts at a newline between a printable character and a letter) gives the same words as one
+// pass over the whole text, for every pre-tokenizer.
+TEST(BpePretokenize, ChunkedSplitEqualsWholeSplit) {
+  const std::vector<std::string> atoms = {"a", "Bc", "é", " ", "  ", "\t", "\n", "\n\n", "\r\n", "1", "'s", "'",
+                                          ".", "+", "😁", "你", "\xFF", "\u3000", " x", "\na", ".\nb", " \nc"};
+  std::mt19937 rng(11);
+  for (int kind = 0; kind <= static_cast<int>(K::Starcoder); ++kind) {
+    PreTokenizer whole(static_cast<K>(kind)), chunked(static_cast<K>(kind));
+    whole.set_chunk_bytes(size_t{1} << 30);
+    chunked.set_chunk_bytes(1);
+    for (int trial = 0; trial < 300; ++trial) {
+      std::string text;
+      const int n = static_cast<int>(rng() % 40);
+      for (int i = 0; i < n; ++i) text += atoms[rng() % atoms.size()];
+      ASSERT_EQ(chunked.split(text), whole.split(text)) << "kind " << kind << " text \"" << text << "\"";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lmzip

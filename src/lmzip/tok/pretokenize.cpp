@@ -300,9 +300,37 @@ PreTokenizer PreTokenizer::from_name(const std::string& name, const std::string&
               known + ")");
 }
 
+// The first position at or after `from` where every pre-tokenizer here must end a word whatever follows, or the
+// text size: an ASCII letter after a newline that follows a printable ASCII non-space character. No rule lets a
+// word run from a newline into a letter (the Llama 3 family excludes \r\n from a word's leading character;
+// GPT-2's ' ?\p{L}+' takes only a space; deepseek isolates newlines first), and since the newline is a whitespace
+// run of one, no lookahead or \s+$ decision depends on what comes after it. So the pieces on either side of the
+// cut are the same whether split together or apart.
+size_t safe_cut(std::string_view text, size_t from) {
+  for (size_t p = std::max<size_t>(from, 2); p < text.size(); ++p) {
+    const unsigned char c = static_cast<unsigned char>(text[p]), before = static_cast<unsigned char>(text[p - 2]);
+    if (text[p - 1] == '\n' && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && before >= 0x21 && before <= 0x7E) {
+      return p;
+    }
+  }
+  return text.size();
+}
+
 void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& words, Scratch& s) const {
-  if (text.empty()) return;
-  LMZIP_CHECK(text.size() < std::numeric_limits<uint32_t>::max(), "pre-tokenizer input over 4 GiB");
+  // Long texts go in chunks cut where the split is known not to change: the scratch arrays (10 bytes per input
+  // byte) stay small and in cache, and a huge input needs no huge buffers.
+  for (size_t begin = 0; begin < text.size();) {
+    const size_t end = safe_cut(text, begin + chunk_bytes_);
+    split_chunk(text.substr(begin, end - begin), words, s);
+    begin = end;
+  }
+}
+
+void PreTokenizer::split_chunk(std::string_view text, std::vector<std::string_view>& words, Scratch& s) const {
+  if (text.size() >= std::numeric_limits<uint32_t>::max()) {
+    throw Error("pre-tokenizer: a text of " + std::to_string(text.size()) +
+                " bytes has no line break followed by a letter within 4 GiB; split it into smaller pieces");
+  }
   decode(text, s);
   const Text t{s.cps.data(), s.flags.data()};
   const size_t n = s.cps.size();

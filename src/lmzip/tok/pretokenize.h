@@ -59,9 +59,16 @@ class PreTokenizer {
   void split(std::string_view text, std::vector<std::string_view>& words, Scratch& scratch) const;
   std::vector<std::string> split(std::string_view text) const;  // convenience for tests and tools
 
+  // Texts are processed in chunks of at least this many bytes, cut where no split can change (tests set it small
+  // to prove that; the default keeps the scratch arrays in cache).
+  void set_chunk_bytes(size_t bytes) { chunk_bytes_ = bytes; }
+
  private:
+  void split_chunk(std::string_view text, std::vector<std::string_view>& words, Scratch& scratch) const;
+
   PreTokenizerKind kind_;
   bool ignore_merges_;
+  size_t chunk_bytes_ = size_t{1} << 16;
 };
 
 }  // namespace lmzip
