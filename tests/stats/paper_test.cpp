@@ -112,3 +112,18 @@ TEST(Paper, UnreproducibleRowsAreNamed) {
 
 }  // namespace
 }  // namespace lmzip::stats
+
+namespace lmzip::stats {
+namespace {
+
+// Rank statistics and the p-value on real data with ties, against scipy.stats 1.10 (spearmanr, kendalltau,
+// pearsonr) on Table 4's HellaSwag column.
+TEST(Paper, RankStatisticsMatchScipyOnHellaSwag) {
+  FitReport fit = run_fit(paper_dataset(), paper_rows()[1].spec);
+  EXPECT_NEAR(fit.spearman, -0.8700614574187883, 1e-12);
+  EXPECT_NEAR(fit.kendall_tau, -0.676470588235294, 1e-12);
+  EXPECT_NEAR(fit.pearson_p, 5.598937374398146e-07, 1e-15);
+}
+
+}  // namespace
+}  // namespace lmzip::stats

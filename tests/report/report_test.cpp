@@ -1,0 +1,103 @@
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "lmzip/core/error.h"
+#include "lmzip/io/file.h"
+#include "lmzip/report/html.h"
+#include "lmzip/report/svg.h"
+#include "testutil/testutil.h"
+
+namespace lmzip::report {
+namespace {
+
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+TEST(Svg, NiceTicks) {
+  EXPECT_EQ(nice_ticks(0.52, 0.66).size(), 3u);
+  EXPECT_NEAR(nice_ticks(0.52, 0.66)[0], 0.55, 1e-12);
+  EXPECT_NEAR(nice_ticks(0.52, 0.66)[2], 0.65, 1e-12);
+  auto t = nice_ticks(0, 1);
+  ASSERT_EQ(t.size(), 6u);
+  EXPECT_DOUBLE_EQ(t[0], 0.0);
+  EXPECT_NEAR(t[5], 1.0, 1e-12);
+  t = nice_ticks(-0.031, 0.042);  // range/6 = 0.012 -> steps of 0.02
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_NEAR(t[0], -0.02, 1e-12);
+  EXPECT_EQ(t[1], 0.0);
+  EXPECT_NEAR(t[3], 0.04, 1e-12);
+}
+
+TEST(Svg, ScatterHasPointsLabelsLineAndCorner) {
+  Scatter s{.id = "t", .title = "T<1>", .x_label = "BPC cc", .y_label = "score"};
+  s.points = {{"a&b", 0.5, 0.6}, {"c", 0.6, 0.5}, {"d", 0.7, 0.41}};
+  s.line = std::make_pair(1.1, -1.0);
+  s.corner = {"r = -0.998,  e = 0.004"};
+  std::string svg = scatter_svg(s);
+  EXPECT_EQ(svg.rfind("<svg xmlns='http://www.w3.org/2000/svg'", 0), 0u);
+  EXPECT_EQ(count(svg, "<circle"), 3u);
+  EXPECT_NE(svg.find(">a&amp;b</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">T&lt;1&gt;</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">r = -0.998,  e = 0.004</text>"), std::string::npos);
+  EXPECT_EQ(count(svg, "clip-path='url(#clip-t)'"), 1u);  // the fitted line, clipped to the plot
+  // Frame: x from 0.488 to 0.712 onto pixels 72..620; the point at x = 0.6 sits in the middle.
+  EXPECT_NE(svg.find("<circle cx='346.0'"), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(Report, PaperReportIsFigureOneAndTheNineteenRows) {
+  ReportInput in = paper_report();
+  ASSERT_EQ(in.plots.size(), 4u);
+  EXPECT_EQ(in.plots[0].id, "overall");
+  EXPECT_EQ(in.plots[3].id, "math");
+  EXPECT_EQ(in.plots[3].fit.n, 19);
+  EXPECT_EQ(in.correlations.size(), 19u);
+  EXPECT_EQ(in.notes.size(), 4u);
+  std::string html = report_html(in);
+  EXPECT_NE(html.find("r = -0.931,  e = 0.031"), std::string::npos);  // overall, as in Figure 1
+  EXPECT_NE(html.find("r = -0.953,  e = 0.031"), std::string::npos);  // math without Qwen
+  EXPECT_EQ(count(html, "<svg"), 8u);  // 4 scatter + 4 residual plots, inline
+  // Self-contained: nothing fetched (the SVG namespace URI is a name, never loaded).
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+  EXPECT_EQ(html.find("@import"), std::string::npos);
+  EXPECT_EQ(std::regex_replace(html, std::regex("http://www.w3.org/2000/svg"), "").find("http"), std::string::npos);
+  EXPECT_NE(html.find("<td class='name'>Mixtral-8x7b</td><td>0.559</td><td>0.274</td><td>0.394</td>"),
+            std::string::npos);  // the BPC table
+}
+
+TEST(Report, WritesThePageAndEverySvg) {
+  std::string dir = test::temp_dir() + "/report";
+  auto files = write_report(dir, paper_report());
+  ASSERT_EQ(files.size(), 9u);
+  for (const auto& f : files) EXPECT_GT(file_size(f), 1000u) << f;
+  EXPECT_EQ(read_file(dir + "/coding.svg").rfind("<?xml", 0), 0u);
+  EXPECT_TRUE(file_exists(dir + "/knowledge-residuals.svg"));
+}
+
+TEST(Report, StoreReportFitsWhatItCanAndNotesTheRest) {
+  stats::Dataset d;
+  d.name = "test.sqlite";
+  for (int i = 0; i < 4; ++i) {
+    std::string m = "m" + std::to_string(i);
+    d.add_bpc(m, "cc", 0.5 + 0.05 * i);
+    d.add_score(m, "arc", 0.7 - 0.1 * i + (i == 2 ? 0.02 : 0));
+  }
+  d.add_score("m0", "rare", 0.5);
+  ReportInput in = store_report(d, {});
+  ASSERT_EQ(in.plots.size(), 1u);
+  EXPECT_EQ(in.plots[0].id, "cc-arc");
+  ASSERT_EQ(in.notes.size(), 1u);
+  EXPECT_NE(in.notes[0].find("No fit of rare against BPC cc: a fit needs at least 3 models"), std::string::npos);
+  stats::Dataset empty;
+  empty.name = "e.sqlite";
+  EXPECT_THROW(store_report(empty, {}), Error);
+}
+
+}  // namespace
+}  // namespace lmzip::report
