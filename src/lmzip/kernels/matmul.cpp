@@ -20,9 +20,10 @@ void init_blas_once() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-// Weight rows per panel: enough columns for an efficient GEMM, small enough that a dequantized panel
-// (rows x n_in floats) stays near the L2 cache and there are several panels per thread.
-constexpr int64_t kPanelRows = 128;
+// Each sgemm call repacks the whole activation matrix x, so fewer, wider panels are faster: measured on a
+// 1900 x 896 x 4864 product, one panel per thread ran at 85 GFLOP/s per core against 72 for 64-row panels.
+// A panel's dequantized copy is capped at kMaxPanelFloats (32 MB) so that 7B-sized matrices stay bounded.
+constexpr int64_t kMaxPanelFloats = int64_t{8} << 20;
 
 }  // namespace
 
@@ -68,9 +69,11 @@ void matmul_panel(const float* x, int64_t m, int64_t ldx, const WeightView& w, i
 
 void matmul(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y, int64_t ldy, bool accumulate,
             ThreadPool& pool) {
-  // Panels of output columns, a multiple of the thread count so that no thread idles at the end.
+  // Panels of output columns: one per thread where the size cap allows, else a multiple of the thread count,
+  // so that no thread idles at the end.
   const int64_t threads = pool.size();
-  int64_t n_panels = std::max<int64_t>(1, (w.n_out + kPanelRows - 1) / kPanelRows);
+  const int64_t max_rows = std::max<int64_t>(16, kMaxPanelFloats / w.n_in);
+  int64_t n_panels = (w.n_out + max_rows - 1) / max_rows;
   n_panels = (n_panels + threads - 1) / threads * threads;
   int64_t panel_rows = (w.n_out + n_panels - 1) / n_panels;
   panel_rows = (panel_rows + 15) / 16 * 16;  // whole SIMD tiles
