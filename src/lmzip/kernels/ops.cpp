@@ -61,11 +61,13 @@ RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, floa
   return t;
 }
 
-void apply_rope(float* x, int64_t n_rows, int n_heads, int head_dim, const RopeTable& table, bool neox) {
+void apply_rope(float* x, int64_t n_rows, int n_heads, int head_dim, const RopeTable& table, bool neox,
+                int64_t table_row0) {
   const int half = table.n_rot / 2;
+  LMZIP_CHECK(static_cast<int64_t>(table.cos.size()) >= (table_row0 + n_rows) * half, "apply_rope: table too short");
   for (int64_t r = 0; r < n_rows; ++r) {
-    const float* c = table.cos.data() + r * half;
-    const float* s = table.sin.data() + r * half;
+    const float* c = table.cos.data() + (table_row0 + r) * half;
+    const float* s = table.sin.data() + (table_row0 + r) * half;
     for (int h = 0; h < n_heads; ++h) {
       float* v = x + (r * n_heads + h) * head_dim;
       for (int i = 0; i < half; ++i) {

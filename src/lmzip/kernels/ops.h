@@ -30,7 +30,8 @@ RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, floa
                           std::span<const float> freq_factors);
 
 // Rotates the first n_rot dimensions of each head of each row in place. x: [n_rows x n_heads * head_dim];
-// row r has the table's position r. neox: pairs (i, i + n_rot/2); otherwise adjacent pairs (2i, 2i+1).
-void apply_rope(float* x, int64_t n_rows, int n_heads, int head_dim, const RopeTable& table, bool neox);
+// row r has the table's position table_row0 + r. neox: pairs (i, i + n_rot/2); otherwise adjacent pairs (2i, 2i+1).
+void apply_rope(float* x, int64_t n_rows, int n_heads, int head_dim, const RopeTable& table, bool neox,
+                int64_t table_row0 = 0);
 
 }  // namespace lmzip

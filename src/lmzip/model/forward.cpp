@@ -52,56 +52,64 @@ void embed_tokens(const Model& model, std::span<const TokenId> input, float* x) 
 
 // x += Wo · attention(rope(Wq·xn + bq), rope(Wk·xn + bk), Wv·xn + bv), xn = rms_norm(x) * attn_norm.
 // New tokens occupy positions [pos0, pos0 + n); their keys and values are written into the layer's cache rows.
+// Only rows [r0, n) are carried on (queries, output): the last layer needs no more than the scored rows.
 void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, const RopeTable& rope, int64_t pos0,
-                    int64_t n, ForwardState& s, ThreadPool& pool) {
-  const int64_t q_dim = int64_t{c.n_head} * c.head_dim, kv_dim = int64_t{c.n_head_kv} * c.head_dim;
+                    int64_t n, int64_t r0, ForwardState& s, ThreadPool& pool) {
+  const int64_t d = c.n_embd, q_dim = int64_t{c.n_head} * c.head_dim, kv_dim = int64_t{c.n_head_kv} * c.head_dim;
+  const int64_t n_q = n - r0;
   float* k = s.k_cache[static_cast<size_t>(layer)].data();
   float* v = s.v_cache[static_cast<size_t>(layer)].data();
   float* k_new = k + pos0 * kv_dim;  // [n x kv_dim]
   float* v_new = v + pos0 * kv_dim;
-  rms_norm(s.x.data(), s.xn.data(), n, c.n_embd, L.attn_norm, c.norm_eps, pool);
-  project(s, s.xn.data(), n, c.n_embd, L.wq, s.q.data(), q_dim, false, pool);  // q[n x q_dim]
-  project(s, s.xn.data(), n, c.n_embd, L.wk, k_new, kv_dim, false, pool);      // k[n x kv_dim]
-  project(s, s.xn.data(), n, c.n_embd, L.wv, v_new, kv_dim, false, pool);      // v[n x kv_dim]
+  rms_norm(s.x.data(), s.xn.data(), n, d, L.attn_norm, c.norm_eps, pool);
+  project(s, s.xn.data() + r0 * d, n_q, d, L.wq, s.q.data(), q_dim, false, pool);  // q[n_q x q_dim]
+  project(s, s.xn.data(), n, d, L.wk, k_new, kv_dim, false, pool);                 // k[n x kv_dim]
+  project(s, s.xn.data(), n, d, L.wv, v_new, kv_dim, false, pool);                 // v[n x kv_dim]
   if (c.qkv_bias) {
-    add_bias(s.q.data(), n, q_dim, L.bq);
+    add_bias(s.q.data(), n_q, q_dim, L.bq);
     add_bias(k_new, n, kv_dim, L.bk);
     add_bias(v_new, n, kv_dim, L.bv);
   }
   const bool neox = c.rope_style == RopeStyle::Neox;
-  apply_rope(s.q.data(), n, c.n_head, c.head_dim, rope, neox);
-  apply_rope(k_new, n, c.n_head_kv, c.head_dim, rope, neox);
+  apply_rope(s.q.data(), n_q, c.n_head, c.head_dim, rope, neox, r0);
+  apply_rope(k_new, n, c.n_head_kv, c.head_dim, rope, neox, 0);
   const AttentionShape shape{.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim};
   if (s.deterministic) {
-    causal_attention_fixed(s.q.data(), n, pos0, k, v, s.attn.data(), shape, pool);
+    causal_attention_fixed(s.q.data(), n_q, pos0 + r0, k, v, s.attn.data(), shape, pool);
   } else {
-    causal_attention(s.q.data(), n, pos0, k, v, s.attn.data(), shape, pool);
+    causal_attention(s.q.data(), n_q, pos0 + r0, k, v, s.attn.data(), shape, pool);
   }
-  project(s, s.attn.data(), n, q_dim, L.wo, s.x.data(), c.n_embd, /*accumulate=*/true, pool);  // x += attn Wo^T
+  project(s, s.attn.data(), n_q, q_dim, L.wo, s.x.data() + r0 * d, d, /*accumulate=*/true, pool);  // x += attn Wo^T
 }
 
-// x += W_down · (silu(W_gate · xn) * (W_up · xn)), xn = rms_norm(x) * ffn_norm.
-void ffn_step(const ModelConfig& c, const LayerWeights& L, int64_t n, ForwardState& s, ThreadPool& pool) {
-  rms_norm(s.x.data(), s.xn.data(), n, c.n_embd, L.ffn_norm, c.norm_eps, pool);
-  project(s, s.xn.data(), n, c.n_embd, L.w_gate, s.gate.data(), c.n_ff, false, pool);  // gate[n x n_ff]
-  project(s, s.xn.data(), n, c.n_embd, L.w_up, s.up.data(), c.n_ff, false, pool);      // up[n x n_ff]
-  swiglu(s.gate.data(), s.up.data(), n, c.n_ff, pool);
-  project(s, s.gate.data(), n, c.n_ff, L.w_down, s.x.data(), c.n_embd, /*accumulate=*/true, pool);
+// x += W_down · (silu(W_gate · xn) * (W_up · xn)), xn = rms_norm(x) * ffn_norm, for rows [r0, n).
+void ffn_step(const ModelConfig& c, const LayerWeights& L, int64_t n, int64_t r0, ForwardState& s,
+              ThreadPool& pool) {
+  const int64_t d = c.n_embd, rows = n - r0;
+  float* x = s.x.data() + r0 * d;
+  rms_norm(x, s.xn.data(), rows, d, L.ffn_norm, c.norm_eps, pool);
+  project(s, s.xn.data(), rows, d, L.w_gate, s.gate.data(), c.n_ff, false, pool);  // gate[rows x n_ff]
+  project(s, s.xn.data(), rows, d, L.w_up, s.up.data(), c.n_ff, false, pool);      // up[rows x n_ff]
+  swiglu(s.gate.data(), s.up.data(), rows, c.n_ff, pool);
+  project(s, s.gate.data(), rows, c.n_ff, L.w_down, x, d, /*accumulate=*/true, pool);
 }
 
 }  // namespace
 
 void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
-                    ThreadPool& pool) {
+                    ThreadPool& pool, int64_t first_output_row) {
   const ModelConfig& c = model.config();
   const int64_t n = static_cast<int64_t>(tokens.size());
   LMZIP_CHECK(n <= s.max_batch && pos0 + n <= s.max_context, "forward_tokens: state too small");
+  LMZIP_CHECK(first_output_row >= 0 && first_output_row < std::max<int64_t>(n, 1), "forward_tokens: bad row");
   embed_tokens(model, tokens, s.x.data());
   const RopeTable rope = make_rope_table(pos0, n, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors);
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = model.weights().layers[static_cast<size_t>(l)];
-    attention_step(c, L, l, rope, pos0, n, s, pool);
-    ffn_step(c, L, n, s, pool);
+    // Every layer but the last must produce all rows: the next layer's keys and values need them.
+    const int64_t r0 = l + 1 == c.n_layer ? first_output_row : 0;
+    attention_step(c, L, l, rope, pos0, n, r0, s, pool);
+    ffn_step(c, L, n, r0, s, pool);
   }
 }
 
@@ -135,7 +143,10 @@ std::vector<double> Model::score(std::span<const TokenId> input, std::span<const
   if (n == 0 || targets.empty()) return std::vector<double>(targets.size(), 0.0);
 
   ForwardState state(config_, n, n, /*deterministic=*/false);
-  forward_tokens(*this, input, 0, state, pool);
+  // Rows before the first scored position are not carried through the last layer.
+  uint32_t first_scored = targets[0].position;
+  for (const ScoredTarget& t : targets) first_scored = std::min(first_scored, t.position);
+  forward_tokens(*this, input, 0, state, pool, first_scored);
   // h[m x n_embd] = rms_norm(x at the scored positions) * output_norm; only these rows meet the output layer.
   const size_t m = targets.size(), d = static_cast<size_t>(config_.n_embd);
   std::vector<float> h(m * d);

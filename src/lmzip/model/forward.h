@@ -29,9 +29,10 @@ struct ForwardState {
 
 // Runs all layers over `tokens` (at most max_batch) at positions [pos0, pos0 + tokens.size()) (within
 // max_context), reading keys/values of positions [0, pos0) from the cache and appending the new ones.
-// Leaves the final residual stream in s.x (rows 0..n-1).
+// Leaves the final residual stream in s.x, valid for rows [first_output_row, n): the last layer skips the
+// rows before it (their keys and values are still computed and cached).
 void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
-                    ThreadPool& pool);
+                    ThreadPool& pool, int64_t first_output_row = 0);
 
 // Throws lmzip::Error for a token id outside the vocabulary.
 void check_tokens(const Model& model, std::span<const TokenId> tokens);
