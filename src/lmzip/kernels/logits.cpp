@@ -11,8 +11,9 @@
 namespace lmzip {
 namespace {
 
-constexpr int64_t kVocabPanel = 256;  // vocabulary rows dequantized and multiplied at once
-constexpr int64_t kRowBlock = 512;    // scored positions per GEMM: bounds the logits scratch to 512 x 256
+// Vocabulary rows dequantized and multiplied at once: wide, because each sgemm call repacks the hidden rows.
+constexpr int64_t kVocabPanel = 1024;
+constexpr int64_t kRowBlock = 512;  // scored positions per GEMM: bounds the logits scratch to 512 x 1024 (2 MB)
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // The forward pass of the llama-style decoder (llama, qwen2, ...), one function per step, reading like the
 // equations. All activations are row-major [n_tokens x width] fp32 buffers.
 #include <algorithm>
+#include <memory>
 
 #include "lmzip/core/error.h"
 #include "lmzip/kernels/attention.h"
@@ -28,6 +29,19 @@ ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max
     k_cache[static_cast<size_t>(l)].resize(static_cast<size_t>(max_context) * kv_dim);
     v_cache[static_cast<size_t>(l)].resize(static_cast<size_t>(max_context) * kv_dim);
   }
+}
+
+bool ForwardState::fits(const ModelConfig& c, int64_t batch, int64_t context) const {
+  const size_t b = static_cast<size_t>(batch), ctx = static_cast<size_t>(context);
+  const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
+  const size_t kv_dim = static_cast<size_t>(c.n_head_kv) * c.head_dim;
+  if (batch > max_batch || context > max_context || deterministic) return false;
+  if (x.size() < b * c.n_embd || q.size() < b * q_dim || gate.size() < b * c.n_ff) return false;
+  if (k_cache.size() != static_cast<size_t>(c.n_layer)) return false;
+  for (const auto& k : k_cache) {
+    if (k.size() < ctx * kv_dim) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -142,7 +156,14 @@ std::vector<double> Model::score(std::span<const TokenId> input, std::span<const
   }
   if (n == 0 || targets.empty()) return std::vector<double>(targets.size(), 0.0);
 
-  ForwardState state(config_, n, n, /*deterministic=*/false);
+  // The activations (~100 MB at window 1900 for a 0.5B model) are kept per calling thread between calls:
+  // allocating them afresh each window cost ~4% in page faults and zero-filling.
+  thread_local std::unique_ptr<ForwardState> cached;
+  if (!cached || !cached->fits(config_, n, n)) {
+    cached.reset();  // release before allocating the larger one
+    cached = std::make_unique<ForwardState>(config_, n, n, /*deterministic=*/false);
+  }
+  ForwardState& state = *cached;
   // Rows before the first scored position are not carried through the last layer.
   uint32_t first_scored = targets[0].position;
   for (const ScoredTarget& t : targets) first_scored = std::min(first_scored, t.position);

@@ -16,6 +16,8 @@ namespace lmzip {
 // neither on the thread count nor on how the tokens are split into calls; otherwise the BLAS kernels.
 struct ForwardState {
   ForwardState(const ModelConfig& c, int64_t max_batch, int64_t max_context, bool deterministic);
+  // True when this (fast-path) state's buffers are large enough for a model of configuration c.
+  bool fits(const ModelConfig& c, int64_t batch, int64_t context) const;
   int64_t max_batch = 0, max_context = 0;
   bool deterministic = false;
   std::vector<float> x;      // [n x n_embd] the residual stream; after the pass, the last layer's output
