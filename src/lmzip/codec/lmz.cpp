@@ -69,7 +69,10 @@ std::string compress(std::string_view input, const Tokenizer& tokenizer, const P
   if (options.segment_tokens == 0 || options.segment_tokens > kMaxSegmentTokens) {
     throw Error("segment token budget must be between 1 and " + std::to_string(kMaxSegmentTokens));
   }
-  LMZIP_CHECK(model.vocab_size == tokenizer.vocab_size(), "tokenizer and model vocabularies differ");
+  if (tokenizer.vocab_size() > model.vocab_size) {
+    throw Error("the tokenizer has " + std::to_string(tokenizer.vocab_size()) + " tokens but the model only " +
+                std::to_string(model.vocab_size) + " outputs");
+  }
   std::vector<SegmentPlan> plans =
       plan_segments(input, tokenizer, {.segment_tokens = options.segment_tokens});
   auto predictors = make_predictors(factory, options.threads, plans.size(), model.vocab_size);
