@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "command.h"
 #include "lmzip/core/error.h"
@@ -16,6 +17,7 @@
 #include "lmzip/io/file.h"
 #include "lmzip/model/model.h"
 #include "lmzip/score/bpc.h"
+#include "lmzip/store/results_store.h"
 #include "progress.h"
 
 namespace lmzip::cli {
@@ -36,6 +38,8 @@ struct BpcArgs {
   std::string checkpoint_path;
   std::string name;
   bool skip_invalid = false;
+  std::string db_path;
+  bool no_db = false;
 };
 
 std::string iso_now() {
@@ -85,6 +89,43 @@ nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Co
           {"corpus", c.name}, {"corpus_path", c.path}, {"corpus_sha256", c.sha256}, {"field", a.field},
           {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
           {"threads", threads}, {"lmzip_version", kVersion}};
+}
+
+BpcRunRecord to_record(const nlohmann::json& j) {
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  BpcRunRecord r;
+  r.model_name = j["model"];
+  r.model_path = j["model_path"];
+  r.model_id = j["model_id"];
+  r.model_bytes = j["model_bytes"];
+  r.corpus_name = j["corpus"];
+  r.corpus_path = j["corpus_path"];
+  r.corpus_sha256 = j["corpus_sha256"];
+  r.protocol = j["protocol"];
+  r.window = j["window"];
+  r.stride = j["stride"];
+  r.documents = j["documents"];
+  r.chars = j["chars"];
+  r.bytes = j["bytes"];
+  r.tokens = j["tokens"];
+  r.windows = j["windows"];
+  r.scored_tokens = j["scored_tokens"];
+  r.total_nats = j["total_nats"];
+  r.bpc = j["bpc"];
+  r.bpb = j["bpb"];
+  r.bits_per_token = j["bits_per_token"];
+  r.ppl = j["ppl"];
+  r.lmzip_version = kVersion;
+  r.host = host;
+  r.threads = j["threads"];
+  r.started_at = j["started_at"];
+  r.finished_at = j["finished_at"];
+  r.seconds = j["seconds"];
+  r.extra_json = nlohmann::json{{"field", j["field"]}, {"resumed", j["resumed"]},
+                                {"skipped_empty", j["skipped_empty"]}, {"skipped_invalid", j["skipped_invalid"]}}
+                     .dump();
+  return r;
 }
 
 void print_table(const nlohmann::json& j) {
@@ -161,6 +202,8 @@ int run_bpc(int argc, char** argv) {
               "save running sums to FILE; rerunning the same command resumes (Ctrl-C saves too)");
   args.option("--name", "NAME", &a.name, "model name for the results (default: file name without .gguf)");
   args.flag("--skip-invalid", &a.skip_invalid, "skip (and count) documents that are not valid UTF-8");
+  args.option("--db", "FILE", &a.db_path, "results store to record runs in (default: $LMZIP_DB, else ./lmzip-results.sqlite)");
+  args.flag("--no-db", &a.no_db, "do not record the runs in the results store");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL.gguf");
@@ -189,6 +232,10 @@ int run_bpc(int argc, char** argv) {
     return model->score(input, t, pool);
   };
 
+  // Open the store before the long work, so a bad --db fails at once.
+  std::optional<ResultsStore> store;
+  if (!a.no_db) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+
   std::vector<Corpus> corpora;
   std::vector<BpcResult> results;
   for (const auto& path : a.corpora) {
@@ -213,6 +260,7 @@ int run_bpc(int argc, char** argv) {
     nlohmann::json j = result_json(r, params, c, a, model_name, model_id, file.file_size(), threads);
     j["started_at"] = started;
     j["finished_at"] = iso_now();
+    if (store) j["run_id"] = store->record_bpc(to_record(j));
     if (a.json) {
       std::cout << j.dump() << std::endl;
     } else {
