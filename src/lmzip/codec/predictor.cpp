@@ -1,6 +1,6 @@
 #include "lmzip/codec/predictor.h"
 
-#include <cmath>
+#include <bit>
 
 #include "lmzip/core/error.h"
 
@@ -30,14 +30,22 @@ void CountPredictor::reset() {
 
 void CountPredictor::next_logits(std::vector<float>& logits) {
   // p(x) ∝ 1 + 4 * order0[x] + 64 * order1[prev][x]: a crude blend that still learns repetitions fast.
-  logits.resize(vocab_);
-  for (size_t i = 0; i < vocab_; ++i) logits[i] = 1.0f + 4.0f * static_cast<float>(order0_[i]);
+  // The log is an integer log2 with 4 fraction bits times one float constant: no libm, so test vectors
+  // (tests/codec/golden) are the same on every machine and build.
+  counts_.resize(vocab_);
+  for (size_t i = 0; i < vocab_; ++i) counts_[i] = 1 + 4 * uint64_t{order0_[i]};
   if (prev_ >= 0) {
     for (const auto& [next, count] : order1_[static_cast<size_t>(prev_)]) {
-      logits[static_cast<size_t>(next)] += 64.0f * static_cast<float>(count);
+      counts_[static_cast<size_t>(next)] += 64 * uint64_t{count};
     }
   }
-  for (float& x : logits) x = std::log(x);
+  logits.resize(vocab_);
+  for (size_t i = 0; i < vocab_; ++i) {
+    uint64_t w = counts_[i];
+    int k = std::bit_width(w) - 1;
+    uint64_t frac = ((w << 4) >> k) & 15;  // the 4 bits after the leading one
+    logits[i] = static_cast<float>(16 * k + static_cast<int>(frac)) * 0.04332169878f;  // ln(2) / 16
+  }
 }
 
 void CountPredictor::accept(TokenId token) {

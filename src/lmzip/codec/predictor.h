@@ -46,7 +46,7 @@ struct ModelIdentity {
 };
 
 // A deterministic adaptive model over token ids for tests and benchmarks: blended order-0/1 counts,
-// logits = log of the smoothed probabilities. Fast and exact, a stand-in for a language model.
+// logits = an integer log2 of the smoothed counts. Fast and bit-exact everywhere, a stand-in for a language model.
 class CountPredictor : public TokenPredictor {
  public:
   explicit CountPredictor(size_t vocab_size, std::optional<TokenId> bos = std::nullopt);
@@ -60,6 +60,7 @@ class CountPredictor : public TokenPredictor {
   std::optional<TokenId> bos_;
   std::vector<uint32_t> order0_;
   std::vector<std::vector<std::pair<TokenId, uint32_t>>> order1_;  // previous token -> (next, count)
+  std::vector<uint64_t> counts_;                                    // scratch: smoothed counts
   TokenId prev_ = -1;
 };
 
