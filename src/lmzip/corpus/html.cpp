@@ -24,7 +24,7 @@ bool is_dropped(GumboTag tag) {
 
 bool is_block(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_BR: case GUMBO_TAG_LI: case GUMBO_TAG_UL: case GUMBO_TAG_OL:
+    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_LI: case GUMBO_TAG_UL: case GUMBO_TAG_OL:
     case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4: case GUMBO_TAG_H5: case GUMBO_TAG_H6:
     case GUMBO_TAG_TR: case GUMBO_TAG_TABLE: case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_PRE: case GUMBO_TAG_SECTION:
     case GUMBO_TAG_ARTICLE: case GUMBO_TAG_MAIN: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_HR:
@@ -49,6 +49,10 @@ struct TextBuilder {
       pending_space = false;
       out.push_back(c);
     }
+  }
+  void line_break() {  // <br>: ends the line, never makes a blank one
+    pending_space = false;
+    if (!out.empty() && out.back() != '\n') out.push_back('\n');
   }
   void newline() {
     pending_space = false;
@@ -79,6 +83,7 @@ void walk(const GumboNode* root, TextBuilder& tb) {
     GumboTag tag = n->type == GUMBO_NODE_DOCUMENT ? GUMBO_TAG_UNKNOWN : n->v.element.tag;
     if (f.next_child == 0) {
       if (n->type != GUMBO_NODE_DOCUMENT && is_dropped(tag)) { stack.pop_back(); continue; }
+      if (tag == GUMBO_TAG_BR) { tb.line_break(); stack.pop_back(); continue; }
       if (is_block(tag)) tb.newline();
     }
     if (f.next_child < children.length) {
@@ -92,13 +97,21 @@ void walk(const GumboNode* root, TextBuilder& tb) {
   }
 }
 
+// Errors are not used; recording them costs time and memory on broken pages.
+GumboOptions parse_options() {
+  GumboOptions o = kGumboDefaultOptions;
+  o.max_errors = 0;
+  return o;
+}
+
 }  // namespace
 
 std::string html_to_text(std::string_view html) {
-  GumboOutput* out = gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size());
+  GumboOptions options = parse_options();
+  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
   TextBuilder tb;
   walk(out->document, tb);
-  gumbo_destroy_output(&kGumboDefaultOptions, out);
+  gumbo_destroy_output(&options, out);
   // Trim trailing spaces on each line and the text's trailing newlines.
   std::string clean;
   clean.reserve(tb.out.size());
@@ -113,7 +126,8 @@ std::string html_to_text(std::string_view html) {
 }
 
 std::string html_title(std::string_view html) {
-  GumboOutput* out = gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size());
+  GumboOptions options = parse_options();
+  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
   std::string title;
   std::vector<const GumboNode*> stack{out->root};
   while (!stack.empty() && title.empty()) {
@@ -129,7 +143,7 @@ std::string html_title(std::string_view html) {
       stack.push_back(static_cast<const GumboNode*>(n->v.element.children.data[i]));
     }
   }
-  gumbo_destroy_output(&kGumboDefaultOptions, out);
+  gumbo_destroy_output(&options, out);
   return title;
 }
 

@@ -63,6 +63,13 @@ ByteReader::~ByteReader() {
 }
 
 bool ByteReader::fill() {
+  if (fill_chunk()) return true;
+  out_.clear();  // nothing stale may look like data after the end
+  out_pos_ = 0;
+  return false;
+}
+
+bool ByteReader::fill_chunk() {
   Decoder& d = *decoder_;
   out_.clear();
   out_pos_ = 0;

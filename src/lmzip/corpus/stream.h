@@ -30,7 +30,8 @@ class ByteReader {
   const std::string& path() const { return path_; }
 
  private:
-  bool fill();  // refills out_ from the file; false at the end of data
+  bool fill();        // refills out_ from the file; false (and out_ empty) at the end of data
+  bool fill_chunk();  // one refill attempt; may leave out_ in any state when it returns false
   struct Decoder;
   std::string path_;
   FILE* file_ = nullptr;
