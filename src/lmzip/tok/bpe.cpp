@@ -217,11 +217,14 @@ Vocab checked_vocab(Vocab vocab, const std::string& source_name) {
   }
   return vocab;
 }
+
 constexpr uint32_t kNoRank = ~uint32_t{0};
 
 class BpeTokenizer final : public Tokenizer {
  public:
   BpeTokenizer(Vocab vocab, const std::string& source_name);
+  BpeTokenizer(const BpeTokenizer&) = delete;  // the merge table and caches refer to this object's vocabulary
+  BpeTokenizer& operator=(const BpeTokenizer&) = delete;
 
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options) const override;
   std::string decode(std::span<const TokenId> ids, bool skip_special) const override;
@@ -235,7 +238,7 @@ class BpeTokenizer final : public Tokenizer {
     std::vector<uint32_t> ranks;
   };
 
-  void load_merges(const std::string& source_name);
+  void load_merges(const TextIndex& text_to_id, const std::string& source_name);
   void encode_text(std::string_view text, std::vector<TokenId>& out, Scratch& s) const;
   void encode_word(std::string_view word, std::vector<TokenId>& out, Scratch& s) const;
   void merge_small(std::vector<TokenId>& ids, std::vector<uint32_t>& ranks) const;
@@ -248,11 +251,10 @@ class BpeTokenizer final : public Tokenizer {
   const uint64_t number_ = next_tokenizer_number();  // identifies this tokenizer's entries in word caches
   PreTokenizer pre_;
   SpecialTokenSplitter specials_;
-  std::vector<std::string> token_bytes_;                     // id -> the bytes it decodes to
-  TextIndex text_to_id_;  // token text (byte alphabet) -> id
-  TextIndex whole_word_;  // bytes -> normal token (ignore_merges only)
-  std::array<TokenId, 256> byte_token_{};                     // byte -> its single-byte token, or kNoToken
-  MergeTable merges_;
+  std::vector<std::string> token_bytes_;   // id -> the bytes it decodes to
+  TextIndex whole_word_;                   // bytes -> normal token (ignore_merges only)
+  std::array<TokenId, 256> byte_token_{};  // byte -> its single-byte token, or kNoToken
+  MergeTable merges_;                      // (left id, right id) -> (rank, merged id)
 };
 
 BpeTokenizer::BpeTokenizer(Vocab vocab, const std::string& source_name)
@@ -267,23 +269,24 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, const std::string& source_name)
     const bool literal = type == TokenType::Control || type == TokenType::UserDefined || type == TokenType::Unknown;
     token_bytes_[id] = literal ? vocab_.tokens[id] : bytes_of_token_text(vocab_.tokens[id]);
   }
-  text_to_id_.build(vocab_.tokens, [](size_t) { return true; });
+  TextIndex text_to_id;  // token text (byte alphabet) -> id; only needed while loading
+  text_to_id.build(vocab_.tokens, [](size_t) { return true; });
   const ByteAlphabet& alphabet = byte_alphabet();
   for (uint32_t b = 0; b < 256; ++b) {
     std::string text;
     append_utf8(text, alphabet.code_point[b]);
-    byte_token_[b] = text_to_id_.find(text);
+    byte_token_[b] = text_to_id.find(text);
   }
   if (pre_.ignore_merges()) {
     whole_word_.build(token_bytes_, [&](size_t id) { return vocab_.types[id] == TokenType::Normal; });
   }
-  load_merges(source_name);
+  load_merges(text_to_id, source_name);
 }
 
 // tokenizer.ggml.merges: "left right" per entry, rank = index. A merge whose parts or result are not tokens can
 // never apply to token ids; such entries are skipped (Hugging Face refuses the whole file; skipping keeps every
 // valid merge exact).
-void BpeTokenizer::load_merges(const std::string& source_name) {
+void BpeTokenizer::load_merges(const TextIndex& text_to_id, const std::string& source_name) {
   if (vocab_.merges.empty()) {
     throw Error(source_name + ": byte-level BPE vocabulary has no merges ('tokenizer.ggml.merges' is missing or "
                 "empty)");
@@ -299,7 +302,7 @@ void BpeTokenizer::load_merges(const std::string& source_name) {
     }
     const std::string_view left = merge.substr(0, space), right = merge.substr(space + 1);
     joined.assign(left).append(right);
-    const TokenId l = text_to_id_.find(left), r = text_to_id_.find(right), m = text_to_id_.find(joined);
+    const TokenId l = text_to_id.find(left), r = text_to_id.find(right), m = text_to_id.find(joined);
     if (l == kNoToken || r == kNoToken || m == kNoToken) continue;
     merges_.insert(l, r, {static_cast<uint32_t>(rank), m});
   }
@@ -323,9 +326,14 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, const EncodeOpt
 }
 
 void BpeTokenizer::encode_text(std::string_view text, std::vector<TokenId>& out, Scratch& s) const {
-  s.words.clear();
-  pre_.split(text, s.words, s.pre);
-  for (std::string_view word : s.words) encode_word(word, out, s);
+  // Chunk by chunk, so the word list stays small however long the text.
+  for (size_t begin = 0; begin < text.size();) {
+    const size_t end = pre_.chunk_end(text, begin);
+    s.words.clear();
+    pre_.split(text.substr(begin, end - begin), s.words, s.pre);
+    for (std::string_view word : s.words) encode_word(word, out, s);
+    begin = end;
+  }
 }
 
 void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& out, Scratch& s) const {

@@ -320,10 +320,14 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& w
   // Long texts go in chunks cut where the split is known not to change: the scratch arrays (10 bytes per input
   // byte) stay small and in cache, and a huge input needs no huge buffers.
   for (size_t begin = 0; begin < text.size();) {
-    const size_t end = safe_cut(text, begin + chunk_bytes_);
+    const size_t end = chunk_end(text, begin);
     split_chunk(text.substr(begin, end - begin), words, s);
     begin = end;
   }
+}
+
+size_t PreTokenizer::chunk_end(std::string_view text, size_t begin) const {
+  return safe_cut(text, begin + std::max<size_t>(chunk_bytes_, 1));
 }
 
 void PreTokenizer::split_chunk(std::string_view text, std::vector<std::string_view>& words, Scratch& s) const {

@@ -62,6 +62,8 @@ class PreTokenizer {
   // Texts are processed in chunks of at least this many bytes, cut where no split can change (tests set it small
   // to prove that; the default keeps the scratch arrays in cache).
   void set_chunk_bytes(size_t bytes) { chunk_bytes_ = bytes; }
+  // The end of the chunk of `text` that starts at `begin`: splitting chunk by chunk gives the same words.
+  size_t chunk_end(std::string_view text, size_t begin) const;
 
  private:
   void split_chunk(std::string_view text, std::vector<std::string_view>& words, Scratch& scratch) const;
