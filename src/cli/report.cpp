@@ -59,7 +59,9 @@ int run_report(int argc, char** argv) {
     input = report::store_report(store.dataset(), options);
   }
   for (const auto& path : report::write_report(out_dir, input)) std::cout << path << "\n";
-  for (const auto& note : input.notes) std::cerr << "note: " << note << "\n";
+  if (!paper) {
+    for (const auto& note : input.notes) std::cerr << "note: " << note << "\n";  // pairs left unplotted
+  }
   return 0;
 }
 

@@ -122,13 +122,21 @@ int export_results(int argc, char** argv) {
   return 0;
 }
 
+// One file to import: benchmark scores, or BPC runs (a CSV written by `results export --csv`).
+struct ImportFile {
+  std::string path;
+  ScoreImport scores;
+  std::vector<BpcRunRecord> runs;
+};
+
 int import_results(int argc, char** argv) {
   std::string db, model, metric, scale = "detect";
   std::vector<std::string> files;
   ArgParser args("lmzip results import FILE... [--db FILE] [--model NAME] [--metric NAME] [--scale S]",
                  "Imports benchmark scores: CSV files (columns model,benchmark,score[,stderr][,metric]) or\n"
                  "lm-evaluation-harness results JSON (results.<task>.<metric>). A (model, benchmark) already in\n"
-                 "the database is replaced. Scores are stored as fractions.");
+                 "the database is replaced. Scores are stored as fractions. A CSV of BPC runs written by\n"
+                 "`lmzip results export --csv` is imported as runs (merging databases).");
   args.option("--db", "FILE", &db, kDbHelp);
   args.option("--model", "NAME", &model, "lm-eval JSON: the model name to record (default: from the file)");
   args.option("--metric", "NAME", &metric, "lm-eval JSON: the metric to take (default: acc_norm, acc, exact_match, ...)");
@@ -136,14 +144,25 @@ int import_results(int argc, char** argv) {
   args.positionals("FILE", &files, 1, 1000, "score files");
   if (!args.parse(argc, argv)) return 0;
   ScoreImportOptions options{.scale = parse_score_scale(scale), .model = model, .metric = metric};
-  std::vector<ScoreImport> imports;
-  for (const auto& f : files) imports.push_back(read_scores_file(f, options));  // all parsed before any write
+  std::vector<ImportFile> imports;
+  for (const auto& f : files) {  // every file parsed before anything is written
+    std::string text = read_file(f);
+    if (is_bpc_runs_csv(text)) imports.push_back({.path = f, .scores = {}, .runs = bpc_runs_from_csv(text, f)});
+    else imports.push_back({.path = f, .scores = read_scores_file(f, options), .runs = {}});
+  }
   ResultsStore store(db_path(db));
-  for (size_t i = 0; i < files.size(); ++i) {
-    size_t n = store.record_scores(imports[i].scores);
-    std::cerr << files[i] << ": " << n << " scores (" << imports[i].format
-              << (imports[i].from_percent ? ", percent -> fractions" : "") << ")";
-    if (!imports[i].skipped.empty()) std::cerr << ", " << imports[i].skipped.size() << " tasks without the metric skipped";
+  for (const auto& imp : imports) {
+    if (!imp.runs.empty() || imp.scores.format.empty()) {
+      store.record_bpc_runs(imp.runs);
+      std::cerr << imp.path << ": " << imp.runs.size() << " BPC runs\n";
+      continue;
+    }
+    size_t n = store.record_scores(imp.scores.scores);
+    std::cerr << imp.path << ": " << n << " scores (" << imp.scores.format
+              << (imp.scores.from_percent ? ", percent -> fractions" : "") << ")";
+    if (!imp.scores.skipped.empty()) {
+      std::cerr << ", " << imp.scores.skipped.size() << " tasks without the metric skipped";
+    }
     std::cerr << "\n";
   }
   std::cout << "imported into " << store.path() << "\n";

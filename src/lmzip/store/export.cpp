@@ -1,7 +1,11 @@
 #include "lmzip/store/export.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+
+#include "lmzip/core/error.h"
+#include "lmzip/stats/csv.h"
 
 namespace lmzip {
 namespace {
@@ -87,6 +91,61 @@ std::string scores_csv(const std::vector<StoredScore>& scores) {
            csv_field(s.score.source) + "," + s.recorded_at + "\n";
   }
   return out;
+}
+
+bool is_bpc_runs_csv(std::string_view text) {
+  std::string_view first = text.substr(0, text.find('\n'));
+  return first.find("corpus_name") != std::string_view::npos;
+}
+
+std::vector<BpcRunRecord> bpc_runs_from_csv(std::string_view text, const std::string& source) {
+  stats::CsvTable t = stats::parse_csv(text, source);
+  for (const char* required : {"model_name", "corpus_name", "bpc"}) t.column(required);  // throws when missing
+  std::vector<BpcRunRecord> runs;
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    BpcRunRecord run;
+    // Each known column into its field: text as is, numbers checked (an integer column must hold one).
+    auto text_of = [&](const char* c) { return t.has_column(c) ? t.rows[r][t.column(c)] : std::string(); };
+    auto num = [&](const char* c) { return t.has_column(c) && !t.rows[r][t.column(c)].empty() ? t.number(r, t.column(c)) : 0.0; };
+    auto count = [&](const char* c) -> uint64_t {
+      double v = num(c);
+      if (v < 0 || v != std::floor(v) || v > 9.0e15) {
+        throw Error(t.where(r) + ": column '" + c + "': not a non-negative integer");
+      }
+      return static_cast<uint64_t>(v);
+    };
+    run.model_name = text_of("model_name");
+    run.model_path = text_of("model_path");
+    run.model_id = text_of("model_id");
+    run.model_bytes = count("model_bytes");
+    run.corpus_name = text_of("corpus_name");
+    run.corpus_path = text_of("corpus_path");
+    run.corpus_sha256 = text_of("corpus_sha256");
+    run.protocol = text_of("protocol");
+    run.window = static_cast<int64_t>(count("window"));
+    run.stride = static_cast<int64_t>(count("stride"));
+    run.documents = count("documents");
+    run.chars = count("chars");
+    run.bytes = count("bytes");
+    run.tokens = count("tokens");
+    run.windows = count("windows");
+    run.scored_tokens = count("scored_tokens");
+    run.total_nats = num("total_nats");
+    run.bpc = t.number(r, t.column("bpc"));
+    run.bpb = num("bpb");
+    run.bits_per_token = num("bits_per_token");
+    run.ppl = num("ppl");
+    run.lmzip_version = text_of("lmzip_version");
+    run.host = text_of("host");
+    run.threads = static_cast<int>(std::min<uint64_t>(count("threads"), 1 << 20));
+    run.started_at = text_of("started_at");
+    run.finished_at = text_of("finished_at");
+    run.seconds = num("seconds");
+    run.extra_json = text_of("extra_json");
+    if (run.model_name.empty() || run.corpus_name.empty()) throw Error(t.where(r) + ": empty model_name or corpus_name");
+    runs.push_back(std::move(run));
+  }
+  return runs;
 }
 
 }  // namespace lmzip

@@ -198,19 +198,25 @@ int ResultsStore::schema_version() const {
   return st.step() ? static_cast<int>(st.integer(0)) : 0;
 }
 
-int64_t ResultsStore::record_bpc(const BpcRunRecord& run) {
-  validate(run);
+int64_t ResultsStore::record_bpc(const BpcRunRecord& run) { return record_bpc_runs({run}).front(); }
+
+std::vector<int64_t> ResultsStore::record_bpc_runs(const std::vector<BpcRunRecord>& runs) {
+  for (const auto& run : runs) validate(run);
   std::string placeholders;
   for (size_t i = 0; i < bpc_columns().size(); ++i) placeholders += ", ?";
   sqlite::Transaction tx(*db_);
   auto st = db_->prepare("INSERT INTO bpc_runs (recorded_at, " + column_list() + ") VALUES (" + kNow +
                          placeholders + ")");
-  int i = 1;
-  for (const auto& c : bpc_columns()) bind_column(st, i++, c.member, run);
-  st.run();
-  int64_t id = db_->last_insert_rowid();
+  std::vector<int64_t> ids;
+  for (const auto& run : runs) {
+    int i = 1;
+    for (const auto& c : bpc_columns()) bind_column(st, i++, c.member, run);
+    st.run();
+    st.reset();
+    ids.push_back(db_->last_insert_rowid());
+  }
   tx.commit();
-  return id;
+  return ids;
 }
 
 std::vector<StoredBpcRun> ResultsStore::bpc_runs(const BpcRunFilter& filter) const {

@@ -85,6 +85,8 @@ class ResultsStore {
   // Records one run in one transaction; returns its id. Throws lmzip::Error for a run without model or corpus
   // name, a non-finite number, or extra_json that is not a JSON object.
   int64_t record_bpc(const BpcRunRecord& run);
+  // Records several runs in one transaction (all or none); returns the id of each.
+  std::vector<int64_t> record_bpc_runs(const std::vector<BpcRunRecord>& runs);
   std::vector<StoredBpcRun> bpc_runs(const BpcRunFilter& filter = {}) const;  // oldest first
   std::optional<StoredBpcRun> bpc_run(int64_t id) const;
 

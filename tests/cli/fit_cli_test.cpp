@@ -1,0 +1,164 @@
+// `lmzip fit`, `lmzip results` and `lmzip report` end to end, through the built binary.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "testutil/testutil.h"
+
+namespace lmzip {
+namespace {
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The --json contract: one object per reproduced row, per line, with the CSV's area and benchmark values.
+TEST(FitCli, PaperJsonReproducesThePublishedRows) {
+  std::string out, err;
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " fit --paper --json", &out, &err), 0) << err;
+  std::istringstream lines(out);
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"area", "benchmark", "n", "pearson_r", "rmse", "spearman", "slope", "intercept"}) {
+      EXPECT_TRUE(j.contains(k)) << k << " missing in " << line;
+    }
+    EXPECT_NEAR(j["pearson_r"].get<double>(), j["published_r"].get<double>(), 0.005) << line;
+    EXPECT_NEAR(j["rmse"].get<double>(), j["published_rmse"].get<double>(), 0.003) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 19);
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " fit --paper", &out, &err), 0) << err;
+  EXPECT_NE(out.find("largest |r - published| = 0.0035, largest |e - published| = 0.0006"), std::string::npos) << out;
+}
+
+TEST(FitCli, OneFitWithPrediction) {
+  std::string out, err;
+  std::string cmd = test::lmzip_bin() +
+                    " fit --paper --corpus arxiv_math --benchmark math_avg --exclude 'Qwen*' --predict Qwen-72b --json";
+  ASSERT_EQ(test::run_command(cmd, &out, &err), 0) << err;
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["n"], 19);
+  EXPECT_NEAR(j["pearson_r"].get<double>(), -0.9531, 1e-4);
+  ASSERT_EQ(j["predictions"].size(), 1u);
+  auto p = j["predictions"][0];
+  EXPECT_EQ(p["model"], "Qwen-72b");
+  EXPECT_EQ(p["bpc"], 0.415);
+  double lo = p["prediction_interval"][0], hi = p["prediction_interval"][1], y = p["predicted_score"];
+  EXPECT_LT(lo, y);
+  EXPECT_GT(hi, y);
+  EXPECT_NEAR(y, j["intercept"].get<double>() + j["slope"].get<double>() * 0.415, 1e-12);
+}
+
+TEST(FitCli, BadInputIsAClearErrorNeverNaN) {
+  std::string out, err;
+  EXPECT_EQ(test::run_command(test::lmzip_bin() + " fit --paper --corpus cc --benchmark MMLU", &out, &err), 1);
+  EXPECT_NE(err.find("unknown benchmark 'MMLU'"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(test::lmzip_bin() + " fit --paper --corpus cc --benchmark HellaSwag --only Falcon-7b "
+                                                  "--only Yi-6b",
+                              &out, &err),
+            1);
+  EXPECT_NE(err.find("a fit needs at least 3 models"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(test::lmzip_bin() + " fit --paper --corpus cc --benchmark HellaSwag --exclude Nobody",
+                              &out, &err),
+            1);
+  EXPECT_NE(err.find("unknown model 'Nobody' in --exclude"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(test::lmzip_bin() + " fit --db /nonexistent/x.sqlite --corpus cc --benchmark b", &out,
+                              &err),
+            1);
+  EXPECT_NE(err.find("no results database at /nonexistent/x.sqlite"), std::string::npos) << err;
+  EXPECT_EQ(out.find("nan"), std::string::npos);
+}
+
+// Scores and runs imported into a fresh database, listed, fitted, exported and reported.
+TEST(FitCli, StoreRoundTripFitAndReport) {
+  std::string dir = test::temp_dir() + "/fitcli";
+  ASSERT_EQ(test::run_command("mkdir -p " + q(dir), nullptr), 0);
+  std::string db = dir + "/r.sqlite";
+  std::string bin = test::lmzip_bin() + " ";
+  write(dir + "/runs.csv",
+        "model_name,corpus_name,protocol,bpc,chars\n"
+        "m1,cc,hkust,0.70,1000\nm2,cc,hkust,0.65,1000\nm3,cc,hkust,0.60,1000\nm4,cc,hkust,0.55,1000\n");
+  write(dir + "/scores.csv", "model,benchmark,score\nm1,arc,40\nm2,arc,45\nm3,arc,52\nm4,arc,55\n");
+  std::string out, err;
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/runs.csv") + " " +
+                                  q(dir + "/scores.csv"),
+                              &out, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("4 BPC runs"), std::string::npos) << err;
+  EXPECT_NE(err.find("4 scores (csv, percent -> fractions)"), std::string::npos) << err;
+
+  ASSERT_EQ(test::run_command(bin + "results list --db " + q(db) + " --json", &out, &err), 0) << err;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 4);
+  ASSERT_EQ(test::run_command(bin + "results show 2 --db " + q(db) + " --json", &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["bpc"], 0.65);
+
+  ASSERT_EQ(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --json", &out, &err), 0)
+      << err;
+  auto j = nlohmann::json::parse(out);
+  // x = .70 .65 .60 .55, y = .40 .45 .52 .55: Sxy = -0.013, Sxx = 0.0125 -> slope -1.04, intercept 1.13
+  EXPECT_EQ(j["n"], 4);
+  EXPECT_NEAR(j["slope"].get<double>(), -1.04, 1e-12);
+  EXPECT_NEAR(j["intercept"].get<double>(), 1.13, 1e-12);
+
+  ASSERT_EQ(test::run_command(bin + "results export --db " + q(db) + " --csv --scores", &out, &err), 0) << err;
+  EXPECT_EQ(out.rfind("model,benchmark,score,stderr,metric,source,recorded_at\nm1,arc,0.4,,,", 0), 0u) << out;
+  ASSERT_EQ(test::run_command(bin + "results export --db " + q(db) + " --json -o " + q(dir + "/all.json"), &out,
+                              &err),
+            0)
+      << err;
+  auto all = nlohmann::json::parse(slurp(dir + "/all.json"));
+  EXPECT_EQ(all["bpc_runs"].size(), 4u);
+  EXPECT_EQ(all["scores"].size(), 4u);
+
+  ASSERT_EQ(test::run_command(bin + "report --db " + q(db) + " -o " + q(dir + "/rep"), &out, &err), 0) << err;
+  std::string html = slurp(dir + "/rep/index.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(slurp(dir + "/rep/cc-arc.svg").find(">m3</text>"), std::string::npos);
+}
+
+TEST(FitCli, ImportErrorsNameTheFileAndLine) {
+  std::string dir = test::temp_dir();
+  write(dir + "/bad.csv", "model,benchmark,score\nm1,arc,0.4\nm2,arc,oops\n");
+  std::string out, err;
+  EXPECT_EQ(test::run_command(test::lmzip_bin() + " results import --db " + q(dir + "/bad.sqlite") + " " +
+                                  q(dir + "/bad.csv"),
+                              &out, &err),
+            1);
+  EXPECT_NE(err.find(dir + "/bad.csv:3: column 'score': 'oops' is not a number"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(test::lmzip_bin() + " results frobnicate", &out, &err), 2);
+}
+
+// The report as a person sees it: headless Chromium renders the page to a PNG (when Chromium is installed).
+TEST(FitCli, PaperReportRendersInChromium) {
+  std::string dir = test::temp_dir() + "/paper-report";
+  std::string out, err;
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " report --paper -o " + q(dir), &out, &err), 0) << err;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 9);
+  if (test::run_command("command -v chromium", nullptr) != 0) {
+    GTEST_SKIP() << "chromium not installed (apt-get install chromium): page written, not rendered";
+  }
+  std::string png = dir + "/shot.png";
+  ASSERT_EQ(test::run_command("timeout 120 chromium --headless --no-sandbox --disable-gpu --window-size=1360,2400 "
+                              "--screenshot=" + q(png) + " " + q("file://" + dir + "/index.html") + " 2>/dev/null",
+                              &out),
+            0);
+  std::string bytes = slurp(png);
+  ASSERT_GT(bytes.size(), 50000u);  // a rendered page of plots, not a blank one (~1 KB)
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+}
+
+}  // namespace
+}  // namespace lmzip
