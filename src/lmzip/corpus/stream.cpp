@@ -124,10 +124,11 @@ bool ByteReader::fill_chunk() {
     } else if (d.kind == Compression::Zstd) {
       ZSTD_inBuffer input{src, avail, 0};
       ZSTD_outBuffer output{out_.data(), out_.size(), 0};
-      d.zstd_last = ZSTD_decompressStream(d.zstd, &output, &input);
-      if (ZSTD_isError(d.zstd_last)) {
-        throw Error(path_ + ": corrupt zstd data (" + ZSTD_getErrorName(d.zstd_last) + ")");
-      }
+      size_t ret = ZSTD_decompressStream(d.zstd, &output, &input);
+      if (ZSTD_isError(ret)) throw Error(path_ + ": corrupt zstd data (" + ZSTD_getErrorName(ret) + ")");
+      // 0 means "a frame just ended"; a call that moved nothing only asks for the next frame's header, so it
+      // must not overwrite that.
+      if (input.pos > 0 || output.pos > 0) d.zstd_last = ret;
       d.in_pos += input.pos;
       produced = output.pos;
       if (produced == 0 && d.in_pos == d.in.size() && d.file_eof) {

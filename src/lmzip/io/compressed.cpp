@@ -72,8 +72,9 @@ std::string unzstd(std::string_view in, const std::string& name) {
     out.append(buf, output.pos);
     if (output.pos == 0 && input.pos == input.size) break;
   }
-  // Flush what remains buffered.
-  for (;;) {
+  // Flush what remains buffered (only when the last frame has not ended: a call past the end of a frame
+  // returns the next frame's header size, which is not a truncation).
+  while (last != 0) {
     ZSTD_outBuffer output{buf, sizeof buf, 0};
     last = ZSTD_decompressStream(ds, &output, &input);
     if (ZSTD_isError(last)) break;
