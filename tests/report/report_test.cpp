@@ -94,6 +94,17 @@ TEST(Report, StoreReportFitsWhatItCanAndNotesTheRest) {
   EXPECT_EQ(in.plots[0].id, "cc-arc");
   ASSERT_EQ(in.notes.size(), 1u);
   EXPECT_NE(in.notes[0].find("No fit of rare against BPC cc: a fit needs at least 3 models"), std::string::npos);
+  d.add_score("m0", "a r c", 0.7);  // slugs to "cc-a-r-c", distinct from "cc-arc"
+  d.add_score("m1", "a r c", 0.6);
+  d.add_score("m2", "a r c", 0.52);
+  d.add_score("m0", "arc!", 0.7);  // slugs to "cc-arc" as well: numbered
+  d.add_score("m1", "arc!", 0.6);
+  d.add_score("m2", "arc!", 0.52);
+  in = store_report(d, {});
+  ASSERT_EQ(in.plots.size(), 3u);
+  EXPECT_EQ(in.plots[0].id, "cc-a-r-c");
+  EXPECT_EQ(in.plots[1].id, "cc-arc");
+  EXPECT_EQ(in.plots[2].id, "cc-arc-2");
   stats::Dataset empty;
   empty.name = "e.sqlite";
   EXPECT_THROW(store_report(empty, {}), Error);

@@ -81,7 +81,12 @@ ReportInput store_report(const stats::Dataset& data, const StoreReportOptions& o
       try {
         stats::FitReport fit = stats::run_fit(data, spec);
         in.correlations.push_back(row_of(name, "BPC " + corpus, fit));
-        in.plots.push_back({.id = slug(corpus + "-" + name), .title = name + " against BPC " + corpus,
+        std::string id = slug(corpus + "-" + name);
+        // Distinct names can share a slug ("a b" and "a-b"): number the later ones so no file is overwritten.
+        for (int k = 2; std::any_of(in.plots.begin(), in.plots.end(), [&](const auto& p) { return p.id == id; }); ++k) {
+          id = slug(corpus + "-" + name) + "-" + std::to_string(k);
+        }
+        in.plots.push_back({.id = id, .title = name + " against BPC " + corpus,
                             .spec = spec, .fit = fit});
       } catch (const Error& e) {
         in.notes.push_back("No fit of " + name + " against BPC " + corpus + ": " + e.what());
