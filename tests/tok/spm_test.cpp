@@ -94,6 +94,19 @@ TEST(Spm, NoSpacePrefixWhenDisabled) {
   EXPECT_TRUE(tok->encode("", {.add_special = false}).empty());
 }
 
+// A piece with '▁' after another character ("c▁") can join a word to the next one: the tokenizer must then
+// merge across word starts (it runs the whole fragment at once instead of word by word).
+TEST(Spm, PieceAcrossWordStartIsHonoured) {
+  Vocab v = toy_vocab();
+  v.add_space_prefix = false;
+  v.tokens.push_back("c\xE2\x96\x81");  // 14: "c▁", the best-scoring merge
+  v.scores.push_back(-0.5f);
+  v.types.push_back(TokenType::Normal);
+  auto tok = Tokenizer::from_vocab(std::move(v), "toy");
+  EXPECT_EQ(tok->encode("c a", {.add_special = false}), (Ids{14, 4}));
+  EXPECT_EQ(tok->decode(Ids{14, 4}), "c a");
+}
+
 TEST(Spm, BadVocabularyIsAnError) {
   Vocab v = toy_vocab();
   v.scores.pop_back();

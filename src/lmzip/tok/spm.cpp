@@ -11,6 +11,7 @@
 #include "lmzip/tok/spm.h"
 
 #include <queue>
+#include <unordered_map>
 
 #include "lmzip/core/error.h"
 #include "lmzip/tok/piece_map.h"
@@ -54,6 +55,7 @@ class SpmTokenizer final : public Tokenizer {
     add_space_prefix_ = vocab_.add_space_prefix.value_or(true);
     pieces_.build(vocab_.tokens);
     byte_tokens_ = sp::byte_fallback_tokens(pieces_);
+    split_words_ = no_piece_spans_a_word_start(vocab_.tokens);
   }
 
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options) const override {
@@ -83,8 +85,59 @@ class SpmTokenizer final : public Tokenizer {
   }
 
  private:
-  // BPE over one escaped fragment, appending its ids.
+  // True when no piece holds a '▁' right after something other than '▁' (SentencePiece's split_by_whitespace
+  // vocabularies). Then no merge can join the text before a run of '▁' with the run, so each "word" (a '▁' run
+  // and what follows up to the next run) can be merged on its own with the same result: the merges inside a word
+  // happen in the same relative order (score, then position) whether or not other words are in the queue.
+  static bool no_piece_spans_a_word_start(const std::vector<std::string>& pieces) {
+    for (const std::string& piece : pieces) {
+      for (size_t p = piece.find(sp::kSpace, 1); p != std::string::npos; p = piece.find(sp::kSpace, p + 1)) {
+        if (p < sp::kSpace.size() || std::string_view(piece).substr(p - sp::kSpace.size(), sp::kSpace.size()) != sp::kSpace) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // One escaped fragment: word by word (when exact, see no_piece_spans_a_word_start), repeated words from a
+  // per-call cache: prose and code repeat most words, and a word's ids never depend on its neighbours.
   void encode_escaped(std::string_view text, std::vector<TokenId>& out) const {
+    if (!split_words_) {
+      encode_word(text, out);
+      return;
+    }
+    std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;  // word -> ids in cached_ids
+    std::vector<TokenId> cached_ids;
+    auto emit = [&](std::string_view word) {
+      constexpr size_t kMaxCachedWord = 64;
+      if (word.size() > kMaxCachedWord) return encode_word(word, out);
+      auto it = cache.find(word);
+      if (it == cache.end()) {
+        const size_t before = out.size();
+        encode_word(word, out);
+        it = cache.emplace(word, std::make_pair(static_cast<uint32_t>(cached_ids.size()),
+                                                static_cast<uint32_t>(out.size() - before))).first;
+        cached_ids.insert(cached_ids.end(), out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
+        return;
+      }
+      const auto [offset, count] = it->second;
+      out.insert(out.end(), cached_ids.begin() + offset, cached_ids.begin() + offset + count);
+    };
+    const size_t n = sp::kSpace.size();
+    size_t word_start = 0;
+    for (size_t pos = text.find(sp::kSpace); pos != std::string_view::npos; pos = text.find(sp::kSpace, pos + n)) {
+      const bool continues_run = pos >= word_start + n && text.substr(pos - n, n) == sp::kSpace;
+      if (pos > word_start && !continues_run) {
+        emit(text.substr(word_start, pos - word_start));
+        word_start = pos;
+      }
+    }
+    emit(text.substr(word_start));
+  }
+
+  // BPE over one word (or a whole fragment), appending its ids.
+  void encode_word(std::string_view text, std::vector<TokenId>& out) const {
     if (text.empty()) return;
     std::vector<Symbol> symbols;
     symbols.reserve(text.size());
@@ -132,6 +185,7 @@ class SpmTokenizer final : public Tokenizer {
   PieceMap pieces_;
   std::array<TokenId, 256> byte_tokens_;
   bool add_space_prefix_ = true;
+  bool split_words_ = false;  // see no_piece_spans_a_word_start
 };
 
 }  // namespace
