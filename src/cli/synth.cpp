@@ -23,15 +23,18 @@ int run_synth(int argc, char** argv) {
   args.option("--vocab", "VOCAB.gguf", &vocab, "copy tokenizer.* metadata from this GGUF");
   args.option("-o, --output", "FILE.gguf", &output, "the model file to write");
   if (!args.parse(argc, argv)) return 0;
-  if (output.empty()) throw UsageError("synth: -o FILE.gguf is required");
+  if (output.empty()) throw UsageError("-o FILE.gguf is required");
 
   auto shape = synth_preset(preset, arch);
-  if (!shape) throw UsageError("synth: unknown --preset '" + preset + "' (known: " + synth_presets() + ")");
+  if (!shape) throw UsageError("unknown --preset '" + preset + "' (known: " + synth_presets() + ")");
   auto type = ggml_type_from_name(type_name);
-  if (!type) throw UsageError("synth: unknown --type '" + type_name + "'");
+  if (!type) throw UsageError("unknown --type '" + type_name + "' (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
   SynthModel model = synth_model({.shape = *shape, .seed = static_cast<uint64_t>(seed), .type = *type,
                                   .vocab_path = vocab});
-  for (const std::string& f : model.fallbacks) std::cerr << "synth: fallback type for " << f << "\n";
+  if (!model.fallbacks.empty()) {
+    std::cerr << "synth: " << model.fallbacks.size() << " matrices have rows that do not fit " << type_name
+              << " blocks and use another type, e.g. " << model.fallbacks.front() << "\n";
+  }
   model.writer.write(output);
   std::cerr << "synth: wrote " << output << "\n";
   return 0;
