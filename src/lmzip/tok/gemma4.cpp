@@ -163,24 +163,80 @@ class Gemma4Tokenizer final : public Tokenizer {
       const int32_t l = intern(left), r = intern(right);
       const int32_t result = intern(std::string(left) + std::string(right));
       merges_.insert(l, r, {static_cast<int32_t>(rank), result});
+      const bool right_starts_run = right.substr(0, sp::kSpace.size()) == sp::kSpace;
+      const bool left_ends_run =
+          left.size() >= sp::kSpace.size() && left.substr(left.size() - sp::kSpace.size()) == sp::kSpace;
+      if (right_starts_run && !left_ends_run) crossing_.emplace_back(left, right);
     }
   }
 
   // Splits the escaped fragment into newline runs and other runs, and encodes each.
   void encode_escaped(std::string_view text, std::vector<TokenId>& out) const {
+    WordCache cache;
     for (size_t start = 0; start < text.size();) {
       const bool newline = text[start] == '\n';
       size_t end = start;
       while (end < text.size() && (text[end] == '\n') == newline) ++end;
-      const std::string_view word = text.substr(start, end - start);
-      const TokenId whole = newline ? pieces_.find(word) : -1;
+      const std::string_view run = text.substr(start, end - start);
+      const TokenId whole = newline ? pieces_.find(run) : -1;
       if (whole >= 0) {
         out.push_back(whole);
       } else {
-        encode_word(word, out);
+        encode_run(run, out, cache);
       }
       start = end;
     }
+  }
+
+  // Repeated words of one encode() call: word -> (offset, count) in ids.
+  struct WordCache {
+    std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> index;
+    std::vector<TokenId> ids;
+  };
+
+  // A run is merged word by word (a word: a '▁' run and what follows up to the next one), which gives the
+  // merge-list result exactly as long as no merge joins the two sides of a word start. Such "crossing" merges are
+  // listed at load time (Gemma 4 has one: "> ▁</"); a word start where one could apply is not split.
+  void encode_run(std::string_view run, std::vector<TokenId>& out, WordCache& cache) const {
+    constexpr size_t kMaxCrossingMerges = 64;  // beyond that, checking costs more than splitting saves
+    if (crossing_.size() > kMaxCrossingMerges) return encode_word(run, out);
+    const size_t n = sp::kSpace.size();
+    size_t word_start = 0;
+    for (size_t pos = run.find(sp::kSpace); pos != std::string_view::npos; pos = run.find(sp::kSpace, pos + n)) {
+      const bool continues_run = pos >= word_start + n && run.substr(pos - n, n) == sp::kSpace;
+      if (pos > word_start && !continues_run && !may_cross(run, pos)) {
+        encode_cached(run.substr(word_start, pos - word_start), out, cache);
+        word_start = pos;
+      }
+    }
+    encode_cached(run.substr(word_start), out, cache);
+  }
+
+  // Whether a crossing merge could join the symbols that end and start at `pos`.
+  bool may_cross(std::string_view text, size_t pos) const {
+    for (const auto& [left, right] : crossing_) {
+      if (pos >= left.size() && text.substr(pos - left.size(), left.size()) == left &&
+          text.substr(pos, right.size()) == right) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void encode_cached(std::string_view word, std::vector<TokenId>& out, WordCache& cache) const {
+    constexpr size_t kMaxCachedWord = 64;
+    if (word.size() > kMaxCachedWord) return encode_word(word, out);
+    auto it = cache.index.find(word);
+    if (it != cache.index.end()) {
+      const auto [offset, count] = it->second;
+      out.insert(out.end(), cache.ids.begin() + offset, cache.ids.begin() + offset + count);
+      return;
+    }
+    const size_t before = out.size();
+    encode_word(word, out);
+    cache.index.emplace(word, std::make_pair(static_cast<uint32_t>(cache.ids.size()),
+                                             static_cast<uint32_t>(out.size() - before)));
+    cache.ids.insert(cache.ids.end(), out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
   }
 
   void encode_word(std::string_view word, std::vector<TokenId>& out) const {
@@ -232,6 +288,7 @@ class Gemma4Tokenizer final : public Tokenizer {
   // Merge sides/results that are not pieces, interned past the vocabulary (Gemma 4 has none).
   std::unordered_map<std::string, int32_t> extra_ids_;
   MergeTable merges_;
+  std::vector<std::pair<std::string, std::string>> crossing_;  // merges joining X and a following '▁' run
   std::array<TokenId, 256> byte_tokens_;
 };
 
