@@ -57,10 +57,18 @@ std::vector<uint32_t> MinHasher::signature(std::string_view text) const {
   const uint64_t* mul = mul_.data();
   const uint64_t* add = add_.data();
   uint32_t* s = sig.data();
-  for (uint64_t h : shingle_hashes(text, shingle_, seed_)) {
-    // Multiply-add-shift hashing: the high 32 bits of a*h+b (mod 2^64) act as permutation i of h.
+  (void)add;
+  for (uint64_t h64 : shingle_hashes(text, shingle_, seed_)) {
+    // Permutation i: murmur3's 32-bit finaliser of (h ^ key_i). Full avalanche with 32-bit lanes only, so the
+    // loop vectorises 8 wide on AVX2 (a 64-bit multiply would not).
+    uint32_t h = static_cast<uint32_t>(h64 ^ (h64 >> 32));
     for (size_t i = 0; i < n; ++i) {
-      uint32_t v = static_cast<uint32_t>((mul[i] * h + add[i]) >> 32);
+      uint32_t v = h ^ static_cast<uint32_t>(mul[i]);
+      v ^= v >> 16;
+      v *= 0x85ebca6bu;
+      v ^= v >> 13;
+      v *= 0xc2b2ae35u;
+      v ^= v >> 16;
       s[i] = v < s[i] ? v : s[i];
     }
   }

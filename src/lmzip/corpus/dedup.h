@@ -38,7 +38,7 @@ class MinHasher {
  private:
   int shingle_;
   uint64_t seed_;
-  std::vector<uint64_t> mul_, add_;  // permutation i: h -> (mul_[i] * h + add_[i]) >> 32
+  std::vector<uint64_t> mul_, add_;  // permutation i: fmix32(h ^ low32(mul_[i])); add_ is reserved
 };
 
 // Share of equal positions: the MinHash estimate of the Jaccard similarity of the two shingle sets.
