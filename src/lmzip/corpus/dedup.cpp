@@ -46,24 +46,21 @@ MinHasher::MinHasher(int num_perm, int shingle, uint64_t seed) : shingle_(shingl
   if (num_perm <= 0 || num_perm > 4096) throw Error("MinHash: --num-perm must be in 1..4096");
   uint64_t state = seed ^ 0x6d696e68617368ull;
   for (int i = 0; i < num_perm; ++i) {
-    mul_.push_back(splitmix64(state) | 1);  // odd multipliers: a bijection on 64-bit values
-    add_.push_back(splitmix64(state));
+    keys_.push_back(static_cast<uint32_t>(splitmix64(state)));
   }
 }
 
 std::vector<uint32_t> MinHasher::signature(std::string_view text) const {
-  size_t n = mul_.size();
+  size_t n = keys_.size();
   std::vector<uint32_t> sig(n, kEmpty);
-  const uint64_t* mul = mul_.data();
-  const uint64_t* add = add_.data();
+  const uint32_t* keys = keys_.data();
   uint32_t* s = sig.data();
-  (void)add;
   for (uint64_t h64 : shingle_hashes(text, shingle_, seed_)) {
     // Permutation i: murmur3's 32-bit finaliser of (h ^ key_i). Full avalanche with 32-bit lanes only, so the
     // loop vectorises 8 wide on AVX2 (a 64-bit multiply would not).
     uint32_t h = static_cast<uint32_t>(h64 ^ (h64 >> 32));
     for (size_t i = 0; i < n; ++i) {
-      uint32_t v = h ^ static_cast<uint32_t>(mul[i]);
+      uint32_t v = h ^ keys[i];
       v ^= v >> 16;
       v *= 0x85ebca6bu;
       v ^= v >> 13;

@@ -33,12 +33,12 @@ class MinHasher {
   MinHasher(int num_perm, int shingle, uint64_t seed);
   // num_perm minima over the document's distinct shingles; all 0xFFFFFFFF for a document without tokens.
   std::vector<uint32_t> signature(std::string_view text) const;
-  int num_perm() const { return static_cast<int>(mul_.size()); }
+  int num_perm() const { return static_cast<int>(keys_.size()); }
 
  private:
   int shingle_;
   uint64_t seed_;
-  std::vector<uint64_t> mul_, add_;  // permutation i: fmix32(h ^ low32(mul_[i])); add_ is reserved
+  std::vector<uint32_t> keys_;  // permutation i: h -> fmix32(h ^ keys_[i])
 };
 
 // Share of equal positions: the MinHash estimate of the Jaccard similarity of the two shingle sets.
