@@ -44,7 +44,6 @@ struct Baselines {
 
 nlohmann::json to_json(const codec::CompressStats& st, uint64_t chars, double seconds, const Baselines& base,
                        const std::string& model_name) {
-  double in_bits = 8.0 * static_cast<double>(st.input_bytes);
   nlohmann::json j = {{"model", model_name},
                       {"input_bytes", st.input_bytes},
                       {"input_chars", chars},
@@ -66,7 +65,6 @@ nlohmann::json to_json(const codec::CompressStats& st, uint64_t chars, double se
   // that cross-entropy; the header comes on top.
   double ideal = st.model_bits + st.raw_bits;
   j["overhead"] = ideal > 0 ? (8.0 * static_cast<double>(st.payload_bytes) - ideal) / ideal : 0.0;
-  (void)in_bits;
   nlohmann::json b = nlohmann::json::object();
   for (const auto& [label, bytes] : base.rows) {
     b[label] = {{"output_bytes", bytes},
