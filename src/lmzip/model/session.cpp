@@ -24,6 +24,14 @@ void Session::reset() {
   logits_.clear();
 }
 
+void Session::truncate(int64_t n) {
+  if (n < 0 || n > n_tokens_) {
+    throw Error("Session::truncate: " + std::to_string(n) + " is outside 0.." + std::to_string(n_tokens_));
+  }
+  n_tokens_ = n;
+  logits_.clear();
+}
+
 void Session::append(std::span<const TokenId> tokens, ThreadPool& pool) {
   if (tokens.empty()) return;
   check_tokens(model_, tokens);

@@ -37,6 +37,10 @@ class Session {
   int64_t size() const { return n_tokens_; }
   int64_t max_context() const;
   void reset();  // back to an empty context; the cache stays allocated
+  // Keeps the first n tokens (0 <= n <= size()) and drops the rest, e.g. to score several continuations of one
+  // shared prefix. The cache of the kept tokens is untouched, so later appends compute exactly what they would
+  // after appending only those n tokens. logits() is empty until the next append().
+  void truncate(int64_t n);
 
   // The logits over the whole vocabulary ([n_vocab]) predicting the token after the last one appended;
   // empty before the first append().

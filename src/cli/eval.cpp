@@ -1,0 +1,134 @@
+// lmzip eval -m MODEL.gguf --task NAME --data PATH : a downstream benchmark on lmzip's engine (lm-eval prompts
+// and metrics; see docs/EVAL.md and docs/TASKS.md).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "lmzip/core/error.h"
+#include "lmzip/eval/engine_lm.h"
+#include "lmzip/eval/runner.h"
+#include "lmzip/eval/task.h"
+#include "lmzip/format/gguf.h"
+#include "lmzip/io/file.h"
+#include "lmzip/store/results_store.h"
+#include "progress.h"
+
+namespace lmzip::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model_path, task, task_file, data, fewshot_data, log_samples, name, db_path;
+  long long limit = -1;
+  int shots = -1, threads = 0;
+  long long max_context = 2048;
+  double min_k = 0;
+  bool json = false, add_bos = false, no_db = false, list_tasks = false;
+};
+
+std::string model_name_of(const std::string& path) {
+  std::string n = std::filesystem::path(path).filename().string();
+  if (n.size() > 5 && n.ends_with(".gguf")) n.resize(n.size() - 5);
+  return n;
+}
+
+nlohmann::json result_json(const eval::EvalResult& r, const EvalArgs& a, const std::string& model, double secs) {
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& m : r.metrics) metrics[m.name] = {{"value", m.value}, {"stderr", m.stderr_value}};
+  return {{"task", r.task}, {"model", model}, {"model_path", a.model_path}, {"data", a.data},
+          {"num_fewshot", r.num_fewshot}, {"documents", r.n_docs}, {"metrics", metrics}, {"seconds", secs},
+          {"add_bos", a.add_bos}, {"max_context", a.max_context}};
+}
+
+void print_table(const eval::EvalResult& r, const std::string& model) {
+  std::printf("%-16s %-28s %6s %8s %8s\n", "task", "metric", "n", "value", "stderr");
+  for (const auto& m : r.metrics) {
+    std::printf("%-16s %-28s %6zu %8.4f %8.4f\n", r.task.c_str(), m.name.c_str(), r.n_docs, m.value, m.stderr_value);
+  }
+  std::printf("model %s, %d-shot\n", model.c_str(), r.num_fewshot);
+}
+
+void write_samples(const std::string& path, const eval::EvalResult& r) {
+  std::string out;
+  for (const auto& s : r.samples) out += s.dump() + "\n";
+  write_file_atomic(path, out);
+}
+
+void record(const eval::EvalResult& r, const EvalArgs& a, const std::string& model) {
+  std::vector<ScoreRecord> records;
+  for (const auto& m : r.metrics) {
+    records.push_back({.model_name = model, .benchmark = r.task, .metric = m.name, .score = m.value,
+                       .stderr_value = m.stderr_value, .source = "lmzip eval " + a.data});
+  }
+  ResultsStore store(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+  store.record_scores(records);
+}
+
+eval::TaskSpec resolve_task(const EvalArgs& a) {
+  if (!a.task_file.empty()) return eval::load_task_file(a.task_file);
+  if (a.task.empty()) throw UsageError("give --task NAME (see --list-tasks) or --task-file FILE.json");
+  return eval::builtin_task(a.task);
+}
+
+int run_eval(int argc, char** argv) {
+  EvalArgs a;
+  ArgParser args("lmzip eval -m MODEL.gguf --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]",
+                 "Runs a benchmark task with lm-eval's prompts and metrics on lmzip's engine.");
+  args.option("-m,--model", "MODEL", &a.model_path, "GGUF model file");
+  args.option("--task", "NAME", &a.task, "built-in task (--list-tasks)");
+  args.option("--task-file", "FILE", &a.task_file, "task definition JSON (docs/TASKS.md)");
+  args.option("--data", "PATH", &a.data, "the evaluated split: a file or a directory of them");
+  args.option("--fewshot-data", "PATH", &a.fewshot_data, "demonstrations (train/dev split); default: --data");
+  args.option("--shots", "K", &a.shots, "demonstrations per prompt (default: the task's)");
+  args.option("--limit", "N", &a.limit, "evaluate only the first N documents");
+  args.option("-t,--threads", "N", &a.threads, "threads (default: all)");
+  args.option("--max-context", "N", &a.max_context, "tokens per request (default 2048)");
+  args.option("--min-k", "PCT", &a.min_k, "also report Min-K% Prob (e.g. 20)");
+  args.flag("--add-bos", &a.add_bos, "prepend BOS to every request (lm-eval's HF default: no)");
+  args.option("--log-samples", "FILE", &a.log_samples, "write every prompt, response and verdict as JSONL");
+  args.option("--name", "NAME", &a.name, "model name in the results store (default: file name)");
+  args.option("--db", "FILE", &a.db_path, "results store (default $LMZIP_DB or ./lmzip-results.sqlite)");
+  args.flag("--no-db", &a.no_db, "do not record the scores");
+  args.flag("--json", &a.json, "print JSON instead of a table");
+  args.flag("--list-tasks", &a.list_tasks, "list the built-in tasks and exit");
+  if (!args.parse(argc, argv)) return 0;
+  if (a.list_tasks) {
+    for (const auto& n : eval::builtin_task_names()) std::printf("%-16s %s\n", n.c_str(), eval::builtin_task(n).title.c_str());
+    return 0;
+  }
+  if (a.model_path.empty()) throw UsageError("give the model with -m MODEL.gguf");
+  if (a.data.empty()) throw UsageError("give the evaluated data with --data PATH");
+  if (a.max_context < 16) throw UsageError("--max-context must be at least 16");
+  if (a.min_k < 0 || a.min_k > 100) throw UsageError("--min-k is a percentage in (0, 100]");
+  const eval::TaskSpec spec = resolve_task(a);
+  const auto docs = eval::load_documents(spec, a.data);
+  std::vector<nlohmann::ordered_json> pool;
+  if (!a.fewshot_data.empty()) pool = eval::load_documents(spec, a.fewshot_data);
+
+  GgufFile file = GgufFile::open(a.model_path);
+  auto tokenizer = Tokenizer::from_gguf(file);
+  auto model = Model::load(file);
+  ThreadPool threads(a.threads);
+  eval::SessionLanguageModel lm(*model, *tokenizer, threads, {.max_context = a.max_context, .add_bos = a.add_bos});
+  ProgressLine progress("eval " + spec.name);
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  eval::EvalOptions options{.limit = a.limit, .num_fewshot = a.shots, .min_k = a.min_k / 100.0,
+                            .progress = [&](size_t done, size_t total) { progress.update(done, total, seconds(), "docs"); }};
+  eval::EvalResult r = eval::run_task(spec, docs, a.fewshot_data.empty() ? nullptr : &pool, lm, options);
+  progress.finish();
+  const std::string model_name = a.name.empty() ? model_name_of(a.model_path) : a.name;
+  if (!a.log_samples.empty()) write_samples(a.log_samples, r);
+  if (!a.no_db) record(r, a, model_name);
+  if (a.json) std::cout << result_json(r, a, model_name, seconds()).dump(2) << "\n";
+  else print_table(r, model_name);
+  return 0;
+}
+
+Registration reg{{"eval", "downstream benchmarks (lm-eval prompts and metrics) on lmzip's engine", run_eval}};
+
+}  // namespace
+}  // namespace lmzip::cli

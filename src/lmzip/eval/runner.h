@@ -1,0 +1,80 @@
+// The one runner every task goes through: documents -> prompts (with demonstrations) -> requests to a
+// LanguageModel -> extraction -> metrics with standard errors, and a log record per document.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lmzip/eval/task.h"
+
+namespace lmzip::eval {
+
+// What the runner asks of a model. Implementations: SessionLanguageModel (lmzip's engine), fakes in tests.
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+  struct Continuation {
+    double loglikelihood = 0;        // sum of ln p over the continuation's tokens
+    std::vector<double> token_nlls;  // -ln p of each continuation token, nats
+  };
+  // Scores each continuation after the shared `context` (lm-eval loglikelihood requests).
+  virtual std::vector<Continuation> loglikelihoods(const std::string& context,
+                                                   const std::vector<std::string>& continuations) = 0;
+  // Greedy continuation of `context`, at most max_tokens tokens, cut at the first stop string.
+  virtual std::string generate(const std::string& context, const std::vector<std::string>& until,
+                               int max_tokens) = 0;
+};
+
+// The prompt pieces of lm-eval's plain-text (no chat template) format:
+//   description + for each demo: text(demo) + target_delimiter + target(demo) + fewshot_delimiter + text(doc)
+std::string build_prompt(const TaskSpec& spec, const Json& doc, const std::vector<const Json*>& demos);
+std::vector<std::string> choices_of(const TaskSpec& spec, const Json& doc);
+size_t gold_of(const TaskSpec& spec, const Json& doc);                       // multiple choice
+std::vector<std::string> references_of(const TaskSpec& spec, const Json& doc);  // generation
+std::string demo_target(const TaskSpec& spec, const Json& doc);  // the answer a demonstration shows
+
+// Picks demonstrations. `pool` is the few-shot split; when it is the evaluated split itself, the document is
+// never its own demonstration. first_n: the first k of the pool (of the same fewshot_group), the same for every
+// document. random: k distinct demos drawn by a std::mt19937_64 seeded with `seed` that advances from document
+// to document (lm-eval's scheme; the draws are not CPython's random.sample, so the demos differ from lm-eval's).
+class FewshotSampler {
+ public:
+  FewshotSampler(const TaskSpec& spec, const std::vector<Json>& pool, bool pool_is_eval_split, uint64_t seed);
+  std::vector<const Json*> demos_for(const Json& doc, int k);
+
+ private:
+  const TaskSpec& spec_;
+  const std::vector<Json>& pool_;
+  bool pool_is_eval_;
+  std::mt19937_64 rng_;
+};
+
+struct EvalOptions {
+  long long limit = -1;     // evaluate the first N documents (-1: all)
+  int num_fewshot = -1;     // -1: the task's own
+  uint64_t seed = 1234;     // lm-eval's fewshot_random_seed
+  double min_k = 0;         // > 0: also report Min-K% Prob with this fraction (0.2 = Min-20%)
+  std::function<void(size_t done, size_t total)> progress = nullptr;
+};
+
+struct MetricValue {
+  std::string name;  // "acc", "acc_norm", "exact_match,strict-match", "min_k_20"
+  double value = 0, stderr_value = 0;
+};
+
+struct EvalResult {
+  std::string task;
+  size_t n_docs = 0;
+  int num_fewshot = 0;
+  std::vector<MetricValue> metrics;
+  std::vector<Json> samples;  // one per document: prompt, responses, extracted answers, verdicts
+};
+
+// pool: the few-shot documents (nullptr: the evaluated documents themselves).
+EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const std::vector<Json>* pool,
+                    LanguageModel& lm, const EvalOptions& options);
+
+}  // namespace lmzip::eval

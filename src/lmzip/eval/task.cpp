@@ -1,0 +1,242 @@
+#include "lmzip/eval/task.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+#include "lmzip/core/error.h"
+#include "lmzip/io/compressed.h"
+
+namespace lmzip::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string get_string(const Json& d, const char* key, const std::string& origin, bool required,
+                       std::string fallback = "") {
+  if (!d.contains(key)) {
+    if (required) throw Error(origin + ": task definition has no \"" + key + "\" (a string)");
+    return fallback;
+  }
+  if (!d[key].is_string()) throw Error(origin + ": task field \"" + key + "\" must be a string");
+  return d[key].get<std::string>();
+}
+
+std::vector<std::string> get_strings(const Json& d, const char* key, const std::string& origin) {
+  std::vector<std::string> out;
+  if (!d.contains(key)) return out;
+  if (!d[key].is_array()) throw Error(origin + ": task field \"" + key + "\" must be a list of strings");
+  for (const Json& e : d[key]) {
+    if (!e.is_string()) throw Error(origin + ": task field \"" + key + "\" must be a list of strings");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+int get_int(const Json& d, const char* key, const std::string& origin, int fallback) {
+  if (!d.contains(key)) return fallback;
+  if (!d[key].is_number_integer()) throw Error(origin + ": task field \"" + key + "\" must be an integer");
+  return d[key].get<int>();
+}
+
+void parse_generation(const Json& d, const std::string& origin, TaskSpec& t) {
+  t.until = get_strings(d, "until", origin);
+  t.max_gen_toks = get_int(d, "max_gen_toks", origin, 256);
+  if (d.contains("filters")) {
+    for (const Json& f : d["filters"]) {
+      t.filters.push_back({get_string(f, "name", origin + " filters", true),
+                           get_string(f, "regex", origin + " filters", false),
+                           get_int(f, "group_select", origin + " filters", 0)});
+    }
+  }
+  if (t.filters.empty()) t.filters.push_back({"remove_whitespace", "", 0});
+  if (d.contains("exact_match")) {
+    const Json& em = d["exact_match"];
+    t.exact_match.regexes_to_ignore = get_strings(em, "regexes_to_ignore", origin);
+    t.exact_match.ignore_case = em.value("ignore_case", false);
+    t.exact_match.ignore_punctuation = em.value("ignore_punctuation", false);
+  }
+}
+
+void parse_choice(const Json& d, const std::string& origin, TaskSpec& t) {
+  t.doc_to_choice = get_string(d, "doc_to_choice", origin, true);
+  t.gold = get_string(d, "gold", origin, true);
+  std::string type = get_string(d, "gold_type", origin, false, "index");
+  if (type == "index") t.gold_type = GoldType::Index;
+  else if (type == "letter") t.gold_type = GoldType::Letter;
+  else if (type == "label") t.gold_type = GoldType::Label;
+  else throw Error(origin + ": gold_type '" + type + "' is not one of index, letter, label");
+  t.gold_labels = get_string(d, "gold_labels", origin, t.gold_type == GoldType::Label);
+}
+
+}  // namespace
+
+TaskSpec parse_task(const Json& d, const std::string& origin) {
+  if (!d.is_object()) throw Error(origin + ": a task definition must be a JSON object");
+  TaskSpec t;
+  t.name = get_string(d, "name", origin, true);
+  t.title = get_string(d, "title", origin, false, t.name);
+  t.source = get_string(d, "source", origin, false);
+  t.format = get_string(d, "format", origin, true);
+  if (t.format != "jsonl" && t.format != "csv") throw Error(origin + ": format '" + t.format + "' is not jsonl or csv");
+  if (d.contains("fields")) {
+    if (!d["fields"].is_object()) throw Error(origin + ": \"fields\" must be an object of name: template");
+    t.fields = d["fields"];
+  }
+  t.required = get_strings(d, "required", origin);
+  t.files = get_string(d, "files", origin, false);
+  t.description = get_string(d, "description", origin, false);
+  t.doc_to_text = get_string(d, "doc_to_text", origin, true);
+  t.doc_to_target = get_string(d, "doc_to_target", origin, false);
+  t.target_delimiter = get_string(d, "target_delimiter", origin, false, " ");
+  t.fewshot_delimiter = get_string(d, "fewshot_delimiter", origin, false, "\n\n");
+  t.num_fewshot = get_int(d, "num_fewshot", origin, 0);
+  t.fewshot_sampler = get_string(d, "fewshot_sampler", origin, false, "first_n");
+  if (t.fewshot_sampler != "first_n" && t.fewshot_sampler != "random") {
+    throw Error(origin + ": fewshot_sampler '" + t.fewshot_sampler + "' is not first_n or random");
+  }
+  t.fewshot_group = get_string(d, "fewshot_group", origin, false);
+  std::string request = get_string(d, "request", origin, true);
+  if (request == "loglikelihood_options") {
+    t.request = RequestType::LoglikelihoodOptions;
+    parse_choice(d, origin, t);
+    t.metrics = {"acc", "acc_norm"};
+  } else if (request == "generate_until") {
+    t.request = RequestType::GenerateUntil;
+    if (t.doc_to_target.empty()) throw Error(origin + ": a generate_until task needs \"doc_to_target\"");
+    parse_generation(d, origin, t);
+    t.metrics = {"exact_match"};
+  } else {
+    throw Error(origin + ": request '" + request + "' is not loglikelihood_options or generate_until");
+  }
+  return t;
+}
+
+TaskSpec load_task_file(const std::string& path) {
+  std::string text = read_decompressed(path);
+  Json d = Json::parse(text, nullptr, false);
+  if (d.is_discarded()) throw Error(path + ": not valid JSON (expected a task definition object)");
+  return parse_task(d, path);
+}
+
+std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& name) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, field_started = false;
+  size_t line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
+      else if (c == '"') quoted = false;
+      else field += c, line += (c == '\n');
+    } else if (c == '"' && field.empty()) {
+      quoted = field_started = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field)), field.clear(), field_started = false;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      row.push_back(std::move(field)), field.clear(), field_started = false;
+      rows.push_back(std::move(row)), row.clear();
+      ++line;
+    } else {
+      field += c, field_started = true;
+    }
+  }
+  if (quoted) throw Error(name + ":" + std::to_string(line) + ": unterminated quoted CSV field");
+  if (field_started || !field.empty() || !row.empty()) row.push_back(std::move(field)), rows.push_back(std::move(row));
+  return rows;
+}
+
+namespace {
+
+std::string subject_of(const std::string& file_name) {
+  std::string stem = fs::path(file_name).stem().string();
+  size_t us = stem.rfind('_');
+  if (us != std::string::npos) stem.resize(us);
+  std::replace(stem.begin(), stem.end(), '_', ' ');
+  return stem;
+}
+
+Json derive(const TaskSpec& spec, Json doc, const std::string& where) {
+  for (const std::string& path : spec.required) {
+    if (!lookup_path(doc, path)) {
+      std::string expected;
+      for (const std::string& p : spec.required) expected += (expected.empty() ? "" : ", ") + p;
+      throw Error(where + ": record has no '" + path + "' (task " + spec.name + " expects " + expected + ")");
+    }
+  }
+  try {
+    for (const auto& [name, def] : spec.fields.items()) {
+      if (def.is_string()) {
+        doc[name] = render_value(def.get<std::string>(), doc);
+      } else if (def.is_array()) {
+        Json list = Json::array();
+        for (const Json& item : def) list.push_back(render_value(item.get<std::string>(), doc));
+        doc[name] = std::move(list);
+      } else {
+        std::string text = render_text(def.at("template").get<std::string>(), doc);
+        Json holder = {{"v", text}};
+        doc[name] = render_value("{{v|" + def.at("filter").get<std::string>() + "}}", holder);
+      }
+    }
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  return doc;
+}
+
+void read_file(const TaskSpec& spec, const std::string& path, std::vector<Json>& docs) {
+  std::string file = fs::path(path).filename().string();
+  auto add = [&](Json raw, size_t line) {
+    Json doc = raw.is_object() ? std::move(raw) : Json::object({{"_row", std::move(raw)}});
+    doc["_file"] = file;
+    doc["_subject"] = subject_of(file);
+    docs.push_back(derive(spec, std::move(doc), path + ":" + std::to_string(line)));
+  };
+  if (spec.format == "csv") {
+    auto rows = parse_csv(read_decompressed(path), path);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Json row = Json::array();
+      for (auto& f : rows[i]) row.push_back(std::move(f));
+      add(std::move(row), i + 1);
+    }
+    return;
+  }
+  for_each_line(path, [&](std::string_view line, size_t number) {
+    if (py_strip(line).empty()) return;
+    Json raw = Json::parse(line, nullptr, false);
+    if (raw.is_discarded() || !raw.is_object()) {
+      throw Error(path + ":" + std::to_string(number) + ": not a JSON object (task " + spec.name +
+                  " reads JSONL, one record a line)");
+    }
+    add(std::move(raw), number);
+  });
+}
+
+}  // namespace
+
+std::vector<Json> load_documents(const TaskSpec& spec, const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such file or directory (task " + spec.name + " data)");
+  std::vector<Json> docs;
+  if (!fs::is_directory(path, ec)) {
+    read_file(spec, path, docs);
+    return docs;
+  }
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(path)) {
+    std::string n = e.path().filename().string();
+    bool csv = n.find(".csv") != std::string::npos, jsonl = n.find(".jsonl") != std::string::npos;
+    if (!e.is_regular_file() || !(spec.format == "csv" ? csv : jsonl)) continue;
+    if (!spec.files.empty() && !std::regex_search(n, std::regex(spec.files))) continue;
+    files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(path + ": directory has no ." + spec.format + " files (task " + spec.name + ")");
+  for (const auto& f : files) read_file(spec, f, docs);
+  return docs;
+}
+
+}  // namespace lmzip::eval

@@ -1,0 +1,88 @@
+// An evaluation task as data: where its documents come from, how a prompt is built, what is asked of the model
+// and how the answer is scored. One runner (runner.h) executes every task; adding a task is adding a JSON
+// definition (builtin_tasks.cpp, or a file passed to `lmzip eval --task-file`). docs/TASKS.md lists the fields.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lmzip/eval/template.h"
+
+namespace lmzip::eval {
+
+enum class RequestType { LoglikelihoodOptions, GenerateUntil };
+
+// How the gold answer of a multiple-choice document is written in the data.
+enum class GoldType {
+  Index,   // an integer or a digit string ("3"): the option's index
+  Letter,  // "A", "B", ...: index = letter - 'A'
+  Label,   // a label that is looked up in the list `gold_labels` renders ("C" in ["A","B","C","D"])
+};
+
+// An answer-extraction filter applied to a generation (lm-eval's regex filter): the `group_select`-th match of
+// `regex` (-1 = last); when the pattern has groups, the first non-empty group; "[invalid]" when nothing matches.
+// An empty regex keeps the whole (stripped) response.
+struct ExtractFilter {
+  std::string name;  // "strict-match", "flexible-extract", "remove_whitespace"
+  std::string regex;  // ECMAScript syntax
+  int group_select = 0;
+};
+
+// lm-eval's exact_match (HF evaluate) normalization, applied to the prediction and each reference.
+struct ExactMatchOptions {
+  std::vector<std::string> regexes_to_ignore;  // ECMAScript; each match is deleted, in order
+  bool ignore_case = false;
+  bool ignore_punctuation = false;  // deletes Python's string.punctuation
+};
+
+struct TaskSpec {
+  std::string name;
+  std::string title;   // e.g. "ARC-Challenge (lm-eval arc_challenge)"
+  std::string source;  // where the definition comes from (the lm-eval YAML, a paper)
+  std::string format;  // "jsonl" (one JSON object a line, .gz/.zst/.xz too) or "csv" (no header; a row is the list "_row": "{{_row[0]}}")
+  // Derived fields, in order: name -> template (template.h) over the raw record and the fields before it;
+  // a list of templates gives a list; an object {"template": T, "filter": F} applies the named text filter to the rendered text.
+  Json fields = Json::object();
+  std::string files;  // a directory given as data: read only files whose names match this regex (empty: all)
+  std::vector<std::string> required;  // raw paths every record must have (checked with the file and line)
+
+  std::string description;  // template, rendered on the test document, before the demonstrations
+  std::string doc_to_text;
+  std::string doc_to_target;  // generation: string or list of references; demos show the first
+  std::string doc_to_choice;  // multiple choice: a template giving the list of options
+  std::string gold;           // multiple choice: template of the gold answer
+  GoldType gold_type = GoldType::Index;
+  std::string gold_labels;    // GoldType::Label: template giving the labels list
+  std::string target_delimiter = " ";
+  std::string fewshot_delimiter = "\n\n";
+
+  int num_fewshot = 0;
+  std::string fewshot_sampler = "first_n";  // "first_n" or "random" (seeded; see runner.h)
+  std::string fewshot_group;  // when set, demonstrations share this field's value with the test document
+
+  RequestType request = RequestType::LoglikelihoodOptions;
+  std::vector<std::string> until;  // generation stop strings (the tokenizer's EOS also stops)
+  int max_gen_toks = 256;
+  std::vector<ExtractFilter> filters;  // generation: one metric value per filter
+  ExactMatchOptions exact_match;
+  std::vector<std::string> metrics;  // "acc", "acc_norm", "exact_match"
+};
+
+// Parses a task definition; lmzip::Error naming `origin` and the field on anything missing or mistyped.
+TaskSpec parse_task(const Json& definition, const std::string& origin);
+TaskSpec load_task_file(const std::string& path);
+
+// The built-in tasks (builtin_tasks.cpp), by name; lmzip::Error listing the names when unknown.
+TaskSpec builtin_task(const std::string& name);
+std::vector<std::string> builtin_task_names();
+
+// Reads the documents of `spec` from `path`: a file, or a directory whose *.csv / *.jsonl files are read in
+// name order. Each document is the raw record plus the derived fields, plus "_file" (the file's name without
+// directory) and "_subject" (for "<subject>_<split>.csv": the subject with "_" as " ", the MMLU layout).
+// lmzip::Error naming the file, line and expected fields on malformed input.
+std::vector<Json> load_documents(const TaskSpec& spec, const std::string& path);
+
+// Parses one CSV text (RFC 4180: quoted fields with "" escapes and embedded newlines) into rows.
+std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& name);
+
+}  // namespace lmzip::eval

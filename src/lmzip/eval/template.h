@@ -1,0 +1,38 @@
+// Prompt templates for evaluation tasks: a small subset of the Jinja syntax lm-evaluation-harness task YAMLs use.
+//
+//   "Question: {{question}}\nAnswer:"      substitution of a document field
+//   "{{choices.text}}", "{{choices[0]}}"   object members and list indices
+//   "{{ctx_b|capitalize}}"                 filters, applied left to right (strip, capitalize, lower,
+//                                          hellaswag_preprocess, first); on a list they apply to each element
+//
+// A template that is exactly one "{{...}}" yields the raw JSON value (a list stays a list), as in lm-eval,
+// where a template equal to a field name returns the field. Otherwise the pieces are concatenated as text
+// (strings verbatim, numbers as JSON).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lmzip::eval {
+
+using Json = nlohmann::ordered_json;
+
+// Renders `tmpl` against `doc`. lmzip::Error (naming the template and the missing path) when a field is absent.
+Json render_value(std::string_view tmpl, const Json& doc);
+// render_value as text: a string as is, anything else as compact JSON.
+std::string render_text(std::string_view tmpl, const Json& doc);
+
+// Looks up "a.b[2].c" in `doc`; "x[]" maps the rest of the path over the list x ("choices[].text").
+// Returns std::nullopt when a member or index is missing.
+std::optional<Json> lookup_path(const Json& doc, std::string_view path);
+
+// Text transforms shared with the task data (each as lm-eval/Python define it, on ASCII letters/whitespace):
+std::string py_strip(std::string_view s);       // str.strip()
+std::string py_capitalize(std::string_view s);  // str.capitalize(): first upper, the rest lower
+std::string py_lower(std::string_view s);       // str.lower()
+// lm-eval hellaswag utils.preprocess: strip; " [title]" -> ". "; remove "[...]" (non-greedy); "  " -> " " once.
+std::string hellaswag_preprocess(std::string_view s);
+
+}  // namespace lmzip::eval
