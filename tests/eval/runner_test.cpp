@@ -99,3 +99,48 @@ TEST(Runner, LimitTakesTheFirstDocuments) {
 
 }  // namespace
 }  // namespace lmzip::eval
+
+namespace lmzip::eval {
+namespace {
+
+TEST(CodeTasks, HumanEvalPassAtOneRunsTheProgramInTheSandbox) {
+  TaskSpec t = builtin_task("humaneval");
+  auto docs = load_documents(t, "tests/eval/fixtures/humaneval/HumanEval.jsonl.gz");
+  ASSERT_EQ(docs.size(), 2u);
+  ScriptedModel lm;
+  // A correct body for HumanEval/0, a wrong one for HumanEval/2.
+  lm.responses = {"    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n",
+                  "    return number\n"};
+  EvalResult r = run_task(t, docs, nullptr, lm, {});
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_EQ(r.metrics[0].name, "pass@1");
+  EXPECT_DOUBLE_EQ(r.metrics[0].value, 0.5);
+  EXPECT_EQ(r.samples[0]["execution"], "passed");
+  EXPECT_EQ(r.samples[1]["execution"], "failed");
+  EXPECT_EQ(lm.contexts[0], docs[0]["prompt"]);
+  const std::string program = r.samples[1]["program"];
+  EXPECT_TRUE(program.starts_with(docs[1]["prompt"].get<std::string>() + "    return number\n\n"));
+  EXPECT_TRUE(program.ends_with("\ncheck(truncate_number)"));
+}
+
+TEST(CodeTasks, MbppFixedDemosAndPrompt) {
+  TaskSpec t = builtin_task("mbpp");
+  auto all = load_documents(t, "tests/eval/fixtures/mbpp/mbpp.jsonl");
+  std::vector<Json> test = {all[3]};
+  ScriptedModel lm;
+  lm.responses = {"def remove_Occ(s,ch):\n    return s.replace(ch, '', 1)[::-1].replace(ch, '', 1)[::-1]\n"};
+  EvalResult r = run_task(t, test, &all, lm, {});
+  const std::string p = r.samples[0]["prompt"];
+  EXPECT_TRUE(p.starts_with("You are an expert Python programmer, and here is your task: Write a function to find the "
+                            "similar elements from the given two tuple lists. Your code should pass these tests:\n\n"
+                            "assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)\n"))
+      << p;
+  EXPECT_NE(p.find("[BEGIN]\ndef similar_elements(test_tup1, test_tup2):\r\n  res = tuple(set(test_tup1) & "
+                   "set(test_tup2))\r\n  return (res) \n[DONE]\n\nYou are an expert"),
+            std::string::npos);
+  EXPECT_TRUE(p.ends_with("assert remove_Occ(\"PHP\",\"P\") == \"H\"\n[BEGIN]\n"));
+  EXPECT_DOUBLE_EQ(r.metrics[0].value, 1.0);
+}
+
+}  // namespace
+}  // namespace lmzip::eval

@@ -102,11 +102,34 @@ const char* const kNqOpen = R"json({
                   "regexes_to_ignore": ["\\b(?:The |the |An |A |The |a |an )"]}
 })json";
 
+const char* const kHumanEval = R"json({
+  "name": "humaneval", "title": "HumanEval (pass@1, greedy)",
+  "source": "lm-eval humaneval.yaml + HF evaluate code_eval; openai/human-eval data/HumanEval.jsonl.gz",
+  "format": "jsonl", "required": ["task_id", "prompt", "test", "entry_point"],
+  "doc_to_text": "{{prompt}}", "doc_to_target": "{{test}}\ncheck({{entry_point}})",
+  "request": "generate_until", "num_fewshot": 0,
+  "until": ["\nclass", "\ndef", "\n#", "\nif", "\nprint"], "max_gen_toks": 1024,
+  "program": "{{prompt}}{{_response}}\n{{test}}\ncheck({{entry_point}})", "timeout_seconds": 3.0
+})json";
+
+const char* const kMbpp = R"json({
+  "name": "mbpp", "title": "MBPP (pass@1, 3-shot)",
+  "source": "lm-eval mbpp.yaml + utils.py (demos task_id 2, 3, 4); google-research mbpp/mbpp.jsonl",
+  "format": "jsonl", "required": ["task_id", "text", "code", "test_list[2]"],
+  "doc_to_text": "You are an expert Python programmer, and here is your task: {{text}} Your code should pass these tests:\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n[BEGIN]\n",
+  "doc_to_target": "{{code}}\n[DONE]", "target_delimiter": "",
+  "request": "generate_until", "num_fewshot": 3, "fewshot_sampler": "first_n",
+  "fewshot_field": "{{task_id}}", "fewshot_values": ["2", "3", "4"],
+  "until": ["[DONE]"], "max_gen_toks": 256,
+  "program": "{{_response}}\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}", "timeout_seconds": 3.0
+})json";
+
 const std::map<std::string, const char*>& definitions() {
   static const std::map<std::string, const char*> defs = {
       {"arc_challenge", kArcChallenge}, {"hellaswag", kHellaSwag}, {"mmlu", kMmlu},
       {"mmlu_cloze", kMmluCloze},       {"mmlu_math", kMmluMath},  {"gsm8k", kGsm8k},
-      {"triviaqa", kTriviaQa},          {"nq_open", kNqOpen}};
+      {"triviaqa", kTriviaQa},          {"nq_open", kNqOpen},      {"humaneval", kHumanEval},
+      {"mbpp", kMbpp}};
   return defs;
 }
 

@@ -1,10 +1,12 @@
 #include "lmzip/eval/runner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/metrics.h"
+#include "lmzip/eval/sandbox.h"
 
 namespace lmzip::eval {
 namespace {
@@ -85,6 +87,10 @@ std::vector<const Json*> FewshotSampler::demos_for(const Json& doc, int k) {
     if (!spec_.fewshot_group.empty() && d.value(spec_.fewshot_group, Json()) != doc.value(spec_.fewshot_group, Json())) {
       continue;
     }
+    if (!spec_.fewshot_field.empty()) {
+      const std::string v = render_text(spec_.fewshot_field, d);
+      if (std::find(spec_.fewshot_values.begin(), spec_.fewshot_values.end(), v) == spec_.fewshot_values.end()) continue;
+    }
     candidates.push_back(&d);
   }
   const size_t want = static_cast<size_t>(std::max(0, k));
@@ -128,8 +134,21 @@ void score_choice_doc(const TaskSpec& spec, const Json& doc, const std::string& 
 void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::string& prompt, LanguageModel& lm,
                           Json& sample, std::map<std::string, std::vector<double>>& values) {
   const std::string response = lm.generate(prompt, spec.until, spec.max_gen_toks);
-  auto refs = references_of(spec, doc);
   sample["response"] = response;
+  if (!spec.program.empty()) {
+    Json with_response = doc;
+    with_response["_response"] = response;
+    const std::string program = render_text(spec.program, with_response);
+    SandboxResult run = run_python_sandboxed(program, {.wall_seconds = spec.timeout_seconds,
+                                                       .cpu_seconds = static_cast<int>(std::ceil(spec.timeout_seconds))});
+    values["pass@1"].push_back(run.status == SandboxStatus::Passed ? 1.0 : 0.0);
+    sample["program"] = program;
+    sample["execution"] = status_name(run.status);
+    sample["execution_output"] = run.output;
+    sample["network_isolated"] = run.network_isolated;
+    return;
+  }
+  auto refs = references_of(spec, doc);
   sample["references"] = refs;
   for (const ExtractFilter& f : spec.filters) {
     std::string answer = extract_answer(f, response);

@@ -96,6 +96,8 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
     throw Error(origin + ": fewshot_sampler '" + t.fewshot_sampler + "' is not first_n or random");
   }
   t.fewshot_group = get_string(d, "fewshot_group", origin, false);
+  t.fewshot_field = get_string(d, "fewshot_field", origin, false);
+  t.fewshot_values = get_strings(d, "fewshot_values", origin);
   std::string request = get_string(d, "request", origin, true);
   if (request == "loglikelihood_options") {
     t.request = RequestType::LoglikelihoodOptions;
@@ -105,7 +107,9 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
     t.request = RequestType::GenerateUntil;
     if (t.doc_to_target.empty()) throw Error(origin + ": a generate_until task needs \"doc_to_target\"");
     parse_generation(d, origin, t);
-    t.metrics = {"exact_match"};
+    t.program = get_string(d, "program", origin, false);
+    if (d.contains("timeout_seconds")) t.timeout_seconds = d["timeout_seconds"].get<double>();
+    t.metrics = {t.program.empty() ? "exact_match" : "pass@1"};
   } else {
     throw Error(origin + ": request '" + request + "' is not loglikelihood_options or generate_until");
   }

@@ -65,7 +65,15 @@ struct TaskSpec {
   int max_gen_toks = 256;
   std::vector<ExtractFilter> filters;  // generation: one metric value per filter
   ExactMatchOptions exact_match;
-  std::vector<std::string> metrics;  // "acc", "acc_norm", "exact_match"
+  std::vector<std::string> metrics;  // "acc", "acc_norm", "exact_match", "pass@1"
+
+  // Code tasks: the Python program to execute, a template over the document plus "_response" (the generation);
+  // pass@1 = the program exits 0 in the sandbox (sandbox.h) within timeout_seconds.
+  std::string program;
+  double timeout_seconds = 3.0;
+  // Fixed demonstrations: only pool documents whose `fewshot_field` renders to one of `fewshot_values`.
+  std::string fewshot_field;
+  std::vector<std::string> fewshot_values;
 };
 
 // Parses a task definition; lmzip::Error naming `origin` and the field on anything missing or mistyped.
