@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "lmzip/core/error.h"
+#include "lmzip/io/file.h"
 #include "testutil/testutil.h"
 
 namespace lmzip {
@@ -157,6 +158,51 @@ TEST(Gguf, ReadsRealVocabFiles) {
   GgufFile f = GgufFile::open(test::shared_dir() + "/vocab/ggml-vocab-llama-spm.gguf");
   EXPECT_EQ(f.require_string("tokenizer.ggml.model"), "llama");
   EXPECT_EQ(f.find_array("tokenizer.ggml.tokens", GgufType::STRING)->array_size(), 32000u);
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// Inputs the fuzzer flagged (tests/format/regressions/): each must parse or fail with an Error, quickly.
+TEST(GgufRegressions, FuzzerInputsFailCleanly) {
+  for (const char* name : {"slow-unit-nested-arrays.gguf"}) {
+    std::string path = std::string("tests/format/regressions/") + name;
+    std::string bytes = read_file(path);
+    try {
+      GgufFile::parse(path, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("invalid GGUF"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A file may claim huge counts of nested arrays or strings: rejected with the key named, before any allocation
+// for the claim (the parser reserves at most 65536 elements ahead of what it has read).
+TEST(GgufRegressions, ClaimedCountsBeyondTheFileAreRejected) {
+  for (GgufType inner : {GgufType::ARRAY, GgufType::STRING}) {
+    std::string bytes = "GGUF";
+    auto put32 = [&](uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
+    auto put64 = [&](uint64_t v) { bytes.append(reinterpret_cast<const char*>(&v), 8); };
+    put32(3);
+    put64(0);  // tensors
+    put64(1);  // metadata entries
+    put64(1);
+    bytes += "k";
+    put32(static_cast<uint32_t>(GgufType::ARRAY));
+    put32(static_cast<uint32_t>(inner));
+    put64(1ull << 40);  // claimed elements
+    bytes.append(4096, '\0');
+    try {
+      GgufFile::parse("claims", reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("metadata key 'k'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("cannot fit in the file"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

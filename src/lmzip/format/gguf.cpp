@@ -1,5 +1,6 @@
 #include "lmzip/format/gguf.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <unordered_set>
@@ -13,6 +14,9 @@ namespace {
 constexpr uint32_t kMaxDims = 4;           // GGML_MAX_DIMS
 constexpr int kMaxArrayNesting = 4;        // arrays of arrays of ...: deeper is refused
 constexpr uint64_t kMaxStringLength = 1ull << 30;
+// Counts read from the file are bounded by the bytes left, but a claimed count is only reserved up to this many
+// elements ahead: a lying count then costs a failed parse, never an allocation of a multiple of the file size.
+constexpr uint64_t kMaxReserve = 1u << 16;
 
 uint64_t scalar_size(GgufType t) {
   switch (t) {
@@ -193,7 +197,7 @@ class GgufParser {
     if (n_tensors > remaining() / 24) fail("tensor count " + std::to_string(n_tensors) + " cannot fit in the file");
 
     std::unordered_set<std::string> keys;
-    f_.metadata_.reserve(n_kv);
+    f_.metadata_.reserve(std::min(n_kv, kMaxReserve));
     for (uint64_t i = 0; i < n_kv; ++i) {
       context_ = "metadata entry " + std::to_string(i);
       std::string key(str());
@@ -214,7 +218,7 @@ class GgufParser {
     }
 
     std::unordered_set<std::string> names;
-    f_.tensors_.reserve(n_tensors);
+    f_.tensors_.reserve(std::min(n_tensors, kMaxReserve));
     for (uint64_t i = 0; i < n_tensors; ++i) {
       context_ = "tensor info " + std::to_string(i);
       GgufTensorInfo t;
@@ -337,11 +341,11 @@ class GgufParser {
     v.array_size_ = n;
     if (v.array_type_ == GgufType::STRING) {
       if (n > remaining() / 8) fail("array of " + std::to_string(n) + " strings cannot fit in the file");
-      v.strings_.reserve(n);
+      v.strings_.reserve(std::min(n, kMaxReserve));
       for (uint64_t i = 0; i < n; ++i) v.strings_.push_back(str());
     } else if (v.array_type_ == GgufType::ARRAY) {
       if (n > remaining() / 12) fail("array of " + std::to_string(n) + " arrays cannot fit in the file");
-      v.nested_.reserve(n);
+      v.nested_.reserve(std::min(n, kMaxReserve));
       for (uint64_t i = 0; i < n; ++i) v.nested_.push_back(value(static_cast<uint32_t>(GgufType::ARRAY), depth + 1));
     } else {
       auto bytes = checked_mul(n, scalar_size(v.array_type_));
