@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Corpus-building throughput: MB/s of text through `lmzip corpus build` (JSON parsing, filters, MinHash dedup,
+# output) on synthetic English-vocabulary documents. Usage: bench/corpus_throughput.sh [MB] [THREADS]
+# Prints one line per configuration (wall seconds, MB/s, peak RSS). Record results in docs/PERFORMANCE.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mb=${1:-25}
+threads=${2:-$(nproc)}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+python3 - "$dir/in.jsonl" "$mb" <<'PY'
+import json, random, sys
+random.seed(1)
+words = ("the of and to in is was for on that with as by it from at his an were are which this be or has had "
+         "not but first one their its new after who they have her she two been other when there all during into "
+         "school time may years more most only over city some world would where later up such used many can "
+         "state about national out known university united then made").split()
+target = int(sys.argv[2]) * 1_000_000
+size = 0
+with open(sys.argv[1], "w") as f:
+    i = 0
+    while size < target:
+        sents = []
+        for _ in range(random.randint(20, 40)):
+            s = " ".join(random.choice(words) for _ in range(random.randint(8, 20)))
+            sents.append(s.capitalize() + ".")
+        text = " ".join(sents)
+        line = json.dumps({"content": text, "meta": {"id": i}}) + "\n"
+        f.write(line)
+        size += len(line)
+        i += 1
+PY
+bytes=$(stat -c %s "$dir/in.jsonl")
+run() {
+  local label=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$dir/rss" build/lmzip corpus build "$@" --threads "$threads" -o "$dir/out.jsonl" "$dir/in.jsonl" >/dev/null 2>"$dir/err" || { cat "$dir/err"; exit 1; }
+  t1=$(date +%s.%N)
+  awk -v l="$label" -v b="$bytes" -v a="$t0" -v z="$t1" -v r="$(cat "$dir/rss")" \
+    'BEGIN { s = z - a; printf "%-44s %6.2f s  %6.1f MB/s  peak RSS %d MiB\n", l, s, b / s / 1e6, r / 1024 }'
+}
+echo "input: $((bytes / 1000000)) MB JSONL, threads $threads"
+run "--preset cc --lang none --no-gopher (MinHash)" --preset cc --lang none --no-gopher
+run "--preset cc --lang none (+ Gopher)" --preset cc --lang none
+run "--preset cc (+ CLD2 language id)" --preset cc
