@@ -26,7 +26,7 @@ struct EvalArgs {
   int shots = -1, threads = 0;
   long long max_context = 2048;
   double min_k = 0;
-  bool json = false, add_bos = false, no_db = false, list_tasks = false;
+  bool json = false, add_bos = false, no_db = false, list_tasks = false, share_prefix = false;
 };
 
 std::string model_name_of(const std::string& path) {
@@ -87,6 +87,8 @@ int run_eval(int argc, char** argv) {
   args.option("-t,--threads", "N", &a.threads, "threads (default: all)");
   args.option("--max-context", "N", &a.max_context, "tokens per request (default 2048)");
   args.option("--min-k", "PCT", &a.min_k, "also report Min-K% Prob (e.g. 20)");
+  args.flag("--share-prefix", &a.share_prefix,
+            "score options from the context's KV cache (default: one BLAS pass per option, faster today)");
   args.flag("--add-bos", &a.add_bos, "prepend BOS to every request (lm-eval's HF default: no)");
   args.option("--log-samples", "FILE", &a.log_samples, "write every prompt, response and verdict as JSONL");
   args.option("--name", "NAME", &a.name, "model name in the results store (default: file name)");
@@ -112,7 +114,8 @@ int run_eval(int argc, char** argv) {
   auto tokenizer = Tokenizer::from_gguf(file);
   auto model = Model::load(file);
   ThreadPool threads(a.threads);
-  eval::SessionLanguageModel lm(*model, *tokenizer, threads, {.max_context = a.max_context, .add_bos = a.add_bos});
+  eval::SessionLanguageModel lm(*model, *tokenizer, threads,
+                                {.max_context = a.max_context, .add_bos = a.add_bos, .share_prefix = a.share_prefix});
   ProgressLine progress("eval " + spec.name);
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };

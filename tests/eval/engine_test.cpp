@@ -40,10 +40,12 @@ TEST(Session, TruncateThenAppendEqualsAFreshContext) {
 
 TEST(EngineLm, PrefixSharingMatchesScoringEachOptionFromScratch) {
   Zoo z;
-  SessionLanguageModel lm(*z.model, *z.tok, z.pool, {.max_context = 256});
+  SessionLanguageModel lm(*z.model, *z.tok, z.pool, {.max_context = 256, .share_prefix = true});
+  SessionLanguageModel scratch(*z.model, *z.tok, z.pool, {.max_context = 256, .share_prefix = false});
   const std::string context = "Question: Which gas do plants take in from the air?\nAnswer:";
   const std::vector<std::string> options = {" oxygen", " carbon dioxide", " nitrogen"};
   auto got = lm.loglikelihoods(context, options);
+  auto ref = scratch.loglikelihoods(context, options);
   ASSERT_EQ(got.size(), 3u);
   const auto ctx = z.tok->encode(context, {.add_special = false});
   for (size_t i = 0; i < options.size(); ++i) {
@@ -55,12 +57,13 @@ TEST(EngineLm, PrefixSharingMatchesScoringEachOptionFromScratch) {
     for (double x : nlls) sum += x;
     ASSERT_EQ(got[i].token_nlls.size(), nlls.size()) << options[i];
     EXPECT_NEAR(got[i].loglikelihood, -sum, 1e-3 * nlls.size()) << options[i];
+    EXPECT_DOUBLE_EQ(ref[i].loglikelihood, -sum) << options[i];
   }
 }
 
 TEST(EngineLm, TrailingSpaceOfTheContextMovesToTheContinuation) {
   Zoo z;
-  SessionLanguageModel lm(*z.model, *z.tok, z.pool, {.max_context = 256});
+  SessionLanguageModel lm(*z.model, *z.tok, z.pool, {.max_context = 256, .share_prefix = true});
   auto a = lm.loglikelihoods("Answer: ", {"yes"});
   auto b = lm.loglikelihoods("Answer:", {" yes"});
   EXPECT_DOUBLE_EQ(a[0].loglikelihood, b[0].loglikelihood);

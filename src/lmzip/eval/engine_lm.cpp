@@ -23,7 +23,7 @@ size_t trailing_space(const std::string& s) { return s.size() - py_strip("x" + s
 
 SessionLanguageModel::SessionLanguageModel(const Model& model, const Tokenizer& tokenizer, ThreadPool& pool,
                                            EngineOptions options)
-    : model_(model), tokenizer_(tokenizer), pool_(pool), options_(options), session_(model, options.max_context) {}
+    : model_(model), tokenizer_(tokenizer), pool_(pool), options_(options), session_(model, options.max_context, /*max_batch=*/512) {}
 
 std::vector<TokenId> SessionLanguageModel::encode_context(const std::string& text) const {
   std::vector<TokenId> ids;
@@ -60,10 +60,14 @@ std::vector<LanguageModel::Continuation> SessionLanguageModel::loglikelihoods(
   const size_t room = static_cast<size_t>(std::max<int64_t>(1, options_.max_context - static_cast<int64_t>(longest)));
   if (ctx.size() > room) ctx.erase(ctx.begin(), ctx.end() - static_cast<long>(room));
 
+  std::vector<Continuation> out;
+  if (!options_.share_prefix) {
+    for (const auto& cont : conts) out.push_back(score_from_scratch(ctx, cont));
+    return out;
+  }
   session_.reset();
   append(ctx);
   const std::vector<float> context_logits(session_.logits().begin(), session_.logits().end());
-  std::vector<Continuation> out;
   for (const auto& cont : conts) {
     Continuation c;
     for (size_t i = 0; i < cont.size(); ++i) {
@@ -76,6 +80,19 @@ std::vector<LanguageModel::Continuation> SessionLanguageModel::loglikelihoods(
     out.push_back(std::move(c));
   }
   return out;
+}
+
+LanguageModel::Continuation SessionLanguageModel::score_from_scratch(const std::vector<TokenId>& ctx,
+                                                                     const std::vector<TokenId>& cont) {
+  std::vector<TokenId> input = ctx;
+  input.insert(input.end(), cont.begin(), cont.end());
+  std::vector<ScoredTarget> targets;
+  for (size_t p = ctx.size(); p < input.size(); ++p) targets.push_back({static_cast<uint32_t>(p - 1), input[p]});
+  Continuation c;
+  c.token_nlls = model_.score(input, targets, pool_);
+  for (double nll : c.token_nlls) c.loglikelihood -= nll;
+  tokens_computed_ += input.size();
+  return c;
 }
 
 std::string SessionLanguageModel::generate(const std::string& context, const std::vector<std::string>& until,
