@@ -76,10 +76,41 @@ TEST(EvalCli, ErrorsNameTheFileAndFields) {
   EXPECT_EQ(r.rc, 2);
 }
 
+TEST(EvalCli, EveryBuiltinTaskRunsOnItsFixture) {
+  const std::string mbpp_test = test::temp_dir() + "/mbpp_test.jsonl";
+  std::string all = read_file(kFixtures + "mbpp/mbpp.jsonl");
+  write_file_atomic(mbpp_test, all.substr(all.rfind("{\"text\"")));  // task_id 11: the evaluated split
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"arc_challenge", "arc/ARC-Challenge-Test.jsonl --fewshot-data " + kFixtures + "arc/ARC-Challenge-Train.jsonl --shots 2"},
+      {"hellaswag", "hellaswag/hellaswag_val.jsonl"},
+      {"mmlu", "mmlu/test --fewshot-data " + kFixtures + "mmlu/dev --shots 1"},
+      {"mmlu_cloze", "mmlu/test --fewshot-data " + kFixtures + "mmlu/dev --shots 1"},
+      {"mmlu_math", "mmlu/test --fewshot-data " + kFixtures + "mmlu/dev --shots 1"},
+      {"gsm8k", "gsm8k/test.jsonl --fewshot-data " + kFixtures + "gsm8k/train.jsonl --shots 2"},
+      {"triviaqa", "triviaqa/validation.jsonl --shots 0"},
+      {"nq_open", "nq_open/NQ-open.dev.jsonl --fewshot-data " + kFixtures + "nq_open/NQ-open.train.jsonl --shots 1"},
+      {"humaneval", "humaneval/HumanEval.jsonl.gz"},
+      {"mbpp", "mbpp/mbpp.jsonl --limit 0 --fewshot-data " + kFixtures + "mbpp/mbpp.jsonl"},
+  };
+  for (const auto& [task, data] : runs) {
+    CliRun r = lmzip("eval --json --no-db -t 1 --max-context 512 -m " + kModel + " --task " + task + " --data " +
+                     kFixtures + data);
+    ASSERT_EQ(r.rc, 0) << task << ": " << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["task"], task);
+    EXPECT_FALSE(j["metrics"].empty() && j["documents"] != 0) << task;
+  }
+  CliRun r = lmzip("eval --json --no-db -t 1 -m " + kModel + " --task mbpp --data " + mbpp_test + " --fewshot-data " +
+                   kFixtures + "mbpp/mbpp.jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["metrics"].contains("pass@1"));
+}
+
 TEST(EvalCli, ListTasks) {
   CliRun r = lmzip("eval --list-tasks");
   ASSERT_EQ(r.rc, 0);
-  for (const char* t : {"arc_challenge", "hellaswag", "mmlu", "mmlu_cloze", "mmlu_math", "gsm8k", "triviaqa", "nq_open"}) {
+  for (const char* t : {"arc_challenge", "hellaswag", "mmlu", "mmlu_cloze", "mmlu_math", "gsm8k", "triviaqa", "nq_open",
+                        "humaneval", "mbpp"}) {
     EXPECT_NE(r.out.find(t), std::string::npos) << t;
   }
 }
