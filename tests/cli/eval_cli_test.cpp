@@ -14,16 +14,8 @@ namespace {
 const std::string kModel = "models/zoo-m2-F16.gguf";
 const std::string kFixtures = "tests/eval/fixtures/";
 
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-CliRun lmzip(const std::string& args) {
-  CliRun r;
-  r.rc = test::run_command(test::lmzip_bin() + " " + args, &r.out, &r.err);
-  return r;
-}
+using CliRun = test::CliResult;
+CliRun lmzip(const std::string& args) { return test::run_lmzip(args); }
 
 TEST(EvalCli, ArcChallengeJsonAndSampleLog) {
   const std::string log = test::temp_dir() + "/arc-samples.jsonl";

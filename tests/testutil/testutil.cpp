@@ -71,4 +71,10 @@ int run_command(const std::string& command, std::string* out, std::string* err) 
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+CliResult run_lmzip(const std::string& args) {
+  CliResult r;
+  r.rc = run_command(lmzip_bin() + " " + args, &r.out, &r.err);
+  return r;
+}
+
 }  // namespace lmzip::test

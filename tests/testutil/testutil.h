@@ -20,6 +20,13 @@ std::string lmzip_bin();
 // Runs a shell command; returns its exit status and captures stdout (and stderr into `err` when given).
 int run_command(const std::string& command, std::string* out, std::string* err = nullptr);
 
+// Runs the built `lmzip` with `args` (a shell-quoted argument string).
+struct CliResult {
+  int rc = -1;
+  std::string out, err;
+};
+CliResult run_lmzip(const std::string& args);
+
 }  // namespace lmzip::test
 
 // Fails the test with a clear message when ../shared/<sub> is missing (CI has it; a missing copy is an error,
