@@ -32,7 +32,7 @@ class ByteTokenizer : public Tokenizer {
   static Vocab make_vocab(bool add_bos) {
     Vocab v;
     v.model = "test-bytes";
-    for (int i = 0; i < 258; ++i) v.tokens.push_back("t" + std::to_string(i));
+    for (int i = 0; i < 258; ++i) v.tokens.push_back(std::to_string(i));
     v.bos = 256;
     v.eos = 257;
     v.add_bos = add_bos;

@@ -125,7 +125,9 @@ TEST(DocProtocol, EveryTokenScoredOnceWithinItsDocument) {
     // No cross-document context.
     EXPECT_EQ(s.doc_of[win.begin], s.doc_of[win.begin + win.length]);
     // Later windows keep at least window - stride tokens of context when the document is long enough.
-    if (win.begin > 0 && s.doc_of[win.begin] == 0) EXPECT_GE(win.first_scored, 10u - 4u - 1u);
+    if (win.begin > 0 && s.doc_of[win.begin] == 0) {
+      EXPECT_GE(win.first_scored, 10u - 4u - 1u);
+    }
   }
 }
 

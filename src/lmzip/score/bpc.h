@@ -72,7 +72,7 @@ struct RunOptions {
   std::string run_id;           // identifies model + arguments; a checkpoint with another run_id is refused
   std::string corpus_key;       // identifies the corpus within the checkpoint (e.g. its sha256 + field)
   double checkpoint_every_seconds = 20;
-  std::function<void(const ScoringProgress&)> on_progress;
+  std::function<void(const ScoringProgress&)> on_progress{};
   const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGINT): save the checkpoint and throw Interrupted
 };
 

@@ -46,7 +46,7 @@ struct TokenStream {
 struct Window {
   size_t begin = 0;                         // stream index of the window's first input token
   size_t length = 0;                        // tokens the model reads
-  std::optional<TokenId> first_token;       // replaces stream[begin] as the first input (llama.cpp: BOS)
+  std::optional<TokenId> first_token{};     // replaces stream[begin] as the first input (llama.cpp: BOS)
   size_t first_scored = 0;                  // first scored output position within the window
   size_t n_scored = 0;                      // outputs scored: positions first_scored .. first_scored+n_scored-1
 };
@@ -54,9 +54,9 @@ struct Window {
 // What a tokenized corpus gives the protocols: each document's tokens WITHOUT special tokens, and the
 // special tokens the tokenizer would add.
 struct TokenizedDocs {
-  std::vector<std::vector<TokenId>> docs;
-  std::optional<TokenId> bos;
-  std::optional<TokenId> eos;
+  std::vector<std::vector<TokenId>> docs{};
+  std::optional<TokenId> bos{};
+  std::optional<TokenId> eos{};
   bool add_bos = false;  // the tokenizer's default: put BOS in front of a text
   bool add_eos = false;
 };
