@@ -36,6 +36,9 @@ struct Case {
   double tolerance;       // relative BPC tolerance
 };
 
+// Keeps ctest's listing readable (gtest would print the struct's bytes).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " x " << c.corpus; }
+
 class ZooHkust : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ZooHkust, ReproducesReferenceNumbers) {
