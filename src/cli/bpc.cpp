@@ -79,11 +79,10 @@ ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
 nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Corpus& c, const BpcArgs& a,
                            const std::string& model_name, const std::string& model_id, uint64_t model_bytes,
                            int threads) {
-  double scored_this_run = static_cast<double>(r.scored_tokens);
   return {{"bpc", r.bpc()}, {"bpb", r.bpb()}, {"bits_per_token", r.bits_per_token()}, {"ppl", r.ppl()},
           {"total_nats", r.total_nats}, {"documents", r.documents}, {"chars", r.chars}, {"bytes", r.bytes},
           {"tokens", r.tokens}, {"windows", r.windows}, {"scored_tokens", r.scored_tokens},
-          {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? scored_this_run / r.seconds : 0.0},
+          {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? double(r.scored_this_run) / r.seconds : 0.0},
           {"protocol", protocol_name(p.protocol)}, {"window", p.window}, {"stride", p.stride},
           {"model", model_name}, {"model_path", a.model_path}, {"model_id", model_id}, {"model_bytes", model_bytes},
           {"corpus", c.name}, {"corpus_path", c.path}, {"corpus_sha256", c.sha256}, {"field", a.field},

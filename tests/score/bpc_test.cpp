@@ -147,6 +147,11 @@ TEST(Bpc, CheckpointResumesToTheSameSumsAndRefusesOtherRuns) {
   EXPECT_EQ(calls, plan.windows.size() - 37);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(resumed.scored_tokens, full.scored_tokens);
+  // Rates use only the targets this process scored (the rest came from the checkpoint).
+  EXPECT_EQ(full.scored_this_run, full.scored_tokens);
+  uint64_t before_resume = 0;
+  for (size_t w = 0; w < 37; ++w) before_resume += plan.windows[w].n_scored;
+  EXPECT_EQ(resumed.scored_this_run, full.scored_tokens - before_resume);
   EXPECT_NEAR(resumed.total_nats, full.total_nats, 1e-9 * full.total_nats);
   for (size_t i = 0; i < full.per_doc.size(); ++i) {
     EXPECT_EQ(resumed.per_doc[i].scored_tokens, full.per_doc[i].scored_tokens);

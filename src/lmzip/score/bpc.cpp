@@ -165,6 +165,7 @@ BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const
   const auto t0 = Clock::now();
   nlohmann::json ckpt = read_checkpoint(o);
   RunState s = load_state(ckpt, o, plan);
+  const uint64_t scored_before = s.scored_tokens;
   const bool resumed = s.next_window > 0;
   auto last_save = t0;
 
@@ -219,6 +220,7 @@ BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const
   r.per_doc = std::move(s.per_doc);
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.resumed = resumed;
+  r.scored_this_run = r.scored_tokens - scored_before;
   return r;
 }
 

@@ -38,6 +38,7 @@ struct BpcResult {
   double total_nats = 0;
   std::vector<DocScore> per_doc;
   double seconds = 0;         // wall time of the scoring run (this process)
+  uint64_t scored_this_run = 0;  // targets scored by this process (excludes those restored from a checkpoint)
   bool resumed = false;       // part of the sums came from a checkpoint
 
   double bpc() const;
