@@ -1,6 +1,8 @@
 #include "lmzip/store/results_store.h"
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -148,11 +150,19 @@ ResultsStore ResultsStore::open_existing(const std::string& path) {
 ResultsStore::ResultsStore(const std::string& path, bool create)
     : path_(path), db_(std::make_unique<sqlite::Database>(path, create, 30000)) {
   // WAL lets readers run beside one writer; synchronous=FULL makes a commit durable before record_* returns.
-  {
-    auto mode = db_->prepare("PRAGMA journal_mode=WAL");
-    if (mode.step() && mode.text(0) != "wal") {
-      throw Error("results database " + path + ": cannot use WAL mode (journal_mode is " + mode.text(0) +
-                  "; a network file system? put the database on a local disk)");
+  // Switching a new database to WAL can report "locked" at once (without the busy handler) while another
+  // process is creating the same file; retry for up to 30 s like the busy timeout.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      auto mode = db_->prepare("PRAGMA journal_mode=WAL");
+      if (mode.step() && mode.text(0) != "wal") {
+        throw Error("results database " + path + ": cannot use WAL mode (journal_mode is " + mode.text(0) +
+                    "; a network file system? put the database on a local disk)");
+      }
+      break;
+    } catch (const Error& e) {
+      if (attempt >= 3000 || std::string(e.what()).find("locked") == std::string::npos) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
   db_->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
