@@ -36,6 +36,6 @@ function(lmzip_test name)
   endif()
   gtest_discover_tests(test_${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES ENVIRONMENT "LMZIP_SHARED=${LMZIP_SHARED_DIR};LMZIP_BIN=${CMAKE_BINARY_DIR}/lmzip;LMZIP_DB=${CMAKE_BINARY_DIR}/test-results.sqlite"
+    PROPERTIES ENVIRONMENT "LMZIP_SHARED=${LMZIP_SHARED_DIR};LMZIP_BIN=${CMAKE_BINARY_DIR}/lmzip"
     DISCOVERY_TIMEOUT 60)
 endfunction()

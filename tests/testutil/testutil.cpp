@@ -52,6 +52,10 @@ std::string lmzip_bin() {
 }
 
 int run_command(const std::string& command, std::string* out, std::string* err) {
+  // Commands get a results store private to this test process (unless the test chose one): parallel tests never
+  // contend for one database file, and nothing is written into the working directory.
+  static const bool private_db = ::setenv("LMZIP_DB", (temp_dir() + "/results.sqlite").c_str(), 0) == 0;
+  (void)private_db;
   std::string err_file = temp_dir() + "/stderr." + std::to_string(::getpid());
   std::string full = command + (err ? " 2>" + err_file : "");
   FILE* p = ::popen(full.c_str(), "r");
