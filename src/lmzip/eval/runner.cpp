@@ -26,6 +26,19 @@ std::vector<std::string> as_strings(const Json& v, const std::string& what, cons
 
 }  // namespace
 
+std::vector<std::vector<LanguageModel::Continuation>> LanguageModel::loglikelihoods_batch(
+    const std::vector<LoglikelihoodRequest>& requests) {
+  std::vector<std::vector<Continuation>> out;
+  for (const auto& r : requests) out.push_back(loglikelihoods(r.context, r.continuations));
+  return out;
+}
+
+std::vector<std::string> LanguageModel::generate_batch(const std::vector<GenerationRequest>& requests) {
+  std::vector<std::string> out;
+  for (const auto& r : requests) out.push_back(generate(r.context, r.until, r.max_tokens));
+  return out;
+}
+
 std::vector<std::string> choices_of(const TaskSpec& spec, const Json& doc) {
   Json v = render_value(spec.doc_to_choice, doc);
   if (!v.is_array() || v.empty()) {

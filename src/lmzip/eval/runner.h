@@ -26,6 +26,21 @@ class LanguageModel {
   // Greedy continuation of `context`, at most max_tokens tokens, cut at the first stop string.
   virtual std::string generate(const std::string& context, const std::vector<std::string>& until,
                                int max_tokens) = 0;
+
+  // The batched forms: the runner hands over the requests of several documents at once, so an engine can
+  // run them together (options of many examples in one pass, several generations in flight). Answers come
+  // in request order and must equal what the single-request forms give. The defaults ask one at a time.
+  struct LoglikelihoodRequest {
+    std::string context;
+    std::vector<std::string> continuations;
+  };
+  struct GenerationRequest {
+    std::string context;
+    std::vector<std::string> until;
+    int max_tokens = 256;
+  };
+  virtual std::vector<std::vector<Continuation>> loglikelihoods_batch(const std::vector<LoglikelihoodRequest>& requests);
+  virtual std::vector<std::string> generate_batch(const std::vector<GenerationRequest>& requests);
 };
 
 // The prompt pieces of lm-eval's plain-text (no chat template) format:
