@@ -13,8 +13,8 @@ namespace {
 
 constexpr int64_t kQueryBlock = 128;
 
-// Softmax of each score row in place over its causal prefix; the masked tail becomes 0.
-//   scores: [n_rows x n_keys]; row r may attend keys [0, first_valid + r]
+// Softmax of each score row in place over its visible keys; the masked tail becomes 0.
+//   scores: [n_rows x n_keys]; row r sees keys [0, first_valid + r]
 void causal_softmax(float* scores, int64_t n_rows, int64_t n_keys, int64_t first_valid) {
   for (int64_t r = 0; r < n_rows; ++r) {
     float* s = scores + r * n_keys;
@@ -26,34 +26,69 @@ void causal_softmax(float* scores, int64_t n_rows, int64_t n_keys, int64_t first
   }
 }
 
+struct BlockItem {
+  size_t run;
+  int64_t q0, rows;  // query rows [q0, q0 + rows) of the run
+  int64_t cost;      // keys the block's last row sees
+};
+
 }  // namespace
 
-void causal_attention(const float* q, int64_t n_query, int64_t first_position, const float* k, const float* v,
-                      float* out, const AttentionShape& shape, ThreadPool& pool) {
+void attention_runs(const float* q, std::span<const AttentionRun> runs, const float* k, const float* v, float* out,
+                    const AttentionShape& shape, ThreadPool& pool) {
   LMZIP_CHECK(shape.n_head % shape.n_head_kv == 0, "attention: n_head not a multiple of n_head_kv");
   const int64_t hd = shape.head_dim;
   const int64_t q_stride = shape.n_head * hd, kv_stride = shape.n_head_kv * hd;
   const int group = shape.n_head / shape.n_head_kv;
-  const int64_t n_blocks = (n_query + kQueryBlock - 1) / kQueryBlock;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  // Items ordered by decreasing cost (last query blocks attend the most keys) for dynamic balancing.
-  pool.parallel_items(static_cast<size_t>(n_blocks * shape.n_head), [&](size_t item) {
-    const int64_t block = n_blocks - 1 - static_cast<int64_t>(item) / shape.n_head;
-    const int head = static_cast<int>(static_cast<int64_t>(item) % shape.n_head);
-    const int64_t q0 = block * kQueryBlock, rows = std::min(kQueryBlock, n_query - q0);
-    const int64_t n_keys = first_position + q0 + rows;  // keys visible to the block's last query
-    const float* qh = q + q0 * q_stride + head * hd;
-    const float* kh = k + (head / group) * hd;
-    const float* vh = v + (head / group) * hd;
+  std::vector<BlockItem> blocks;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const AttentionRun& run = runs[r];
+    LMZIP_CHECK(run.prefix_begin <= run.prefix_end && run.own_begin <= run.own_first, "attention: bad run");
+    for (int64_t q0 = 0; q0 < run.n_rows; q0 += kQueryBlock) {
+      const int64_t rows = std::min(kQueryBlock, run.n_rows - q0);
+      blocks.push_back({r, q0, rows, run.prefix_end - run.prefix_begin + run.own_first + q0 + rows - run.own_begin});
+    }
+  }
+  // The costliest blocks first, for dynamic balancing.
+  std::stable_sort(blocks.begin(), blocks.end(), [](const BlockItem& a, const BlockItem& b) { return a.cost > b.cost; });
+  pool.parallel_items(blocks.size() * static_cast<size_t>(shape.n_head), [&](size_t item) {
+    const BlockItem& b = blocks[item / static_cast<size_t>(shape.n_head)];
+    const int head = static_cast<int>(item % static_cast<size_t>(shape.n_head));
+    const AttentionRun& run = runs[b.run];
+    const int64_t n_prefix = run.prefix_end - run.prefix_begin;
+    const int64_t own_skip = run.own_first - run.own_begin;      // own keys before the run's first row
+    const int64_t n_own = own_skip + b.q0 + b.rows;               // own keys the block's last row sees
+    const int64_t n_keys = n_prefix + n_own;
+    const float* qh = q + (run.row0 + b.q0) * q_stride + head * hd;
+    const int64_t kv_col = (head / group) * hd;
     thread_local std::vector<float> scores;
-    scores.resize(static_cast<size_t>(rows * n_keys));
-    // scores[rows x n_keys] = scale * Q_blk[rows x hd] K[n_keys x hd]^T
-    sgemm(rows, n_keys, hd, scale, qh, q_stride, kh, kv_stride, /*b_transposed=*/true, 0.0f, scores.data(), n_keys);
-    causal_softmax(scores.data(), rows, n_keys, first_position + q0);
-    // out_blk[rows x hd] = P[rows x n_keys] V[n_keys x hd]
-    sgemm(rows, hd, n_keys, 1.0f, scores.data(), n_keys, vh, kv_stride, /*b_transposed=*/false, 0.0f,
-          out + q0 * q_stride + head * hd, q_stride);
+    scores.resize(static_cast<size_t>(b.rows * n_keys));
+    // scores[rows x n_keys] = scale * Q_blk [K_prefix; K_own]^T
+    if (n_prefix > 0) {
+      sgemm(b.rows, n_prefix, hd, scale, qh, q_stride, k + run.prefix_begin * kv_stride + kv_col, kv_stride,
+            /*b_transposed=*/true, 0.0f, scores.data(), n_keys);
+    }
+    sgemm(b.rows, n_own, hd, scale, qh, q_stride, k + run.own_begin * kv_stride + kv_col, kv_stride,
+          /*b_transposed=*/true, 0.0f, scores.data() + n_prefix, n_keys);
+    causal_softmax(scores.data(), b.rows, n_keys, n_prefix + own_skip + b.q0);
+    // out_blk[rows x hd] = P_prefix V_prefix + P_own V_own
+    float* o = out + (run.row0 + b.q0) * q_stride + head * hd;
+    float beta = 0.0f;
+    if (n_prefix > 0) {
+      sgemm(b.rows, hd, n_prefix, 1.0f, scores.data(), n_keys, v + run.prefix_begin * kv_stride + kv_col, kv_stride,
+            /*b_transposed=*/false, 0.0f, o, q_stride);
+      beta = 1.0f;
+    }
+    sgemm(b.rows, hd, n_own, 1.0f, scores.data() + n_prefix, n_keys, v + run.own_begin * kv_stride + kv_col,
+          kv_stride, /*b_transposed=*/false, beta, o, q_stride);
   });
+}
+
+void causal_attention(const float* q, int64_t n_query, int64_t first_position, const float* k, const float* v,
+                      float* out, const AttentionShape& shape, ThreadPool& pool) {
+  const AttentionRun run{.row0 = 0, .n_rows = n_query, .own_begin = 0, .own_first = first_position};
+  attention_runs(q, std::span<const AttentionRun>(&run, 1), k, v, out, shape, pool);
 }
 
 void causal_attention_fixed(const float* q, int64_t n_query, int64_t first_position, const float* k,

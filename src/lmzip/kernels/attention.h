@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "lmzip/kernels/thread_pool.h"
 
@@ -13,12 +14,29 @@ struct AttentionShape {
   int head_dim = 0;
 };
 
+// A run of consecutive query rows of one sequence, whose keys and values sit in cache slots. Row i of the run
+// (query row row0 + i) attends the shared prefix slots [prefix_begin, prefix_end) and its own sequence's
+// slots [own_begin, own_first + i]: own_first is the slot of the run's first row. Plain causal attention is
+// one run {row0 0, prefix empty, own_begin 0, own_first = first position}; packing several sequences (options
+// that continue one context, contexts of several documents, generations in flight) is several runs.
+struct AttentionRun {
+  int64_t row0 = 0, n_rows = 0;
+  int64_t prefix_begin = 0, prefix_end = 0;
+  int64_t own_begin = 0, own_first = 0;
+};
+
+// out[row] = softmax(q[row] K_visible^T / sqrt(head_dim)) V_visible per head, for the rows of every run.
+//   q, out: [rows x n_head * head_dim]; k, v: [slots x n_head_kv * head_dim], row j = slot j.
+// Work is split over (run, block of queries, head); each block is two GEMMs for the scores (prefix and own
+// slots) and two for the output. Softmax uses exp_approx and a float sum.
+void attention_runs(const float* q, std::span<const AttentionRun> runs, const float* k, const float* v, float* out,
+                    const AttentionShape& shape, ThreadPool& pool);
+
 // out[i] = softmax(q[i] K^T / sqrt(head_dim), keys 0..first_position+i) V, per head.
 //   q:   [n_query x n_head * head_dim], query i at position first_position + i
 //   k,v: [first_position + n_query (or more) x n_head_kv * head_dim], row j = position j
 //   out: [n_query x n_head * head_dim]
-// Work is split over (head, block of queries); memory per thread is one block of scores,
-// kQueryBlock x (first_position + n_query) floats. Softmax uses exp_approx and a float sum.
+// The one-run case of attention_runs.
 void causal_attention(const float* q, int64_t n_query, int64_t first_position, const float* k, const float* v,
                       float* out, const AttentionShape& shape, ThreadPool& pool);
 

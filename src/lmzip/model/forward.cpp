@@ -1,6 +1,7 @@
 // The forward pass of the llama-style decoder (llama, qwen2, ...), one function per step, reading like the
 // equations. All activations are row-major [n_tokens x width] fp32 buffers.
 #include <algorithm>
+#include <climits>
 #include <memory>
 
 #include "lmzip/core/error.h"
@@ -23,6 +24,8 @@ ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max
   attn.resize(n * q_dim);
   gate.resize(n * c.n_ff);
   up.resize(n * c.n_ff);
+  k_new.resize(n * kv_dim);
+  v_new.resize(n * kv_dim);
   k_cache.resize(static_cast<size_t>(c.n_layer));
   v_cache.resize(static_cast<size_t>(c.n_layer));
   for (int l = 0; l < c.n_layer; ++l) {
@@ -65,33 +68,50 @@ void embed_tokens(const Model& model, std::span<const TokenId> input, float* x) 
 }
 
 // x += Wo · attention(rope(Wq·xn + bq), rope(Wk·xn + bk), Wv·xn + bv), xn = rms_norm(x) * attn_norm.
-// New tokens occupy positions [pos0, pos0 + n); their keys and values are written into the layer's cache rows.
-// Only rows [r0, n) are carried on (queries, output): the last layer needs no more than the scored rows.
-void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, const RopeTable& rope, int64_t pos0,
-                    int64_t n, int64_t r0, ForwardState& s, ThreadPool& pool) {
+// The new rows' keys and values are written into the cache slots their chunks name. Only query rows [r0, n) are
+// carried on (queries, output): the last layer needs no more than the scored rows (r0 > 0 needs a single chunk).
+void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, const RopeTable& rope,
+                    int64_t rope_pos0, std::span<const SequenceChunk> chunks, int64_t n, int64_t r0,
+                    ForwardState& s, ThreadPool& pool) {
   const int64_t d = c.n_embd, q_dim = int64_t{c.n_head} * c.head_dim, kv_dim = int64_t{c.n_head_kv} * c.head_dim;
   const int64_t n_q = n - r0;
   float* k = s.k_cache[static_cast<size_t>(layer)].data();
   float* v = s.v_cache[static_cast<size_t>(layer)].data();
-  float* k_new = k + pos0 * kv_dim;  // [n x kv_dim]
-  float* v_new = v + pos0 * kv_dim;
   rms_norm(s.x.data(), s.xn.data(), n, d, L.attn_norm, c.norm_eps, pool);
   project(s, s.xn.data() + r0 * d, n_q, d, L.wq, s.q.data(), q_dim, false, pool);  // q[n_q x q_dim]
-  project(s, s.xn.data(), n, d, L.wk, k_new, kv_dim, false, pool);                 // k[n x kv_dim]
-  project(s, s.xn.data(), n, d, L.wv, v_new, kv_dim, false, pool);                 // v[n x kv_dim]
+  project(s, s.xn.data(), n, d, L.wk, s.k_new.data(), kv_dim, false, pool);       // k[n x kv_dim]
+  project(s, s.xn.data(), n, d, L.wv, s.v_new.data(), kv_dim, false, pool);       // v[n x kv_dim]
   if (c.qkv_bias) {
     add_bias(s.q.data(), n_q, q_dim, L.bq);
-    add_bias(k_new, n, kv_dim, L.bk);
-    add_bias(v_new, n, kv_dim, L.bv);
+    add_bias(s.k_new.data(), n, kv_dim, L.bk);
+    add_bias(s.v_new.data(), n, kv_dim, L.bv);
   }
   const bool neox = c.rope_style == RopeStyle::Neox;
-  apply_rope(s.q.data(), n_q, c.n_head, c.head_dim, rope, neox, r0);
-  apply_rope(k_new, n, c.n_head_kv, c.head_dim, rope, neox, 0);
+  std::vector<AttentionRun> runs;
+  int64_t row = 0;
+  for (const SequenceChunk& ch : chunks) {
+    const int64_t table_row = ch.first_pos - rope_pos0;
+    float* k_rows = s.k_new.data() + row * kv_dim;
+    apply_rope(k_rows, ch.n_tokens, c.n_head_kv, c.head_dim, rope, neox, table_row);
+    std::copy_n(k_rows, ch.n_tokens * kv_dim, k + ch.first_slot * kv_dim);
+    std::copy_n(s.v_new.data() + row * kv_dim, ch.n_tokens * kv_dim, v + ch.first_slot * kv_dim);
+    // Query rows of this chunk that are carried on (all of them unless r0 > 0, which has one chunk).
+    const int64_t skip = std::max<int64_t>(0, r0 - row);
+    if (ch.n_tokens > skip) {
+      apply_rope(s.q.data() + (row + skip - r0) * q_dim, ch.n_tokens - skip, c.n_head, c.head_dim, rope, neox,
+                 table_row + skip);
+      runs.push_back({.row0 = row + skip - r0, .n_rows = ch.n_tokens - skip, .prefix_begin = ch.prefix_begin,
+                      .prefix_end = ch.prefix_end, .own_begin = ch.own_begin, .own_first = ch.first_slot + skip});
+    }
+    row += ch.n_tokens;
+  }
   const AttentionShape shape{.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim};
   if (s.deterministic) {
-    causal_attention_fixed(s.q.data(), n_q, pos0 + r0, k, v, s.attn.data(), shape, pool);
+    LMZIP_CHECK(runs.size() == 1 && runs[0].prefix_begin == runs[0].prefix_end && runs[0].own_begin == 0,
+                "forward: the deterministic kernels take one plain causal run");
+    causal_attention_fixed(s.q.data(), n_q, runs[0].own_first, k, v, s.attn.data(), shape, pool);
   } else {
-    causal_attention(s.q.data(), n_q, pos0 + r0, k, v, s.attn.data(), shape, pool);
+    attention_runs(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
   }
   project(s, s.attn.data(), n_q, q_dim, L.wo, s.x.data() + r0 * d, d, /*accumulate=*/true, pool);  // x += attn Wo^T
 }
@@ -110,21 +130,53 @@ void ffn_step(const ModelConfig& c, const LayerWeights& L, int64_t n, int64_t r0
 
 }  // namespace
 
-void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
-                    ThreadPool& pool, int64_t first_output_row) {
+namespace {
+
+void run_layers(const Model& model, std::span<const TokenId> tokens, std::span<const SequenceChunk> chunks,
+                ForwardState& s, ThreadPool& pool, int64_t first_output_row) {
   const ModelConfig& c = model.config();
   const int64_t n = static_cast<int64_t>(tokens.size());
-  LMZIP_CHECK(n <= s.max_batch && pos0 + n <= s.max_context, "forward_tokens: state too small");
-  LMZIP_CHECK(first_output_row >= 0 && first_output_row < std::max<int64_t>(n, 1), "forward_tokens: bad row");
+  int64_t rows = 0, pos_lo = INT64_MAX, pos_hi = 0;
+  for (const SequenceChunk& ch : chunks) {
+    LMZIP_CHECK(ch.n_tokens > 0 && ch.first_pos >= 0 && ch.first_slot >= ch.own_begin && ch.own_begin >= 0 &&
+                    ch.first_slot + ch.n_tokens <= s.max_context && ch.prefix_begin >= 0 &&
+                    ch.prefix_begin <= ch.prefix_end && ch.prefix_end <= s.max_context,
+                "forward: chunk outside the state's cache");
+    rows += ch.n_tokens;
+    pos_lo = std::min(pos_lo, ch.first_pos);
+    pos_hi = std::max(pos_hi, ch.first_pos + ch.n_tokens);
+  }
+  LMZIP_CHECK(rows == n && n <= s.max_batch, "forward: chunks do not cover the tokens, or the state is too small");
+  LMZIP_CHECK(first_output_row >= 0 && first_output_row < std::max<int64_t>(n, 1) &&
+                  (first_output_row == 0 || chunks.size() == 1),
+              "forward_tokens: bad row");
+  if (n == 0) return;
   embed_tokens(model, tokens, s.x.data());
-  const RopeTable rope = make_rope_table(pos0, n, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors);
+  const RopeTable rope =
+      make_rope_table(pos_lo, pos_hi - pos_lo, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors);
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = model.weights().layers[static_cast<size_t>(l)];
     // Every layer but the last must produce all rows: the next layer's keys and values need them.
     const int64_t r0 = l + 1 == c.n_layer ? first_output_row : 0;
-    attention_step(c, L, l, rope, pos0, n, r0, s, pool);
+    attention_step(c, L, l, rope, pos_lo, chunks, n, r0, s, pool);
     ffn_step(c, L, n, r0, s, pool);
   }
+}
+
+}  // namespace
+
+void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
+                    ThreadPool& pool, int64_t first_output_row) {
+  const SequenceChunk chunk{.n_tokens = static_cast<int64_t>(tokens.size()), .first_pos = pos0,
+                            .first_slot = pos0, .own_begin = 0};
+  run_layers(model, tokens, std::span<const SequenceChunk>(&chunk, tokens.empty() ? 0 : 1), s, pool,
+             first_output_row);
+}
+
+void forward_packed(const Model& model, std::span<const TokenId> tokens, std::span<const SequenceChunk> chunks,
+                    ForwardState& s, ThreadPool& pool) {
+  LMZIP_CHECK(!s.deterministic, "forward_packed needs the fast kernels");
+  run_layers(model, tokens, chunks, s, pool, 0);
 }
 
 void check_tokens(const Model& model, std::span<const TokenId> tokens) {

@@ -26,8 +26,25 @@ struct ForwardState {
   std::vector<float> attn;   // [n x n_head * head_dim] attention output before Wo
   std::vector<float> gate;   // [n x n_ff]
   std::vector<float> up;     // [n x n_ff]
+  std::vector<float> k_new, v_new;  // [n x n_head_kv * head_dim] the new rows' keys and values before caching
   std::vector<std::vector<float>> k_cache, v_cache;  // per layer [positions x n_head_kv * head_dim]
 };
+
+// One sequence's new tokens in a packed forward pass: n_tokens tokens at positions first_pos.., whose keys and
+// values go to cache slots first_slot..; each attends the shared prefix slots [prefix_begin, prefix_end) and its
+// own slots [own_begin, its slot]. A pass may pack several chunks (several sequences, or options continuing one
+// context) as consecutive rows; see AttentionRun.
+struct SequenceChunk {
+  int64_t n_tokens = 0;
+  int64_t first_pos = 0, first_slot = 0, own_begin = 0;
+  int64_t prefix_begin = 0, prefix_end = 0;
+};
+
+// Runs all layers over `tokens` (the chunks' tokens one after another; at most max_batch), reading and writing
+// the cache slots the chunks name (all below max_context). Leaves the final residual stream of every row in
+// s.x. Needs the fast kernels (deterministic states take forward_tokens only).
+void forward_packed(const Model& model, std::span<const TokenId> tokens, std::span<const SequenceChunk> chunks,
+                    ForwardState& s, ThreadPool& pool);
 
 // Runs all layers over `tokens` (at most max_batch) at positions [pos0, pos0 + tokens.size()) (within
 // max_context), reading keys/values of positions [0, pos0) from the cache and appending the new ones.
