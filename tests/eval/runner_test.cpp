@@ -144,3 +144,236 @@ TEST(CodeTasks, MbppFixedDemosAndPrompt) {
 
 }  // namespace
 }  // namespace lmzip::eval
+
+// ---- Blocks of documents (batched requests), and resuming from saved outcomes ----
+#include <atomic>
+#include <functional>
+
+#include "lmzip/io/file.h"
+#include "testutil/testutil.h"
+
+namespace lmzip::eval {
+namespace {
+
+// Answers from the text of each request alone (so answers do not depend on the call order), and records every
+// batched call and every single request in the order the runner asked.
+class ContentModel : public LanguageModel {
+ public:
+  std::vector<std::string> calls;     // "ll:N" / "gen:N" per batched call (N requests)
+  std::vector<std::string> requests;  // "ll|context|continuation" / "gen|context", in order
+  static double pseudo(const std::string& s) { return static_cast<double>(std::hash<std::string>{}(s) % 1000) / 100.0; }
+  std::vector<Continuation> loglikelihoods(const std::string& context,
+                                           const std::vector<std::string>& continuations) override {
+    std::vector<Continuation> out;
+    for (const auto& c : continuations) {
+      requests.push_back("ll|" + context + "|" + c);
+      out.push_back({-pseudo(context + c), {pseudo(c), pseudo(c + "x"), pseudo(c + "y")}});
+    }
+    return out;
+  }
+  std::string generate(const std::string& context, const std::vector<std::string>&, int) override {
+    requests.push_back("gen|" + context);
+    return " so the answer is\n#### " + std::to_string(std::hash<std::string>{}(context) % 3 + 1);
+  }
+  std::vector<std::vector<Continuation>> loglikelihoods_batch(const std::vector<LoglikelihoodRequest>& r) override {
+    calls.push_back("ll:" + std::to_string(r.size()));
+    return LanguageModel::loglikelihoods_batch(r);
+  }
+  std::vector<std::string> generate_batch(const std::vector<GenerationRequest>& r) override {
+    calls.push_back("gen:" + std::to_string(r.size()));
+    return LanguageModel::generate_batch(r);
+  }
+};
+
+// 20 ARC-style questions (the options differ per question) and 11 GSM8K-style ones (answers 1, 2 or 3).
+std::vector<Json> arc_docs() {
+  std::string text;
+  for (int i = 0; i < 20; ++i) {
+    Json d = {{"id", "q" + std::to_string(i)},
+              {"question", {{"stem", "Question number " + std::to_string(i) + "?"},
+                            {"choices", Json::array()}}},
+              {"answerKey", std::string(1, static_cast<char>('A' + i % 4))}};
+    for (int c = 0; c < 4; ++c) {
+      d["question"]["choices"].push_back({{"text", "option " + std::to_string(c) + " of " + std::to_string(i * 7 % 5)},
+                                          {"label", std::string(1, static_cast<char>('A' + c))}});
+    }
+    text += d.dump() + "\n";
+  }
+  const std::string path = test::temp_dir() + "/arc20.jsonl";
+  write_file_atomic(path, text);
+  return load_documents(builtin_task("arc_challenge"), path);
+}
+
+std::vector<Json> gsm_docs() {
+  std::string text;
+  for (int i = 0; i < 11; ++i) {
+    text += Json{{"question", "How many apples are in basket " + std::to_string(i) + "?"},
+                 {"answer", "Count them.\n#### " + std::to_string(i % 3 + 1)}}
+                .dump() + "\n";
+  }
+  const std::string path = test::temp_dir() + "/gsm11.jsonl";
+  write_file_atomic(path, text);
+  return load_documents(builtin_task("gsm8k"), path);
+}
+
+void expect_same_result(const EvalResult& a, const EvalResult& b) {
+  EXPECT_EQ(a.n_docs, b.n_docs);
+  ASSERT_EQ(a.samples.size(), b.samples.size());
+  for (size_t i = 0; i < a.samples.size(); ++i) EXPECT_EQ(a.samples[i], b.samples[i]) << "document " << i;
+  ASSERT_EQ(a.metrics.size(), b.metrics.size());
+  for (size_t m = 0; m < a.metrics.size(); ++m) {
+    EXPECT_EQ(a.metrics[m].name, b.metrics[m].name);
+    EXPECT_EQ(a.metrics[m].value, b.metrics[m].value) << a.metrics[m].name;  // bit for bit
+    EXPECT_EQ(a.metrics[m].stderr_value, b.metrics[m].stderr_value) << a.metrics[m].name;
+  }
+}
+
+TEST(RunnerBlocks, MultipleChoiceBatchSizesGiveIdenticalResultsAndRequests) {
+  const TaskSpec t = builtin_task("arc_challenge");
+  const auto docs = arc_docs();
+  ContentModel one;
+  const EvalResult r1 = run_task(t, docs, nullptr, one, {.num_fewshot = 2, .min_k = 0.2, .batch_docs = 1});
+  ASSERT_EQ(r1.n_docs, 20u);
+  ASSERT_EQ(r1.metrics.size(), 3u);
+  EXPECT_EQ(r1.metrics[2].name, "min_k_20");
+  // One batched call per document: its options request, then its Min-K% request.
+  ASSERT_EQ(one.calls.size(), 20u);
+  EXPECT_EQ(one.calls[0], "ll:2");
+  ASSERT_EQ(one.requests.size(), 20u * 5);
+  EXPECT_TRUE(one.requests[0].starts_with("ll|Question: Question number ")) << one.requests[0];
+  EXPECT_TRUE(one.requests[4].starts_with("ll||Question: Question number 0?\nAnswer: option ")) << one.requests[4];
+  for (size_t batch : {3, 8, 64}) {
+    ContentModel lm;
+    const EvalResult r = run_task(t, docs, nullptr, lm, {.num_fewshot = 2, .min_k = 0.2, .batch_docs = batch});
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    expect_same_result(r1, r);
+    EXPECT_EQ(lm.requests, one.requests);  // the same requests in the same order
+    const size_t blocks = (20 + batch - 1) / batch;
+    ASSERT_EQ(lm.calls.size(), blocks);  // one batched call per block: every option and Min-K% request of it
+    EXPECT_EQ(lm.calls[0], "ll:" + std::to_string(2 * std::min<size_t>(batch, 20)));
+    EXPECT_EQ(lm.calls.back(), "ll:" + std::to_string(2 * (20 - (blocks - 1) * batch)));
+  }
+  // The values are real: acc is the mean of the per-document verdicts.
+  double acc = 0;
+  for (const auto& s : r1.samples) acc += s["acc"].get<double>();
+  EXPECT_DOUBLE_EQ(r1.metrics[0].value, acc / 20);
+}
+
+TEST(RunnerBlocks, GenerationBatchSizesGiveIdenticalResults) {
+  const TaskSpec t = builtin_task("gsm8k");
+  const auto docs = gsm_docs();
+  ContentModel one;
+  const EvalResult r1 = run_task(t, docs, nullptr, one, {.num_fewshot = 3, .min_k = 0.5, .batch_docs = 1});
+  ASSERT_EQ(r1.metrics.size(), 3u);
+  EXPECT_EQ(one.calls[0], "gen:1");
+  EXPECT_EQ(one.calls[1], "ll:1");
+  double em = 0;
+  for (const auto& s : r1.samples) em += s["exact_match"]["strict-match"].get<double>();
+  EXPECT_GT(em, 0);
+  EXPECT_LT(em, 11);
+  EXPECT_EQ(r1.metrics[1].name, "exact_match,strict-match");
+  EXPECT_DOUBLE_EQ(r1.metrics[1].value, em / 11);
+  EXPECT_EQ(r1.metrics[2].name, "min_k_50");
+  for (size_t batch : {3, 8}) {
+    ContentModel lm;
+    const EvalResult r = run_task(t, docs, nullptr, lm, {.num_fewshot = 3, .min_k = 0.5, .batch_docs = batch});
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    expect_same_result(r1, r);
+    // Per block: one generate_batch with the block's generations, then one loglikelihoods_batch (Min-K%).
+    EXPECT_EQ(lm.calls[0], "gen:" + std::to_string(batch));
+    EXPECT_EQ(lm.calls[1], "ll:" + std::to_string(batch));
+    EXPECT_EQ(lm.calls.size(), 2 * ((11 + batch - 1) / batch));
+    auto only = [](const std::vector<std::string>& v, const std::string& kind) {
+      std::vector<std::string> out;
+      for (const auto& s : v) if (s.starts_with(kind)) out.push_back(s);
+      return out;
+    };
+    EXPECT_EQ(only(lm.requests, "gen|"), only(one.requests, "gen|"));
+    EXPECT_EQ(only(lm.requests, "ll|"), only(one.requests, "ll|"));
+  }
+}
+
+// Runs until `stop_after_blocks` blocks are done (cancel set from on_block), then resumes from the saved outcomes.
+EvalResult interrupted_then_resumed(const TaskSpec& t, const std::vector<Json>& docs, EvalOptions o,
+                                    size_t stop_after_blocks, size_t* saved_docs) {
+  std::vector<DocOutcome> saved;
+  std::atomic<bool> cancel{false};
+  size_t blocks = 0;
+  {
+    ContentModel lm;
+    EvalOptions first = o;
+    first.cancel = &cancel;
+    first.on_block = [&](const std::vector<DocOutcome>& b) {
+      saved.insert(saved.end(), b.begin(), b.end());
+      if (++blocks == stop_after_blocks) cancel = true;
+    };
+    try {
+      run_task(t, docs, nullptr, lm, first);
+      ADD_FAILURE() << "not interrupted";
+    } catch (const EvalInterrupted& e) {
+      EXPECT_EQ(e.done_docs, saved.size());
+    }
+  }
+  *saved_docs = saved.size();
+  // Round-trip through JSON text, as a checkpoint does.
+  for (auto& d : saved) d.sample = Json::parse(d.sample.dump());
+  ContentModel lm;
+  EvalOptions second = o;
+  second.resume = &saved;
+  std::vector<size_t> new_docs;
+  second.on_block = [&](const std::vector<DocOutcome>& b) {
+    for (const auto& d : b) new_docs.push_back(d.sample["doc_index"].get<size_t>());
+  };
+  EvalResult r = run_task(t, docs, nullptr, lm, second);
+  EXPECT_EQ(r.resumed_docs, saved.size());
+  EXPECT_EQ(new_docs.front(), saved.size());  // the resumed run asks only the documents after the saved ones
+  return r;
+}
+
+TEST(RunnerBlocks, InterruptedAndResumedEqualsUninterrupted) {
+  {
+    const TaskSpec t = builtin_task("arc_challenge");  // random demos: the sampler is replayed over saved documents
+    const auto docs = arc_docs();
+    const EvalOptions o{.num_fewshot = 3, .min_k = 0.2, .batch_docs = 3};
+    ContentModel lm;
+    const EvalResult full = run_task(t, docs, nullptr, lm, o);
+    size_t saved = 0;
+    expect_same_result(full, interrupted_then_resumed(t, docs, o, 2, &saved));
+    EXPECT_EQ(saved, 6u);
+  }
+  {
+    const TaskSpec t = builtin_task("gsm8k");
+    const auto docs = gsm_docs();
+    const EvalOptions o{.num_fewshot = 2, .batch_docs = 4};
+    ContentModel lm;
+    const EvalResult full = run_task(t, docs, nullptr, lm, o);
+    size_t saved = 0;
+    expect_same_result(full, interrupted_then_resumed(t, docs, o, 1, &saved));
+    EXPECT_EQ(saved, 4u);
+  }
+}
+
+TEST(RunnerBlocks, ResumeRefusesOutcomesWithAnotherPrompt) {
+  const TaskSpec t = builtin_task("arc_challenge");
+  const auto docs = arc_docs();
+  ContentModel lm;
+  EvalResult r = run_task(t, docs, nullptr, lm, {.limit = 4, .num_fewshot = 2});
+  std::vector<DocOutcome> saved;
+  for (const auto& s : r.samples) saved.push_back({s, {{"acc", {s["acc"].get<double>()}}}});
+  saved[2].sample["prompt"] = "something else";
+  try {
+    run_task(t, docs, nullptr, lm, {.num_fewshot = 2, .resume = &saved});
+    FAIL() << "resumed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("document 2"), std::string::npos) << e.what();
+  }
+  try {
+    run_task(t, docs, nullptr, lm, {.num_fewshot = 3, .resume = &saved});  // other shots: other prompts
+    FAIL() << "resumed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("document 0"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lmzip::eval

@@ -123,13 +123,38 @@ std::vector<const Json*> FewshotSampler::demos_for(const Json& doc, int k) {
 
 namespace {
 
-void score_choice_doc(const TaskSpec& spec, const Json& doc, const std::string& prompt, LanguageModel& lm,
-                      Json& sample, std::map<std::string, std::vector<double>>& values) {
+using Continuation = LanguageModel::Continuation;
+
+// ---- The requests of a document ----
+// A multiple-choice document asks the log-likelihood of each option after the prompt; a generation document asks
+// one greedy generation; with Min-K%, a document also asks the token NLLs of its text + gold answer alone.
+
+LanguageModel::LoglikelihoodRequest options_request(const TaskSpec& spec, const Json& doc, const std::string& prompt) {
+  LanguageModel::LoglikelihoodRequest r{.context = prompt, .continuations = {}};
+  for (const auto& c : choices_of(spec, doc)) r.continuations.push_back(spec.target_delimiter + c);
+  return r;
+}
+
+LanguageModel::GenerationRequest generation_request(const TaskSpec& spec, const std::string& prompt) {
+  return {.context = prompt, .until = spec.until, .max_tokens = spec.max_gen_toks};
+}
+
+LanguageModel::LoglikelihoodRequest min_k_request(const TaskSpec& spec, const Json& doc) {
+  return {.context = "", .continuations = {render_text(spec.doc_to_text, doc) + spec.target_delimiter + demo_target(spec, doc)}};
+}
+
+std::string min_k_name(double min_k) { return "min_k_" + std::to_string(static_cast<int>(std::lround(min_k * 100))); }
+
+// ---- Scoring a document from its answers ----
+
+void score_choice_doc(const TaskSpec& spec, const Json& doc, const std::vector<Continuation>& scored, Json& sample,
+                      std::map<std::string, std::vector<double>>& values) {
   auto choices = choices_of(spec, doc);
   const size_t gold = gold_of(spec, doc);
-  std::vector<std::string> continuations;
-  for (const auto& c : choices) continuations.push_back(spec.target_delimiter + c);
-  auto scored = lm.loglikelihoods(prompt, continuations);
+  if (scored.size() != choices.size()) {
+    throw Error("task " + spec.name + ": the model answered " + std::to_string(scored.size()) + " log-likelihoods for " +
+                std::to_string(choices.size()) + " options");
+  }
   std::vector<double> lls;
   for (const auto& s : scored) lls.push_back(s.loglikelihood);
   OptionVerdict v = score_options(lls, choices, gold);
@@ -144,9 +169,8 @@ void score_choice_doc(const TaskSpec& spec, const Json& doc, const std::string& 
   sample["acc_norm"] = v.acc_norm;
 }
 
-void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::string& prompt, LanguageModel& lm,
-                          Json& sample, std::map<std::string, std::vector<double>>& values) {
-  const std::string response = lm.generate(prompt, spec.until, spec.max_gen_toks);
+void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::string& response, Json& sample,
+                          std::map<std::string, std::vector<double>>& values) {
   sample["response"] = response;
   if (!spec.program.empty()) {
     Json with_response = doc;
@@ -172,6 +196,73 @@ void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::stri
   }
 }
 
+// A document of the current block: its prompt and where its requests sit in the block's batched calls.
+struct PendingDoc {
+  size_t index = 0;
+  std::string prompt;
+  size_t options = 0, generation = 0, min_k = 0;  // positions in the block's request lists (when asked)
+};
+
+struct BlockRequests {
+  std::vector<LanguageModel::LoglikelihoodRequest> loglikelihood;
+  std::vector<LanguageModel::GenerationRequest> generation;
+};
+
+// Adds the requests of document `index` to the block's lists.
+PendingDoc request_document(const TaskSpec& spec, const Json& doc, size_t index, std::string prompt,
+                            const EvalOptions& options, BlockRequests& block) {
+  PendingDoc p{.index = index, .prompt = std::move(prompt)};
+  if (spec.request == RequestType::LoglikelihoodOptions) {
+    p.options = block.loglikelihood.size();
+    block.loglikelihood.push_back(options_request(spec, doc, p.prompt));
+  } else {
+    p.generation = block.generation.size();
+    block.generation.push_back(generation_request(spec, p.prompt));
+  }
+  if (options.min_k > 0) {
+    p.min_k = block.loglikelihood.size();
+    block.loglikelihood.push_back(min_k_request(spec, doc));
+  }
+  return p;
+}
+
+// Scores one document from the block's answers.
+DocOutcome score_document(const TaskSpec& spec, const Json& doc, const PendingDoc& p, const EvalOptions& options,
+                          const std::vector<std::vector<Continuation>>& loglikelihoods,
+                          const std::vector<std::string>& generations) {
+  DocOutcome out;
+  out.sample = {{"doc_index", p.index}, {"prompt", p.prompt}};
+  if (spec.request == RequestType::LoglikelihoodOptions) {
+    score_choice_doc(spec, doc, loglikelihoods[p.options], out.sample, out.values);
+  } else {
+    score_generation_doc(spec, doc, generations[p.generation], out.sample, out.values);
+  }
+  if (options.min_k > 0) {
+    const auto& answer = loglikelihoods[p.min_k];
+    if (answer.size() != 1) throw Error("task " + spec.name + ": the model gave no answer to a Min-K% request");
+    const double mk = min_k_prob(answer[0].token_nlls, options.min_k);
+    const std::string name = min_k_name(options.min_k);
+    out.values[name].push_back(mk);
+    out.sample[name] = mk;
+  }
+  return out;
+}
+
+// The per-metric values of all documents so far, and the metric order (the names document 0 gave).
+struct Tally {
+  std::map<std::string, std::vector<double>> values;
+  std::vector<std::string> order;
+  void add(size_t index, const DocOutcome& d) {
+    for (const auto& [name, v] : d.values) {
+      auto& dst = values[name];
+      dst.insert(dst.end(), v.begin(), v.end());
+    }
+    if (index == 0) {
+      for (const auto& [name, v] : values) order.push_back(name);
+    }
+  }
+};
+
 }  // namespace
 
 EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const std::vector<Json>* pool,
@@ -182,30 +273,60 @@ EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const s
   size_t n = docs.size();
   if (options.limit >= 0) n = std::min(n, static_cast<size_t>(options.limit));
   FewshotSampler sampler(spec, pool ? *pool : docs, pool == nullptr, options.seed);
-  std::map<std::string, std::vector<double>> values;
-  std::vector<std::string> order;  // metric names in first-seen order
-  for (size_t i = 0; i < n; ++i) {
-    const Json& doc = docs[i];
-    const std::string prompt = build_prompt(spec, doc, sampler.demos_for(doc, result.num_fewshot));
-    Json sample = {{"doc_index", i}, {"prompt", prompt}};
-    if (spec.request == RequestType::LoglikelihoodOptions) score_choice_doc(spec, doc, prompt, lm, sample, values);
-    else score_generation_doc(spec, doc, prompt, lm, sample, values);
-    if (options.min_k > 0) {
-      const std::string text = render_text(spec.doc_to_text, doc) + spec.target_delimiter + demo_target(spec, doc);
-      double mk = min_k_prob(lm.loglikelihoods("", {text})[0].token_nlls, options.min_k);
-      const std::string name = "min_k_" + std::to_string(static_cast<int>(std::lround(options.min_k * 100)));
-      values[name].push_back(mk);
-      sample[name] = mk;
+  auto prompt_of = [&](size_t i) { return build_prompt(spec, docs[i], sampler.demos_for(docs[i], result.num_fewshot)); };
+  Tally tally;
+
+  // Documents done in an earlier run: replay the sampler (it advances from document to document) and check that
+  // each saved prompt is the one this run builds.
+  size_t start = 0;
+  if (options.resume) {
+    if (options.resume->size() > n) {
+      throw Error("the checkpoint holds " + std::to_string(options.resume->size()) + " documents but this run has " +
+                  std::to_string(n));
     }
-    if (i == 0) {
-      for (const auto& [name, v] : values) order.push_back(name);
+    for (const DocOutcome& d : *options.resume) {
+      const std::string prompt = prompt_of(start);
+      if (!d.sample.contains("prompt") || d.sample["prompt"] != prompt) {
+        throw Error("the checkpoint's document " + std::to_string(start) +
+                    " was asked with another prompt than this run builds (the data, task or few-shot sampling changed)");
+      }
+      tally.add(start, d);
+      result.samples.push_back(d.sample);
+      ++start;
     }
-    result.samples.push_back(std::move(sample));
-    if (options.progress) options.progress(i + 1, n);
+    result.resumed_docs = start;
+    if (options.progress && start > 0) options.progress(start, n);
+  }
+
+  const size_t batch = std::max<size_t>(1, options.batch_docs);
+  for (size_t begin = start; begin < n; begin += batch) {
+    const size_t end = std::min(n, begin + batch);
+    BlockRequests requests;
+    std::vector<PendingDoc> pending;
+    for (size_t i = begin; i < end; ++i) pending.push_back(request_document(spec, docs[i], i, prompt_of(i), options, requests));
+    std::vector<std::string> generations;
+    std::vector<std::vector<Continuation>> loglikelihoods;
+    if (!requests.generation.empty()) generations = lm.generate_batch(requests.generation);
+    if (!requests.loglikelihood.empty()) loglikelihoods = lm.loglikelihoods_batch(requests.loglikelihood);
+    if (generations.size() != requests.generation.size() || loglikelihoods.size() != requests.loglikelihood.size()) {
+      throw Error("task " + spec.name + ": the model answered " + std::to_string(generations.size()) + " of " +
+                  std::to_string(requests.generation.size()) + " generation and " +
+                  std::to_string(loglikelihoods.size()) + " of " + std::to_string(requests.loglikelihood.size()) +
+                  " log-likelihood requests");
+    }
+    std::vector<DocOutcome> block;
+    for (const PendingDoc& p : pending) {
+      block.push_back(score_document(spec, docs[p.index], p, options, loglikelihoods, generations));
+      tally.add(p.index, block.back());
+      result.samples.push_back(block.back().sample);
+      if (options.progress) options.progress(p.index + 1, n);
+    }
+    if (options.on_block) options.on_block(block);
+    if (options.cancel && options.cancel->load() && end < n) throw EvalInterrupted(end, n);
   }
   result.n_docs = n;
-  for (const auto& name : order) {
-    MeanStderr m = mean_stderr(values[name]);
+  for (const auto& name : tally.order) {
+    MeanStderr m = mean_stderr(tally.values[name]);
     result.metrics.push_back({name, m.mean, m.stderr_value});
   }
   return result;

@@ -2,12 +2,15 @@
 // LanguageModel -> extraction -> metrics with standard errors, and a log record per document.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "lmzip/core/error.h"
 #include "lmzip/eval/task.h"
 
 namespace lmzip::eval {
@@ -67,12 +70,39 @@ class FewshotSampler {
   std::mt19937_64 rng_;
 };
 
+// What one document gave: its log record (prompt, responses, extracted answers, verdicts) and the metric values
+// it adds (usually one per metric; values[name] is appended to that metric's list). A checkpoint stores these.
+struct DocOutcome {
+  Json sample;
+  std::map<std::string, std::vector<double>> values;
+};
+
 struct EvalOptions {
   long long limit = -1;     // evaluate the first N documents (-1: all)
   int num_fewshot = -1;     // -1: the task's own
   uint64_t seed = 1234;     // lm-eval's fewshot_random_seed
   double min_k = 0;         // > 0: also report Min-K% Prob with this fraction (0.2 = Min-20%)
   std::function<void(size_t done, size_t total)> progress = nullptr;
+  // Documents are run in blocks of batch_docs: the requests of all of a block's documents (options, generations,
+  // Min-K%) go to the model in one loglikelihoods_batch and one generate_batch call; then each document is
+  // scored in order. Results do not depend on the block size.
+  size_t batch_docs = 8;
+  // Resuming: the outcomes of documents 0..k-1 from an earlier run (a checkpoint); run_task continues at k. The
+  // few-shot sampler is replayed over them and each saved prompt must equal the one this run builds.
+  const std::vector<DocOutcome>* resume = nullptr;
+  // Called after each block with that block's outcomes, in document order (e.g. to append them to a checkpoint).
+  std::function<void(const std::vector<DocOutcome>& block)> on_block = nullptr;
+  // Checked after each block (after on_block): when set, run_task throws EvalInterrupted.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Thrown by run_task when EvalOptions::cancel was set; every finished block has gone to on_block.
+class EvalInterrupted : public Error {
+ public:
+  EvalInterrupted(size_t done, size_t total)
+      : Error("interrupted after " + std::to_string(done) + " of " + std::to_string(total) + " documents"),
+        done_docs(done), total_docs(total) {}
+  size_t done_docs, total_docs;
 };
 
 struct MetricValue {
@@ -83,6 +113,7 @@ struct MetricValue {
 struct EvalResult {
   std::string task;
   size_t n_docs = 0;
+  size_t resumed_docs = 0;  // of n_docs, restored from EvalOptions::resume
   int num_fewshot = 0;
   std::vector<MetricValue> metrics;
   std::vector<Json> samples;  // one per document: prompt, responses, extracted answers, verdicts
