@@ -1,15 +1,23 @@
 // lmzip eval -m MODEL.gguf --task NAME --data PATH : a downstream benchmark on lmzip's engine (lm-eval prompts
 // and metrics; see docs/EVAL.md and docs/TASKS.md).
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "command.h"
 #include "lmzip/core/error.h"
+#include "lmzip/core/hash.h"
+#include "lmzip/core/version.h"
+#include "lmzip/eval/checkpoint.h"
 #include "lmzip/eval/engine_lm.h"
+#include "lmzip/eval/results_json.h"
 #include "lmzip/eval/runner.h"
 #include "lmzip/eval/task.h"
 #include "lmzip/format/gguf.h"
@@ -20,9 +28,12 @@
 namespace lmzip::cli {
 namespace {
 
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_eval_sigint(int) { g_interrupted = true; }
+
 struct EvalArgs {
-  std::string model_path, task, task_file, data, fewshot_data, log_samples, name, db_path;
-  long long limit = -1;
+  std::string model_path, task, task_file, data, fewshot_data, log_samples, name, db_path, checkpoint, output;
+  long long limit = -1, batch = 8;
   int shots = -1, threads = 0;
   long long max_context = 2048;
   double min_k = 0;
@@ -57,14 +68,56 @@ void write_samples(const std::string& path, const eval::EvalResult& r) {
   write_file_atomic(path, out);
 }
 
-void record(const eval::EvalResult& r, const EvalArgs& a, const std::string& model) {
+void record(const eval::EvalResult& r, const EvalArgs& a, const std::string& model, ResultsStore& store) {
   std::vector<ScoreRecord> records;
   for (const auto& m : r.metrics) {
     records.push_back({.model_name = model, .benchmark = r.task, .metric = m.name, .score = m.value,
                        .stderr_value = m.stderr_value, .source = "lmzip eval " + a.data});
   }
-  ResultsStore store(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
   store.record_scores(records);
+}
+
+// What the documents are: their count and a SHA-256 over their content (as read, derived fields included).
+nlohmann::ordered_json documents_identity(const std::vector<nlohmann::ordered_json>& docs) {
+  std::string all;
+  for (const auto& d : docs) all += d.dump() + "\n";
+  return {{"documents", docs.size()}, {"sha256", sha256_hex(all)}};
+}
+
+// Everything that shapes this run's prompts, requests and scores (not the paths: a moved file still resumes;
+// not the thread count or batch size: results do not depend on them).
+nlohmann::ordered_json run_fingerprint(const EvalArgs& a, const eval::TaskSpec& spec, int shots,
+                                       const std::vector<nlohmann::ordered_json>& docs,
+                                       const std::vector<nlohmann::ordered_json>* pool, const GgufFile& file,
+                                       const eval::EvalOptions& o) {
+  return {{"task", eval::task_definition_json(spec)},
+          {"data", documents_identity(docs)},
+          {"fewshot_data", pool ? documents_identity(*pool) : nlohmann::ordered_json(nullptr)},
+          {"model", {{"bytes", file.file_size()}, {"xxh64", hex_u64(xxh64(file.file_data(), file.file_size()))}}},
+          {"shots", shots}, {"seed", o.seed}, {"limit", a.limit}, {"max_context", a.max_context},
+          {"add_bos", a.add_bos}, {"share_prefix", a.share_prefix}, {"min_k", a.min_k}};
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void write_lm_eval_json(const std::string& path, const eval::TaskSpec& spec, const eval::EvalResult& r,
+                        const EvalArgs& a, const std::string& model, size_t original_docs, double start, double end) {
+  eval::LmEvalRunInfo info{.model_name = model,
+                           .model_args = "pretrained=" + a.model_path + ",max_context=" + std::to_string(a.max_context) +
+                                         ",add_bos=" + (a.add_bos ? "True" : "False") +
+                                         ",share_prefix=" + (a.share_prefix ? "True" : "False"),
+                           .data_path = a.data,
+                           .fewshot_data_path = a.fewshot_data,
+                           .original_docs = original_docs,
+                           .limit = a.limit,
+                           .batch_size = static_cast<size_t>(a.batch),
+                           .fewshot_seed = eval::EvalOptions{}.seed,
+                           .start_time = start,
+                           .end_time = end};
+  info.lmzip = {{"version", kVersion}, {"model_path", a.model_path}, {"resumed_documents", r.resumed_docs}};
+  write_file_atomic(path, eval::lm_eval_results_json(spec, r, info).dump(2) + "\n");
 }
 
 eval::TaskSpec resolve_task(const EvalArgs& a) {
@@ -75,8 +128,14 @@ eval::TaskSpec resolve_task(const EvalArgs& a) {
 
 int run_eval(int argc, char** argv) {
   EvalArgs a;
-  ArgParser args("lmzip eval -m MODEL.gguf --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]",
-                 "Runs a benchmark task with lm-eval's prompts and metrics on lmzip's engine.");
+  ArgParser args("lmzip eval -m MODEL.gguf --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]\n"
+                 "           [--batch N] [--checkpoint FILE] [--output FILE.json] [--log-samples FILE.jsonl]",
+                 "Runs a benchmark task with lm-eval's prompts and metrics on lmzip's engine. Documents run in\n"
+                 "blocks of --batch: the requests of a block go to the engine together, then each document is\n"
+                 "scored in order (scores do not depend on the block size beyond floating-point rounding).\n"
+                 "With --checkpoint, each finished block is saved; Ctrl-C saves and stops; rerunning the same\n"
+                 "command resumes after the last saved document (a checkpoint of another model, data, task or\n"
+                 "options is refused, naming what differs).");
   args.option("-m,--model", "MODEL", &a.model_path, "GGUF model file");
   args.option("--task", "NAME", &a.task, "built-in task (--list-tasks)");
   args.option("--task-file", "FILE", &a.task_file, "task definition JSON (docs/TASKS.md)");
@@ -84,6 +143,11 @@ int run_eval(int argc, char** argv) {
   args.option("--fewshot-data", "PATH", &a.fewshot_data, "demonstrations (train/dev split); default: --data");
   args.option("--shots", "K", &a.shots, "demonstrations per prompt (default: the task's)");
   args.option("--limit", "N", &a.limit, "evaluate only the first N documents");
+  args.option("--batch", "N", &a.batch, "documents whose requests go to the engine together (default 8)");
+  args.option("--checkpoint", "FILE", &a.checkpoint,
+              "save finished documents to FILE after each block; rerunning the same command resumes (Ctrl-C saves)");
+  args.option("--output", "FILE.json", &a.output,
+              "write the results as an lm-evaluation-harness results JSON (`lmzip results import` reads it)");
   args.option("-t,--threads", "N", &a.threads, "threads (default: all)");
   args.option("--max-context", "N", &a.max_context, "tokens per request (default 2048)");
   args.option("--min-k", "PCT", &a.min_k, "also report Min-K% Prob (e.g. 20)");
@@ -105,6 +169,7 @@ int run_eval(int argc, char** argv) {
   if (a.data.empty()) throw UsageError("give the evaluated data with --data PATH");
   if (a.max_context < 16) throw UsageError("--max-context must be at least 16");
   if (a.min_k < 0 || a.min_k > 100) throw UsageError("--min-k is a percentage in (0, 100]");
+  if (a.batch < 1 || a.batch > 1000000) throw UsageError("--batch must be at least 1");
   const eval::TaskSpec spec = resolve_task(a);
   const auto docs = eval::load_documents(spec, a.data);
   std::vector<nlohmann::ordered_json> pool;
@@ -116,16 +181,53 @@ int run_eval(int argc, char** argv) {
   ThreadPool threads(a.threads);
   eval::SessionLanguageModel lm(*model, *tokenizer, threads,
                                 {.max_context = a.max_context, .add_bos = a.add_bos, .share_prefix = a.share_prefix});
-  ProgressLine progress("eval " + spec.name);
   const auto start = std::chrono::steady_clock::now();
+  const double start_unix = unix_now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   eval::EvalOptions options{.limit = a.limit, .num_fewshot = a.shots, .min_k = a.min_k / 100.0,
-                            .progress = [&](size_t done, size_t total) { progress.update(done, total, seconds(), "docs"); }};
-  eval::EvalResult r = eval::run_task(spec, docs, a.fewshot_data.empty() ? nullptr : &pool, lm, options);
+                            .batch_docs = static_cast<size_t>(a.batch)};
+  const auto* pool_ptr = a.fewshot_data.empty() ? nullptr : &pool;
+
+  // Open the results store before the long work, so a bad --db fails at once.
+  std::optional<ResultsStore> store;
+  if (!a.no_db) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+
+  std::optional<eval::EvalCheckpoint> checkpoint;
+  size_t resumed = 0;
+  if (!a.checkpoint.empty()) {
+    const int shots = a.shots >= 0 ? a.shots : spec.num_fewshot;
+    checkpoint.emplace(a.checkpoint, run_fingerprint(a, spec, shots, docs, pool_ptr, file, options));
+    resumed = checkpoint->done().size();
+    if (resumed > 0) std::cerr << "lmzip eval: resuming after " << resumed << " documents saved in " << a.checkpoint << "\n";
+    options.resume = &checkpoint->done();
+    options.on_block = [&](const std::vector<eval::DocOutcome>& block) { checkpoint->append(block); };
+    options.cancel = &g_interrupted;
+    std::signal(SIGINT, on_eval_sigint);
+  }
+  ProgressLine progress("eval " + spec.name + (resumed ? " (resumed)" : ""));
+  // The rate and ETA count only the documents this process runs.
+  options.progress = [&](size_t done, size_t total) {
+    if (done >= resumed) progress.update(done - resumed, total - resumed, seconds(), "docs");
+  };
+  eval::EvalResult r;
+  try {
+    r = eval::run_task(spec, docs, pool_ptr, lm, options);
+  } catch (const eval::EvalInterrupted& e) {
+    progress.finish();
+    std::cerr << "lmzip eval: " << e.what() << "; progress saved in " << a.checkpoint
+              << ": rerun the same command to resume\n";
+    return 130;
+  }
   progress.finish();
+  if (checkpoint) {
+    std::signal(SIGINT, SIG_DFL);
+    std::cerr << "lmzip eval: the checkpoint " << a.checkpoint << " is complete (" << r.n_docs
+              << " documents); rerunning the command reads the results from it, delete it to evaluate again\n";
+  }
   const std::string model_name = a.name.empty() ? model_name_of(a.model_path) : a.name;
   if (!a.log_samples.empty()) write_samples(a.log_samples, r);
-  if (!a.no_db) record(r, a, model_name);
+  if (!a.output.empty()) write_lm_eval_json(a.output, spec, r, a, model_name, docs.size(), start_unix, unix_now());
+  if (store) record(r, a, model_name, *store);
   if (a.json) std::cout << result_json(r, a, model_name, seconds()).dump(2) << "\n";
   else print_table(r, model_name);
   return 0;

@@ -2,6 +2,7 @@
 // results store, and errors naming the file and the expected fields.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -105,6 +106,165 @@ TEST(EvalCli, ListTasks) {
                         "humaneval", "mbpp"}) {
     EXPECT_NE(r.out.find(t), std::string::npos) << t;
   }
+}
+
+// n ARC-style questions (options differ per question) in a temporary JSONL file.
+std::string arc_data(int n) {
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    nlohmann::json d = {{"id", "q" + std::to_string(i)},
+                        {"question", {{"stem", "Which of these is number " + std::to_string(i) + "?"},
+                                      {"choices", nlohmann::json::array()}}},
+                        {"answerKey", std::string(1, static_cast<char>('A' + i % 4))}};
+    for (int c = 0; c < 4; ++c) {
+      d["question"]["choices"].push_back({{"text", "item " + std::to_string((i * 3 + c * 7) % 11)},
+                                          {"label", std::string(1, static_cast<char>('A' + c))}});
+    }
+    text += d.dump() + "\n";
+  }
+  const std::string path = test::temp_dir() + "/arc" + std::to_string(n) + ".jsonl";
+  write_file_atomic(path, text);
+  return path;
+}
+
+size_t line_count(const std::string& path) {
+  std::string s = read_file(path);
+  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+TEST(EvalCli, BatchSizesGiveTheSameScores) {
+  const std::string base = "eval --json --no-db -t 1 -m " + kModel + " --task arc_challenge --data " + arc_data(10) +
+                           " --shots 2 --min-k 20";
+  CliRun one = lmzip(base + " --batch 1");
+  ASSERT_EQ(one.rc, 0) << one.err;
+  const auto m1 = nlohmann::json::parse(one.out)["metrics"];
+  ASSERT_EQ(m1.size(), 3u);
+  for (const char* b : {"3", "8", "16"}) {
+    CliRun r = lmzip(base + " --batch " + b);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    // The engine packs a block's requests into shared passes: verdicts are the same, log-likelihoods equal up to
+    // floating-point rounding (the runner itself gives bit-identical results for any block size: runner_test).
+    const auto m = nlohmann::json::parse(r.out)["metrics"];
+    EXPECT_EQ(m["acc"], m1["acc"]) << "--batch " << b;
+    EXPECT_EQ(m["acc_norm"], m1["acc_norm"]) << "--batch " << b;
+    EXPECT_NEAR(m["min_k_20"]["value"].get<double>(), m1["min_k_20"]["value"].get<double>(), 1e-6) << "--batch " << b;
+  }
+  CliRun bad = lmzip(base + " --batch 0");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--batch"), std::string::npos) << bad.err;
+}
+
+// Ctrl-C during a checkpointed run saves and exits 130 with how to resume; the resumed run's scores equal an
+// uninterrupted run's; a completed checkpoint gives the results again; another run's checkpoint is refused.
+TEST(EvalCli, CheckpointCtrlCAndResumeEqualsUninterrupted) {
+  const std::string base = "eval --json --no-db -t 1 -m " + kModel + " --task arc_challenge --data " + arc_data(60) +
+                           " --shots 2 --min-k 20 --batch 1";
+  CliRun full = lmzip(base);
+  ASSERT_EQ(full.rc, 0) << full.err;
+  const auto expected = nlohmann::json::parse(full.out)["metrics"];
+
+  const std::string ckpt = test::temp_dir() + "/arc60.ckpt";
+  const std::string err = test::temp_dir() + "/arc60.err";
+  // Wait until the checkpoint holds the header and 3 documents, then send SIGINT.
+  std::string out;
+  int rc = test::run_command("( " + test::lmzip_bin() + " " + base + " --checkpoint " + ckpt + " >/dev/null 2>" + err +
+                                 " & pid=$!; for i in $(seq 3000); do [ \"$(cat " + ckpt +
+                                 " 2>/dev/null | wc -l)\" -ge 4 ] && break; sleep 0.01; done; kill -INT $pid; wait $pid; "
+                                 "echo $? )",
+                             &out);
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(out, "130\n") << read_file(err);
+  const std::string message = read_file(err);
+  EXPECT_NE(message.find("interrupted after"), std::string::npos) << message;
+  EXPECT_NE(message.find("progress saved in " + ckpt + ": rerun the same command to resume"), std::string::npos)
+      << message;
+  const size_t saved = line_count(ckpt) - 1;
+  EXPECT_GE(saved, 3u);
+  ASSERT_LT(saved, 60u) << "the run finished before the interrupt";
+  // A crash in the middle of a write leaves a torn last line: it is dropped.
+  std::string text = read_file(ckpt);
+  write_file_atomic(ckpt, text + "{\"doc\": " + std::to_string(saved) + ", \"values\": {\"ac");
+
+  CliRun resumed = lmzip(base + " --checkpoint " + ckpt);
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming after " + std::to_string(saved) + " documents"), std::string::npos) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["metrics"], expected);
+  EXPECT_EQ(line_count(ckpt), 61u);
+
+  CliRun again = lmzip(base + " --checkpoint " + ckpt);  // complete: nothing to run, the same results
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.err.find("resuming after 60 documents"), std::string::npos) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["metrics"], expected);
+
+  CliRun other = lmzip(base + " --shots 1 --checkpoint " + ckpt);
+  EXPECT_EQ(other.rc, 1);
+  EXPECT_NE(other.err.find(ckpt + ": this checkpoint is of another run: shots (checkpoint: 2, this run: 1)"),
+            std::string::npos)
+      << other.err;
+  CliRun other_data = lmzip("eval --json --no-db -t 1 -m " + kModel + " --task arc_challenge --data " + kFixtures +
+                            "arc/ARC-Challenge-Test.jsonl --shots 2 --min-k 20 --checkpoint " + ckpt);
+  EXPECT_EQ(other_data.rc, 1);
+  EXPECT_NE(other_data.err.find("data.documents (checkpoint: 60, this run: 3)"), std::string::npos) << other_data.err;
+  EXPECT_NE(other_data.err.find("data.sha256"), std::string::npos) << other_data.err;
+}
+
+TEST(EvalCli, LmEvalResultsJsonImportsIntoTheStore) {
+  const std::string out = test::temp_dir() + "/results_arc.json";
+  const std::string db = test::temp_dir() + "/imported.sqlite";
+  CliRun r = lmzip("eval --json --no-db -t 1 -m " + kModel + " --task arc_challenge --data " + kFixtures +
+                   "arc/ARC-Challenge-Test.jsonl --fewshot-data " + kFixtures +
+                   "arc/ARC-Challenge-Train.jsonl --shots 2 --limit 2 --batch 4 --name zoo-eval --output " + out);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto mine = nlohmann::json::parse(r.out)["metrics"];
+  const auto j = nlohmann::json::parse(read_file(out));
+  const auto& t = j["results"]["arc_challenge"];
+  EXPECT_EQ(t["alias"], "arc_challenge");
+  EXPECT_EQ(t["acc,none"], mine["acc"]["value"]);
+  EXPECT_EQ(t["acc_stderr,none"], mine["acc"]["stderr"]);
+  EXPECT_EQ(t["acc_norm,none"], mine["acc_norm"]["value"]);
+  EXPECT_EQ(t["acc_norm_stderr,none"], mine["acc_norm"]["stderr"]);
+  EXPECT_EQ(j["n-shot"]["arc_challenge"], 2);
+  EXPECT_EQ(j["n-samples"]["arc_challenge"]["original"], 3);
+  EXPECT_EQ(j["n-samples"]["arc_challenge"]["effective"], 2);
+  EXPECT_EQ(j["configs"]["arc_challenge"]["num_fewshot"], 2);
+  EXPECT_EQ(j["configs"]["arc_challenge"]["output_type"], "multiple_choice");
+  EXPECT_EQ(j["configs"]["arc_challenge"]["doc_to_text"], "Question: {{question_text}}\nAnswer:");
+  EXPECT_EQ(j["higher_is_better"]["arc_challenge"]["acc"], true);
+  EXPECT_EQ(j["config"]["model"], "lmzip");
+  EXPECT_EQ(j["config"]["limit"], 2);
+  EXPECT_EQ(j["config"]["batch_size"], 4);
+  EXPECT_NE(j["config"]["model_args"].get<std::string>().find("pretrained=" + kModel), std::string::npos);
+  EXPECT_EQ(j["model_name"], "zoo-eval");
+  EXPECT_TRUE(j["date"].is_number());
+
+  CliRun imp = lmzip("results import " + out + " --db " + db);
+  ASSERT_EQ(imp.rc, 0) << imp.err;
+  CliRun list = lmzip("results list --scores --json --db " + db);
+  ASSERT_EQ(list.rc, 0) << list.err;
+  const auto row = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')));
+  EXPECT_EQ(row["model"], "zoo-eval");
+  EXPECT_EQ(row["benchmark"], "arc_challenge");
+  EXPECT_EQ(row["metric"], "acc_norm,none");  // the importer's first choice
+  EXPECT_EQ(row["score"], mine["acc_norm"]["value"]);
+  EXPECT_EQ(row["stderr"], mine["acc_norm"]["stderr"]);
+  CliRun table = lmzip("results list --scores --db " + db);
+  EXPECT_NE(table.out.find("zoo-eval"), std::string::npos) << table.out;
+
+  // A generation task: lm-eval's "exact_match,<filter>" keys, and --metric picks one when importing.
+  const std::string gen = test::temp_dir() + "/results_gsm.json";
+  CliRun g = lmzip("eval --json --no-db -t 1 --max-context 512 -m " + kModel + " --task gsm8k --data " + kFixtures +
+                   "gsm8k/test.jsonl --fewshot-data " + kFixtures + "gsm8k/train.jsonl --shots 1 --output " + gen);
+  ASSERT_EQ(g.rc, 0) << g.err;
+  const auto gj = nlohmann::json::parse(read_file(gen));
+  EXPECT_TRUE(gj["results"]["gsm8k"].contains("exact_match,strict-match"));
+  EXPECT_TRUE(gj["results"]["gsm8k"].contains("exact_match_stderr,flexible-extract"));
+  EXPECT_EQ(gj["configs"]["gsm8k"]["output_type"], "generate_until");
+  EXPECT_EQ(gj["configs"]["gsm8k"]["filter_list"][0]["name"], "strict-match");
+  CliRun gi = lmzip("results import " + gen + " --metric exact_match,strict-match --db " + db);
+  ASSERT_EQ(gi.rc, 0) << gi.err;
+  list = lmzip("results list --scores --json --db " + db);
+  EXPECT_NE(list.out.find("\"benchmark\":\"gsm8k\",\"metric\":\"exact_match,strict-match\""), std::string::npos)
+      << list.out;
 }
 
 }  // namespace
