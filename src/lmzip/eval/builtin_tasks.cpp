@@ -124,12 +124,73 @@ const char* const kMbpp = R"json({
   "program": "{{_response}}\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}", "timeout_seconds": 3.0
 })json";
 
+// Minerva's four exemplars (Lewkowycz et al. 2022), as lm-eval minerva_math/utils.py list_fewshot_samples gives
+// them (exemplar 1's problem keeps its double space and stray "}"). Demos show the full solution; the reference
+// of a test problem is its normalized boxed answer.
+const char* const kMath = R"json({
+  "name": "math", "title": "MATH (Minerva 4-shot prompt, lm-eval minerva_math)",
+  "source": "lm-eval minerva_math/minerva_math_*.yaml + utils.py; hendrycks/math MATH/test/<subject>/<id>.json or EleutherAI/hendrycks_math as JSONL",
+  "format": "json", "required": ["problem", "solution"],
+  "fields": {"answer": {"template": "{{solution}}", "filter": "last_boxed|remove_boxed|math_normalize"},
+             "target": "{{answer}}"},
+  "doc_to_text": "Problem:\n{{problem}}\n\nSolution:", "doc_to_target": "{{target}}",
+  "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n",
+  "fewshot_fields": {"target": "{{solution}}"},
+  "fewshot_samples": [
+    {"problem": "Find the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}",
+     "solution": "The expressions inside each square root must be non-negative. Therefore, $x-2 \\ge 0$, so $x\\ge2$, and $5 - x \\ge 0$, so $x \\le 5$. Also, the denominator cannot be equal to zero, so $5-x>0$, which gives $x<5$. Therefore, the domain of the expression is $\\boxed{[2,5)}$.\nFinal Answer: The final answer is $[2,5)$. I hope it is correct."},
+    {"problem": "If $\\det \\mathbf{A} = 2$ and $\\det \\mathbf{B} = 12,$ then find $\\det (\\mathbf{A} \\mathbf{B}).$",
+     "solution": "We have that $\\det (\\mathbf{A} \\mathbf{B}) = (\\det \\mathbf{A})(\\det \\mathbf{B}) = (2)(12) = \\boxed{24}.$\nFinal Answer: The final answer is $24$. I hope it is correct."},
+    {"problem": "Terrell usually lifts two 20-pound weights 12 times. If he uses two 15-pound weights instead, how many times must Terrell lift them in order to lift the same total weight?",
+     "solution": "If Terrell lifts two 20-pound weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct."},
+    {"problem": "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.",
+     "solution": "If we multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since we also know that $6y-9x=b$, we have\n\n$$-\\frac{3}{2}a=b\\Rightarrow\\frac{a}{b}=\\boxed{-\\frac{2}{3}}.$$\nFinal Answer: The final answer is $-\\frac{2}{3}$. I hope it is correct."}
+  ],
+  "until": ["Problem:"], "max_gen_toks": 256,
+  "filters": [{"name": "minerva", "regex": "Final Answer: The final answer is(.*?). I hope it is correct.",
+               "suffix": "I hope it is correct.", "invalid": "[invalidanswer]", "transform": "math_normalize"}],
+  "exact_match": {"equivalence": "math"}
+})json";
+
+// AGIEval's few-shot prompt (dataset_loader.py combine_prompt / concat_prompt / convert_few_shot): the header,
+// then "Problem i.   " + passage + " " + question + "\nChoose from the following options:    " + options + "\n"
+// + "The answer is therefore X" + "\n\n" per demo. Each "Problem i.   " is written by the piece before it (the
+// header, or the previous demo's target), so the test problem gets its number k+1 for any k.
+const char* const kSatMath = R"json({
+  "name": "sat_math", "title": "SAT-Math (AGIEval few-shot, generation)",
+  "source": "AGIEval src/dataset_loader.py + src/post_process.py; ruixiangcui/AGIEval data/v1/sat-math.jsonl",
+  "format": "jsonl", "required": ["passage", "question", "options", "label"],
+  "fields": {"passage_text": "{{passage|or_empty}}", "options_text": "{{options|join(' ')}}", "target": "{{label}}"},
+  "description": "Here are the answers for the problems in the exam.\nProblem 1.   ",
+  "doc_to_text": "{{passage_text}} {{question}}\nChoose from the following options:    {{options_text}}\n",
+  "doc_to_target": "{{target}}", "target_delimiter": "", "fewshot_delimiter": "",
+  "fewshot_fields": {"target": "The answer is therefore {{label}}\n\nProblem {{_next_shot}}.   "},
+  "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n",
+  "until": ["\n\n", "\nProblem "], "max_gen_toks": 256,
+  "filters": [{"name": "agieval", "regex": "answer is .*?([A-G])", "fallback": ["[A-F]"], "invalid": ""}]
+})json";
+
+// DS-1000 (simplified format) scored as test_ds1000.py does: the postprocessed completion embedded with repr()
+// after code_context, then test_execution(code) and, when the context defines it, test_string(code).
+const char* const kDs1000 = R"json({
+  "name": "ds1000", "title": "DS-1000 (completion, pass@1)",
+  "source": "xlang-ai/DS-1000 data/ds1000.jsonl.gz (= HF xlangai/DS-1000 test.jsonl) + test_ds1000.py",
+  "format": "jsonl", "required": ["prompt", "reference_code", "code_context", "metadata.library"],
+  "fields": {"module": {"template": "{{metadata.library}}", "filter": "lower", "map": {"pytorch": "torch"}}},
+  "doc_to_text": "{{prompt}}", "doc_to_target": "{{reference_code}}",
+  "request": "generate_until", "num_fewshot": 0,
+  "until": ["</code>", "# SOLUTION END"], "max_gen_toks": 1024,
+  "program": "{{code_context}}\ncode = {{_response|ds1000_postprocess|py_repr}}\ntest_execution(code)\nif 'test_string' in globals():\n    test_string(code)\n",
+  "program_requires": "{{module}}", "timeout_seconds": 120.0, "memory_mb": 8192
+})json";
+
 const std::map<std::string, const char*>& definitions() {
   static const std::map<std::string, const char*> defs = {
       {"arc_challenge", kArcChallenge}, {"hellaswag", kHellaSwag}, {"mmlu", kMmlu},
       {"mmlu_cloze", kMmluCloze},       {"mmlu_math", kMmluMath},  {"gsm8k", kGsm8k},
       {"triviaqa", kTriviaQa},          {"nq_open", kNqOpen},      {"humaneval", kHumanEval},
-      {"mbpp", kMbpp}};
+      {"mbpp", kMbpp},                  {"math", kMath},           {"sat_math", kSatMath},
+      {"ds1000", kDs1000}};
   return defs;
 }
 

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "lmzip/core/error.h"
+#include "lmzip/eval/math_answer.h"
 
 namespace lmzip::eval {
 
@@ -35,16 +36,18 @@ OptionVerdict score_options(const std::vector<double>& loglikelihoods, const std
   return v;
 }
 
-std::string extract_answer(const ExtractFilter& filter, const std::string& response) {
-  if (filter.regex.empty()) return py_strip(response);
-  const std::regex re(filter.regex);
+namespace {
+
+// The group_select-th match of `pattern` in `text` (see ExtractFilter); std::nullopt when there is none.
+std::optional<std::string> regex_extract(const std::string& pattern, int group_select, const std::string& text) {
+  const std::regex re(pattern);
   std::vector<std::smatch> matches;
-  for (auto it = std::sregex_iterator(response.begin(), response.end(), re); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
     matches.push_back(*it);
   }
-  if (matches.empty()) return "[invalid]";
-  long index = filter.group_select < 0 ? static_cast<long>(matches.size()) + filter.group_select : filter.group_select;
-  if (index < 0 || index >= static_cast<long>(matches.size())) return "[invalid]";
+  if (matches.empty()) return std::nullopt;
+  long index = group_select < 0 ? static_cast<long>(matches.size()) + group_select : group_select;
+  if (index < 0 || index >= static_cast<long>(matches.size())) return std::nullopt;
   const std::smatch& m = matches[static_cast<size_t>(index)];
   if (m.size() == 1) return py_strip(m.str(0));
   if (m.size() == 2) return py_strip(m.str(1));
@@ -52,7 +55,24 @@ std::string extract_answer(const ExtractFilter& filter, const std::string& respo
   for (size_t g = 1; g < m.size(); ++g) {
     if (m[g].matched && m[g].length() > 0) return py_strip(m.str(g));
   }
-  return "";
+  return std::string();
+}
+
+}  // namespace
+
+std::string extract_answer(const ExtractFilter& filter, const std::string& response) {
+  const std::string text = response + filter.suffix;
+  std::string answer;
+  if (filter.regex.empty()) {
+    answer = py_strip(text);
+  } else {
+    auto found = regex_extract(filter.regex, filter.group_select, text);
+    for (size_t i = 0; !found && i < filter.fallback.size(); ++i) found = regex_extract(filter.fallback[i], 0, text);
+    answer = found ? *found : filter.invalid;
+  }
+  if (filter.transform.empty()) return answer;
+  const Json holder = {{"v", answer}};
+  return render_text("{{v|" + filter.transform + "}}", holder);
 }
 
 std::string normalize_for_exact_match(std::string text, const ExactMatchOptions& options) {
@@ -67,6 +87,12 @@ std::string normalize_for_exact_match(std::string text, const ExactMatchOptions&
 
 double exact_match(const std::string& prediction, const std::vector<std::string>& references,
                    const ExactMatchOptions& options) {
+  if (options.math_equivalence) {
+    for (const std::string& r : references) {
+      if (math_is_equiv(prediction, r)) return 1.0;
+    }
+    return 0.0;
+  }
   const std::string p = normalize_for_exact_match(prediction, options);
   for (const std::string& r : references) {
     if (normalize_for_exact_match(r, options) == p) return 1.0;

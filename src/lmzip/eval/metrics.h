@@ -21,12 +21,14 @@ struct OptionVerdict {
 OptionVerdict score_options(const std::vector<double>& loglikelihoods, const std::vector<std::string>& options,
                             size_t gold);
 
-// lm-eval's regex filter (then .strip()); "[invalid]" when nothing matches. An empty regex: response.strip().
+// lm-eval's regex filter (then .strip()) on response + suffix, the fallback regexes in turn, else the filter's
+// invalid marker ("[invalid]"); an empty regex: response.strip(). Then the filter's transform (template filters).
 std::string extract_answer(const ExtractFilter& filter, const std::string& response);
 
 // HF evaluate exact_match normalization: delete regexes_to_ignore matches, lower-case, delete punctuation.
 std::string normalize_for_exact_match(std::string text, const ExactMatchOptions& options);
-// 1 when the prediction matches any reference after normalization.
+// 1 when the prediction matches any reference after normalization (or, with math_equivalence, when
+// math_is_equiv(prediction, reference) for some reference).
 double exact_match(const std::string& prediction, const std::vector<std::string>& references,
                    const ExactMatchOptions& options);
 

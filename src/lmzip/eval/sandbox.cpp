@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "lmzip/core/error.h"
@@ -50,8 +52,13 @@ struct ChildPlan {
   set_limit(RLIMIT_NPROC, static_cast<rlim_t>(l.max_processes));
   if (root && (setgid(kNobody) != 0 || setuid(kNobody) != 0)) _exit(126);
   if (chdir(p.dir.c_str()) != 0) _exit(126);
+  // One BLAS/OpenMP thread (threads count against RLIMIT_NPROC), plots without a display, and DS-1000's
+  // test_ds1000.py settings (TF_CPP_MIN_LOG_LEVEL=3, CUDA_VISIBLE_DEVICES=-1).
   char* const env[] = {const_cast<char*>("PATH=/usr/bin:/bin"), const_cast<char*>(p.home.c_str()),
-                       const_cast<char*>("PYTHONDONTWRITEBYTECODE=1"), const_cast<char*>("PYTHONHASHSEED=0"), nullptr};
+                       const_cast<char*>("PYTHONDONTWRITEBYTECODE=1"), const_cast<char*>("PYTHONHASHSEED=0"),
+                       const_cast<char*>("OPENBLAS_NUM_THREADS=1"), const_cast<char*>("OMP_NUM_THREADS=1"),
+                       const_cast<char*>("MKL_NUM_THREADS=1"), const_cast<char*>("MPLBACKEND=Agg"),
+                       const_cast<char*>("TF_CPP_MIN_LOG_LEVEL=3"), const_cast<char*>("CUDA_VISIBLE_DEVICES=-1"), nullptr};
   char* const argv[] = {const_cast<char*>(l.python.c_str()), const_cast<char*>("-I"),
                         const_cast<char*>(p.script.c_str()), nullptr};
   execvpe(l.python.c_str(), argv, env);
@@ -120,6 +127,24 @@ SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimi
   }
   std::filesystem::remove_all(dir, ec);
   return r;
+}
+
+bool python_can_import(const std::string& module, const SandboxLimits& limits) {
+  const bool valid = !module.empty() && module.find_first_not_of(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") == std::string::npos &&
+      !(module[0] >= '0' && module[0] <= '9') && module.front() != '.' && module.back() != '.';
+  if (!valid) throw Error("sandbox: '" + module + "' is not a Python module name");
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, bool> cache;
+  std::lock_guard lock(mutex);
+  const auto key = std::make_pair(limits.python, module);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  SandboxLimits l = limits;
+  l.wall_seconds = std::max(l.wall_seconds, 60.0);
+  l.cpu_seconds = std::max(l.cpu_seconds, 60);
+  const SandboxResult r = run_python_sandboxed("import " + module + "\n", l);
+  return cache[key] = r.status == SandboxStatus::Passed;
 }
 
 }  // namespace lmzip::eval

@@ -6,6 +6,8 @@
 //   ahead and SandboxResult::network_isolated says so;
 // - when lmzip runs as root, the child drops to uid/gid 65534 (nobody): root ignores RLIMIT_NPROC, and the
 //   program gets no privileges.
+// - environment: PATH=/usr/bin:/bin, HOME, one BLAS/OpenMP thread, MPLBACKEND=Agg, TF_CPP_MIN_LOG_LEVEL=3,
+//   CUDA_VISIBLE_DEVICES=-1 (DS-1000's settings);
 // A timeout, crash or hang is a failed run; it never stalls the caller.
 #pragma once
 
@@ -38,5 +40,10 @@ struct SandboxResult {
 // Runs `program` (Python source). lmzip::Error only when the sandbox itself cannot be set up (no temp dir,
 // fork failed); anything the program does is reported in the result.
 SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimits& limits = {});
+
+// Whether `import module` succeeds in the sandbox (the interpreter and environment programs run in). Asked once
+// per (python, module) in a process, then answered from a cache; thread-safe. lmzip::Error when `module` is not
+// a dotted Python identifier.
+bool python_can_import(const std::string& module, const SandboxLimits& limits = {});
 
 }  // namespace lmzip::eval

@@ -44,17 +44,29 @@ void parse_generation(const Json& d, const std::string& origin, TaskSpec& t) {
   t.max_gen_toks = get_int(d, "max_gen_toks", origin, 256);
   if (d.contains("filters")) {
     for (const Json& f : d["filters"]) {
-      t.filters.push_back({get_string(f, "name", origin + " filters", true),
-                           get_string(f, "regex", origin + " filters", false),
-                           get_int(f, "group_select", origin + " filters", 0)});
+      const std::string where = origin + " filters";
+      ExtractFilter e;
+      e.name = get_string(f, "name", where, true);
+      e.regex = get_string(f, "regex", where, false);
+      e.group_select = get_int(f, "group_select", where, 0);
+      e.suffix = get_string(f, "suffix", where, false);
+      e.fallback = get_strings(f, "fallback", where);
+      e.invalid = get_string(f, "invalid", where, false, "[invalid]");
+      e.transform = get_string(f, "transform", where, false);
+      t.filters.push_back(std::move(e));
     }
   }
-  if (t.filters.empty()) t.filters.push_back({"remove_whitespace", "", 0});
+  if (t.filters.empty()) t.filters.push_back(ExtractFilter{.name = "remove_whitespace"});
   if (d.contains("exact_match")) {
     const Json& em = d["exact_match"];
     t.exact_match.regexes_to_ignore = get_strings(em, "regexes_to_ignore", origin);
     t.exact_match.ignore_case = em.value("ignore_case", false);
     t.exact_match.ignore_punctuation = em.value("ignore_punctuation", false);
+    const std::string equivalence = get_string(em, "equivalence", origin + " exact_match", false, "string");
+    if (equivalence != "string" && equivalence != "math") {
+      throw Error(origin + ": exact_match equivalence '" + equivalence + "' is not string or math");
+    }
+    t.exact_match.math_equivalence = equivalence == "math";
   }
 }
 
@@ -78,7 +90,9 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
   t.title = get_string(d, "title", origin, false, t.name);
   t.source = get_string(d, "source", origin, false);
   t.format = get_string(d, "format", origin, true);
-  if (t.format != "jsonl" && t.format != "csv") throw Error(origin + ": format '" + t.format + "' is not jsonl or csv");
+  if (t.format != "jsonl" && t.format != "csv" && t.format != "json") {
+    throw Error(origin + ": format '" + t.format + "' is not jsonl, json or csv");
+  }
   if (d.contains("fields")) {
     if (!d["fields"].is_object()) throw Error(origin + ": \"fields\" must be an object of name: template");
     t.fields = d["fields"];
@@ -98,6 +112,14 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
   t.fewshot_group = get_string(d, "fewshot_group", origin, false);
   t.fewshot_field = get_string(d, "fewshot_field", origin, false);
   t.fewshot_values = get_strings(d, "fewshot_values", origin);
+  if (d.contains("fewshot_samples")) {
+    if (!d["fewshot_samples"].is_array()) throw Error(origin + ": \"fewshot_samples\" must be a list of records");
+    t.fewshot_samples = d["fewshot_samples"];
+  }
+  if (d.contains("fewshot_fields")) {
+    if (!d["fewshot_fields"].is_object()) throw Error(origin + ": \"fewshot_fields\" must be an object of name: template");
+    t.fewshot_fields = d["fewshot_fields"];
+  }
   std::string request = get_string(d, "request", origin, true);
   if (request == "loglikelihood_options") {
     t.request = RequestType::LoglikelihoodOptions;
@@ -109,6 +131,8 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
     parse_generation(d, origin, t);
     t.program = get_string(d, "program", origin, false);
     if (d.contains("timeout_seconds")) t.timeout_seconds = d["timeout_seconds"].get<double>();
+    t.program_requires = get_string(d, "program_requires", origin, false);
+    t.memory_mb = get_int(d, "memory_mb", origin, 1024);
     t.metrics = {t.program.empty() ? "exact_match" : "pass@1"};
   } else {
     throw Error(origin + ": request '" + request + "' is not loglikelihood_options or generate_until");
@@ -163,7 +187,9 @@ std::string subject_of(const std::string& file_name) {
   return stem;
 }
 
-Json derive(const TaskSpec& spec, Json doc, const std::string& where) {
+}  // namespace
+
+Json derive_document(const TaskSpec& spec, Json doc, const std::string& where) {
   for (const std::string& path : spec.required) {
     if (!lookup_path(doc, path)) {
       std::string expected;
@@ -180,9 +206,18 @@ Json derive(const TaskSpec& spec, Json doc, const std::string& where) {
         for (const Json& item : def) list.push_back(render_value(item.get<std::string>(), doc));
         doc[name] = std::move(list);
       } else {
-        std::string text = render_text(def.at("template").get<std::string>(), doc);
-        Json holder = {{"v", text}};
-        doc[name] = render_value("{{v|" + def.at("filter").get<std::string>() + "}}", holder);
+        if (!def.is_object() || !def.contains("template")) {
+          throw Error("task " + spec.name + ": field '" + name + "' must be a template, a list, or {\"template\": ...}");
+        }
+        Json value = render_text(def.at("template").get<std::string>(), doc);
+        if (def.contains("filter")) {
+          Json holder = {{"v", std::move(value)}};
+          value = render_value("{{v|" + def.at("filter").get<std::string>() + "}}", holder);
+        }
+        if (def.contains("map") && value.is_string() && def["map"].contains(value.get<std::string>())) {
+          value = def["map"][value.get<std::string>()];
+        }
+        doc[name] = std::move(value);
       }
     }
   } catch (const Error& e) {
@@ -191,14 +226,33 @@ Json derive(const TaskSpec& spec, Json doc, const std::string& where) {
   return doc;
 }
 
-void read_file(const TaskSpec& spec, const std::string& path, std::vector<Json>& docs) {
+namespace {
+
+// `relative`: the file's path below a directory given as data (json format: "algebra/1.json", whose parent
+// directory names the subject).
+void read_file(const TaskSpec& spec, const std::string& path, std::vector<Json>& docs, const fs::path& relative = {}) {
   std::string file = fs::path(path).filename().string();
+  const bool nested = spec.format == "json" && relative.has_parent_path();
   auto add = [&](Json raw, size_t line) {
     Json doc = raw.is_object() ? std::move(raw) : Json::object({{"_row", std::move(raw)}});
-    doc["_file"] = file;
-    doc["_subject"] = subject_of(file);
-    docs.push_back(derive(spec, std::move(doc), path + ":" + std::to_string(line)));
+    doc["_file"] = nested ? relative.generic_string() : file;
+    doc["_subject"] = nested ? relative.parent_path().filename().string() : subject_of(file);
+    docs.push_back(derive_document(spec, std::move(doc), path + ":" + std::to_string(line)));
   };
+  if (spec.format == "json" && file.find(".jsonl") == std::string::npos) {
+    Json raw = Json::parse(read_decompressed(path), nullptr, false);
+    if (raw.is_object()) {
+      add(std::move(raw), 1);
+    } else if (raw.is_array()) {
+      for (size_t i = 0; i < raw.size(); ++i) {
+        if (!raw[i].is_object()) throw Error(path + ": element " + std::to_string(i) + " is not a JSON object (task " + spec.name + ")");
+        add(std::move(raw[i]), i + 1);
+      }
+    } else {
+      throw Error(path + ": not a JSON object or list of objects (task " + spec.name + " reads one record a file)");
+    }
+    return;
+  }
   if (spec.format == "csv") {
     auto rows = parse_csv(read_decompressed(path), path);
     for (size_t i = 0; i < rows.size(); ++i) {
@@ -230,16 +284,22 @@ std::vector<Json> load_documents(const TaskSpec& spec, const std::string& path) 
     return docs;
   }
   std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(path)) {
+  auto consider = [&](const fs::directory_entry& e) {
     std::string n = e.path().filename().string();
     bool csv = n.find(".csv") != std::string::npos, jsonl = n.find(".jsonl") != std::string::npos;
-    if (!e.is_regular_file() || !(spec.format == "csv" ? csv : jsonl)) continue;
-    if (!spec.files.empty() && !std::regex_search(n, std::regex(spec.files))) continue;
+    bool json = n.find(".json") != std::string::npos;  // .json and .jsonl
+    if (!e.is_regular_file() || !(spec.format == "csv" ? csv : spec.format == "json" ? json : jsonl)) return;
+    if (!spec.files.empty() && !std::regex_search(n, std::regex(spec.files))) return;
     files.push_back(e.path().string());
+  };
+  if (spec.format == "json") {
+    for (const auto& e : fs::recursive_directory_iterator(path)) consider(e);
+  } else {
+    for (const auto& e : fs::directory_iterator(path)) consider(e);
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) throw Error(path + ": directory has no ." + spec.format + " files (task " + spec.name + ")");
-  for (const auto& f : files) read_file(spec, f, docs);
+  for (const auto& f : files) read_file(spec, f, docs, fs::relative(f, path));
   return docs;
 }
 

@@ -20,12 +20,18 @@ enum class GoldType {
 };
 
 // An answer-extraction filter applied to a generation (lm-eval's regex filter): the `group_select`-th match of
-// `regex` (-1 = last); when the pattern has groups, the first non-empty group; "[invalid]" when nothing matches.
-// An empty regex keeps the whole (stripped) response.
+// `regex` (-1 = last) in response + `suffix`; when the pattern has groups, the first non-empty group; stripped.
+// When the regex finds nothing, each `fallback` regex is tried in turn (its first match); then `invalid`.
+// An empty regex keeps the whole (stripped) response. `transform`, a template filter chain ("math_normalize"),
+// is applied to whatever was extracted (the invalid marker included, as lm-eval's process_results does).
 struct ExtractFilter {
   std::string name;  // "strict-match", "flexible-extract", "remove_whitespace"
   std::string regex;  // ECMAScript syntax
   int group_select = 0;
+  std::string suffix;                 // appended to the response first (minerva_math: "I hope it is correct.")
+  std::vector<std::string> fallback;  // AGIEval: "answer is .*?([A-G])", else the first capital letter "[A-F]"
+  std::string invalid = "[invalid]";
+  std::string transform;
 };
 
 // lm-eval's exact_match (HF evaluate) normalization, applied to the prediction and each reference.
@@ -33,15 +39,21 @@ struct ExactMatchOptions {
   std::vector<std::string> regexes_to_ignore;  // ECMAScript; each match is deleted, in order
   bool ignore_case = false;
   bool ignore_punctuation = false;  // deletes Python's string.punctuation
+  // "equivalence": "math": instead of the above, Hendrycks' is_equiv (math_answer.h: equal after strip_string).
+  bool math_equivalence = false;
 };
 
 struct TaskSpec {
   std::string name;
   std::string title;   // e.g. "ARC-Challenge (lm-eval arc_challenge)"
   std::string source;  // where the definition comes from (the lm-eval YAML, a paper)
-  std::string format;  // "jsonl" (one JSON object a line, .gz/.zst/.xz too) or "csv" (no header; a row is the list "_row": "{{_row[0]}}")
+  // "jsonl" (one JSON object a line, .gz/.zst/.xz too), "csv" (no header; a row is the list "_row": "{{_row[0]}}")
+  // or "json" (a file holds one object, or a list of objects; a directory is walked recursively for *.json and
+  // *.jsonl files, as MATH/test/<subject>/<id>.json; "_subject" is then the parent directory's name).
+  std::string format;
   // Derived fields, in order: name -> template (template.h) over the raw record and the fields before it;
-  // a list of templates gives a list; an object {"template": T, "filter": F} applies the named text filter to the rendered text.
+  // a list of templates gives a list; an object {"template": T, "filter": F, "map": {from: to}} applies the named
+  // filter chain to the rendered text ("lower|strip"), then replaces a result found in "map" (both optional).
   Json fields = Json::object();
   std::string files;  // a directory given as data: read only files whose names match this regex (empty: all)
   std::vector<std::string> required;  // raw paths every record must have (checked with the file and line)
@@ -74,7 +86,25 @@ struct TaskSpec {
   // Fixed demonstrations: only pool documents whose `fewshot_field` renders to one of `fewshot_values`.
   std::string fewshot_field;
   std::vector<std::string> fewshot_values;
+  // Fixed demonstrations given in the definition (lm-eval fewshot_config.samples): raw records, derived with
+  // `fields` like data records; when present they are the few-shot pool (--fewshot-data is not needed).
+  Json fewshot_samples = Json::array();
+  // Fields rendered on each demonstration document only, after `fields` (lm-eval fewshot_config.doc_to_target:
+  // a demo can show a full solution while the test document's reference is the bare answer). The templates see
+  // "_shot" (the demo's 1-based position in the prompt) and "_next_shot" (_shot + 1).
+  Json fewshot_fields = Json::object();
+
+  // Code tasks: a template giving the Python module (or list of modules) a document's program needs. Each is
+  // tried once per process (`import X` in the sandbox); a document whose module is missing is not executed:
+  // its sample says "execution": "skipped" and "missing_module", it counts in the "skipped" metric (the fraction
+  // of documents skipped) and not in pass@1 (the mean over executed documents).
+  std::string program_requires;
+  int memory_mb = 1024;  // the sandbox's address-space limit (RLIMIT_AS)
 };
+
+// The document a raw record becomes: `required` paths checked, `fields` derived. lmzip::Error naming `where`
+// (file:line) and the missing path.
+Json derive_document(const TaskSpec& spec, Json raw, const std::string& where);
 
 // Parses a task definition; lmzip::Error naming `origin` and the field on anything missing or mistyped.
 TaskSpec parse_task(const Json& definition, const std::string& origin);

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "lmzip/core/error.h"
+#include "lmzip/eval/math_answer.h"
 
 namespace lmzip::eval {
 namespace {
@@ -68,11 +69,32 @@ std::optional<Json> walk(const Json& v, const std::vector<PathStep>& steps, size
   return out;
 }
 
+std::string as_text_value(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// The argument of a filter written name('arg') or name("arg"); std::nullopt when `name` has no argument.
+std::optional<std::string> filter_argument(const std::string& filter, std::string_view tmpl) {
+  const size_t open = filter.find('(');
+  if (open == std::string::npos) return std::nullopt;
+  const std::string inside = filter.substr(open + 1, filter.size() - open - 2);
+  if (filter.back() != ')' || inside.size() < 2 || (inside[0] != '\'' && inside[0] != '"') || inside.back() != inside[0]) {
+    throw Error("template '" + std::string(tmpl) + "': filter '" + filter + "' needs one quoted argument, e.g. join(' ')");
+  }
+  return inside.substr(1, inside.size() - 2);
+}
+
 Json apply_string_filter(const std::string& name, const Json& v, std::string_view tmpl) {
+  const std::string base = name.substr(0, name.find('('));
+  if (base == "or_empty" && v.is_null()) return "";
   if (v.is_array()) {
     if (name == "first") {
       if (v.empty()) throw Error("template '" + std::string(tmpl) + "': filter 'first' on an empty list");
       return v[0];
+    }
+    if (base == "join") {
+      const auto sep = filter_argument(name, tmpl);
+      std::string out;
+      for (size_t i = 0; i < v.size(); ++i) out += (i ? sep.value_or(" ") : "") + as_text_value(v[i]);
+      return out;
     }
     Json out = Json::array();
     for (const Json& e : v) out.push_back(apply_string_filter(name, e, tmpl));
@@ -84,8 +106,23 @@ Json apply_string_filter(const std::string& name, const Json& v, std::string_vie
   if (name == "capitalize") return py_capitalize(s);
   if (name == "lower") return py_lower(s);
   if (name == "hellaswag_preprocess") return hellaswag_preprocess(s);
+  if (name == "or_empty") return s;
+  if (name == "last_boxed") {
+    auto boxed = last_boxed_only_string(s);
+    return boxed ? Json(*boxed) : Json();
+  }
+  if (name == "remove_boxed") {
+    auto inside = v.is_null() ? std::nullopt : remove_boxed(s);
+    if (!inside) throw Error("filter remove_boxed: no \\boxed{...} answer in '" + (v.is_null() ? std::string("(none)") : s) + "'");
+    return *inside;
+  }
+  if (name == "math_normalize") return normalize_final_answer(s);
+  if (name == "math_strip") return strip_string(s).value_or(s);
+  if (name == "ds1000_postprocess") return ds1000_postprocess(s);
+  if (name == "py_repr") return py_string_literal(s);
   throw Error("template '" + std::string(tmpl) + "': unknown filter '" + name +
-              "' (known: strip, capitalize, lower, hellaswag_preprocess, first)");
+              "' (known: strip, capitalize, lower, hellaswag_preprocess, first, join('sep'), or_empty, last_boxed, "
+              "remove_boxed, math_normalize, math_strip, ds1000_postprocess, py_repr)");
 }
 
 Json eval_expr(std::string_view expr, const Json& doc, std::string_view tmpl) {
@@ -178,6 +215,35 @@ std::string hellaswag_preprocess(std::string_view s) {
   static const std::regex bracketed(R"(\[[^\]\n]*\])");
   t = std::regex_replace(t, bracketed, "");
   return replace_all(t, "  ", " ");
+}
+
+std::string ds1000_postprocess(std::string_view text) {
+  std::string code(text);
+  auto cut = [&](std::string_view at) {
+    const size_t p = code.find(at);
+    if (p != std::string::npos) code.resize(p);
+  };
+  cut("</code>");
+  code = replace_all(code, "```python", "");
+  cut("```");
+  cut("\nEND SOLUTION");
+  return replace_all(code, "<code>", "");
+}
+
+std::string py_string_literal(std::string_view s) {
+  static const char* const hex = "0123456789abcdef";
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else out += ch;
+  }
+  return out + "\"";
 }
 
 }  // namespace lmzip::eval

@@ -3,7 +3,9 @@
 //   "Question: {{question}}\nAnswer:"      substitution of a document field
 //   "{{choices.text}}", "{{choices[0]}}"   object members and list indices
 //   "{{ctx_b|capitalize}}"                 filters, applied left to right (strip, capitalize, lower,
-//                                          hellaswag_preprocess, first); on a list they apply to each element
+//                                          hellaswag_preprocess, first, join(' '), or_empty, last_boxed,
+//                                          remove_boxed, math_normalize, math_strip, ds1000_postprocess, py_repr);
+//                                          on a list they apply to each element (join and first take the list)
 //
 // A template that is exactly one "{{...}}" yields the raw JSON value (a list stays a list), as in lm-eval,
 // where a template equal to a field name returns the field. Otherwise the pieces are concatenated as text
@@ -34,5 +36,10 @@ std::string py_capitalize(std::string_view s);  // str.capitalize(): first upper
 std::string py_lower(std::string_view s);       // str.lower()
 // lm-eval hellaswag utils.preprocess: strip; " [title]" -> ". "; remove "[...]" (non-greedy); "  " -> " " once.
 std::string hellaswag_preprocess(std::string_view s);
+// DS-1000 test_ds1000.py postprocess: cut at "</code>"; drop "```python"; cut at "```" and "\nEND SOLUTION"; drop "<code>".
+std::string ds1000_postprocess(std::string_view s);
+// A Python string literal whose value is `s` (double-quoted; backslash, quote and control characters escaped;
+// other bytes verbatim), for embedding text in a program as test_ds1000.py does with repr().
+std::string py_string_literal(std::string_view s);
 
 }  // namespace lmzip::eval
