@@ -91,12 +91,26 @@ std::string build_prompt(const TaskSpec& spec, const Json& doc, const std::vecto
 
 FewshotSampler::FewshotSampler(const TaskSpec& spec, const std::vector<Json>& pool, bool pool_is_eval_split,
                                uint64_t seed)
-    : spec_(spec), pool_(pool), pool_is_eval_(pool_is_eval_split), rng_(seed) {}
+    : spec_(spec), pool_(&pool), pool_is_eval_(pool_is_eval_split), rng_(seed) {
+  if (!spec.fewshot_samples.empty()) {
+    for (size_t i = 0; i < spec.fewshot_samples.size(); ++i) {
+      Json raw = spec.fewshot_samples[i];
+      raw["_file"] = "fewshot_samples";
+      raw["_subject"] = "";
+      fixed_.push_back(derive_document(spec, std::move(raw),
+                                       "task " + spec.name + " fewshot_samples[" + std::to_string(i) + "]"));
+    }
+    pool_ = &fixed_;
+    pool_is_eval_ = false;
+  }
+}
 
 std::vector<const Json*> FewshotSampler::demos_for(const Json& doc, int k) {
+  const bool random = spec_.fewshot_sampler == "random";
   std::vector<const Json*> candidates;
-  for (const Json& d : pool_) {
-    if (pool_is_eval_ && &d == &doc) continue;
+  for (const Json& d : *pool_) {
+    // lm-eval's random sampler draws from the whole split and drops the document afterwards.
+    if (pool_is_eval_ && &d == &doc && !random) continue;
     if (!spec_.fewshot_group.empty() && d.value(spec_.fewshot_group, Json()) != doc.value(spec_.fewshot_group, Json())) {
       continue;
     }
@@ -107,18 +121,40 @@ std::vector<const Json*> FewshotSampler::demos_for(const Json& doc, int k) {
     candidates.push_back(&d);
   }
   const size_t want = static_cast<size_t>(std::max(0, k));
-  if (candidates.size() < want) {
+  const bool doc_in_pool = std::find(candidates.begin(), candidates.end(), &doc) != candidates.end();
+  const size_t available = candidates.size() - (doc_in_pool ? 1 : 0);
+  if (available < want) {
     throw Error("task " + spec_.name + ": " + std::to_string(want) + "-shot needs " + std::to_string(want) +
-                " demonstrations but the few-shot pool has " + std::to_string(candidates.size()) +
+                " demonstrations but the few-shot pool has " + std::to_string(available) +
                 (spec_.fewshot_group.empty() ? "" : " with the same " + spec_.fewshot_group) +
                 " (give --fewshot-data or fewer --shots)");
   }
-  if (spec_.fewshot_sampler == "random") {
-    // Partial Fisher-Yates with plain modulo draws (std distributions are implementation-defined).
-    for (size_t i = 0; i < want; ++i) std::swap(candidates[i], candidates[i + rng_() % (candidates.size() - i)]);
+  std::vector<const Json*> chosen;
+  if (random) {
+    // rnd.sample(docs, k + 1 when the pool is the evaluated split), then [x for x in sample if x != doc][:k].
+    const size_t draw = std::min(candidates.size(), want + (pool_is_eval_ ? 1 : 0));
+    for (size_t i : rng_.sample(candidates.size(), draw)) {
+      if (candidates[i] != &doc && chosen.size() < want) chosen.push_back(candidates[i]);
+    }
+  } else {
+    chosen.assign(candidates.begin(), candidates.begin() + static_cast<long>(want));
   }
-  candidates.resize(want);
-  return candidates;
+  if (spec_.fewshot_fields.empty()) return chosen;
+  shown_.clear();
+  shown_.reserve(chosen.size());
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    Json d = *chosen[i];
+    d["_shot"] = i + 1;
+    d["_next_shot"] = i + 2;
+    for (const auto& [name, tmpl] : spec_.fewshot_fields.items()) {
+      if (!tmpl.is_string()) throw Error("task " + spec_.name + ": fewshot_fields '" + name + "' must be a template string");
+      d[name] = render_value(tmpl.get<std::string>(), d);
+    }
+    shown_.push_back(std::move(d));
+  }
+  chosen.clear();
+  for (const Json& d : shown_) chosen.push_back(&d);
+  return chosen;
 }
 
 namespace {
@@ -176,8 +212,24 @@ void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::stri
     Json with_response = doc;
     with_response["_response"] = response;
     const std::string program = render_text(spec.program, with_response);
-    SandboxResult run = run_python_sandboxed(program, {.wall_seconds = spec.timeout_seconds,
-                                                       .cpu_seconds = static_cast<int>(std::ceil(spec.timeout_seconds))});
+    const SandboxLimits limits{.wall_seconds = spec.timeout_seconds,
+                               .cpu_seconds = static_cast<int>(std::ceil(spec.timeout_seconds)),
+                               .memory_bytes = static_cast<uint64_t>(spec.memory_mb) << 20};
+    if (!spec.program_requires.empty()) {
+      // A document whose library is missing is reported as skipped: never a pass, never a fail.
+      values.try_emplace("pass@1");  // the metric exists even when document 0 is skipped
+      for (const std::string& module : as_strings(render_value(spec.program_requires, doc), "program_requires", doc)) {
+        if (!python_can_import(module, limits)) {
+          values["skipped"].push_back(1.0);
+          sample["program"] = program;
+          sample["execution"] = "skipped";
+          sample["missing_module"] = module;
+          return;
+        }
+      }
+      values["skipped"].push_back(0.0);
+    }
+    SandboxResult run = run_python_sandboxed(program, limits);
     values["pass@1"].push_back(run.status == SandboxStatus::Passed ? 1.0 : 0.0);
     sample["program"] = program;
     sample["execution"] = status_name(run.status);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lmzip/core/error.h"
+#include "lmzip/eval/py_random.h"
 #include "lmzip/eval/task.h"
 
 namespace lmzip::eval {
@@ -54,10 +55,12 @@ size_t gold_of(const TaskSpec& spec, const Json& doc);                       // 
 std::vector<std::string> references_of(const TaskSpec& spec, const Json& doc);  // generation
 std::string demo_target(const TaskSpec& spec, const Json& doc);  // the answer a demonstration shows
 
-// Picks demonstrations. `pool` is the few-shot split; when it is the evaluated split itself, the document is
-// never its own demonstration. first_n: the first k of the pool (of the same fewshot_group), the same for every
-// document. random: k distinct demos drawn by a std::mt19937_64 seeded with `seed` that advances from document
-// to document (lm-eval's scheme; the draws are not CPython's random.sample, so the demos differ from lm-eval's).
+// Picks demonstrations. `pool` is the few-shot split (the task's fewshot_samples instead, when it has them); when
+// it is the evaluated split itself, the document is never its own demonstration. first_n: the first k of the pool
+// (of the same fewshot_group), the same for every document. random: lm-eval's ContextSampler with CPython's
+// random.Random(seed) (py_random.h), advancing from document to document: rnd.sample(pool, k), or when the pool is
+// the evaluated split rnd.sample(pool, k + 1) without the document, first k. With the task's fewshot_fields, the
+// demos are copies carrying "_shot", "_next_shot" and those fields, valid until the next demos_for call.
 class FewshotSampler {
  public:
   FewshotSampler(const TaskSpec& spec, const std::vector<Json>& pool, bool pool_is_eval_split, uint64_t seed);
@@ -65,9 +68,11 @@ class FewshotSampler {
 
  private:
   const TaskSpec& spec_;
-  const std::vector<Json>& pool_;
+  std::vector<Json> fixed_;  // spec.fewshot_samples, derived
+  const std::vector<Json>* pool_;
   bool pool_is_eval_;
-  std::mt19937_64 rng_;
+  PyRandom rng_;
+  std::vector<Json> shown_;  // the last call's demos with fewshot_fields
 };
 
 // What one document gave: its log record (prompt, responses, extracted answers, verdicts) and the metric values
