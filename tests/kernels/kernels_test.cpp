@@ -127,6 +127,35 @@ TEST(MatmulFixed, AgreesWithReferenceAndIgnoresBatchAndThreads) {
   }
 }
 
+// matmul_fixed reads F32 and F16 weights in place, four rows at a time, and dequantizes other types: every
+// output element must still be exactly dot_fixed of the row and the dequantized weight row.
+TEST(MatmulFixed, EveryStorageGivesExactlyDotFixedOfTheDequantizedRow) {
+  const int64_t n_in = 160, n_out = 67, m = 3;  // n_out: a partial group of four rows at the end
+  const auto wf = random_values(static_cast<size_t>(n_in * n_out), 10);
+  const auto x = random_values(static_cast<size_t>(m * n_in), 11);
+  ThreadPool two(2);
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0}) {
+    std::string wq;
+    quantize_row(type, wf.data(), wf.size(), wq);
+    const WeightView w = make_weight_view("w", type, reinterpret_cast<const uint8_t*>(wq.data()), n_in, n_out);
+    std::vector<float> deq(static_cast<size_t>(n_in * n_out));
+    w.dequantize_rows(0, n_out, deq.data());
+    std::vector<float> y(static_cast<size_t>(m * n_out), 1.0f);
+    matmul_fixed(x.data(), m, n_in, w, y.data(), n_out, /*accumulate=*/true, two);
+    for (int64_t r = 0; r < m; ++r) {
+      for (int64_t o = 0; o < n_out; ++o) {
+        const float expected = 1.0f + dot_fixed(x.data() + r * n_in, deq.data() + o * n_in, n_in);
+        ASSERT_EQ(y[static_cast<size_t>(r * n_out + o)], expected) << ggml_type_name(type) << " " << r << "," << o;
+      }
+    }
+  }
+  // dot4_fixed on rows whose length leaves a tail after the 16-lane body.
+  const float* rows[4] = {wf.data(), wf.data() + 21, wf.data() + 42, wf.data() + 63};
+  float d[4];
+  dot4_fixed(x.data(), rows, 21, d);
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(d[k], dot_fixed(x.data(), rows[k], 21));
+}
+
 TEST(Attention, FixedFormMatchesGemmFormAndIsSplitInvariant) {
   const AttentionShape shape{.n_head = 4, .n_head_kv = 2, .head_dim = 32};
   const int64_t n = 40, q_dim = 128, kv_dim = 64;

@@ -107,7 +107,15 @@ void causal_attention_fixed(const float* q, int64_t n_query, int64_t first_posit
     const float* vh = v + (head / group) * hd;
     thread_local std::vector<float> p;
     p.resize(static_cast<size_t>(n_keys));
-    for (int64_t j = 0; j < n_keys; ++j) p[static_cast<size_t>(j)] = dot_fixed(qi, kh + j * kv_stride, hd) * scale;
+    int64_t j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+      const float* keys[4] = {kh + j * kv_stride, kh + (j + 1) * kv_stride, kh + (j + 2) * kv_stride,
+                              kh + (j + 3) * kv_stride};
+      float d[4];
+      dot4_fixed(qi, keys, hd, d);
+      for (int t = 0; t < 4; ++t) p[static_cast<size_t>(j + t)] = d[t] * scale;
+    }
+    for (; j < n_keys; ++j) p[static_cast<size_t>(j)] = dot_fixed(qi, kh + j * kv_stride, hd) * scale;
     const float inv = 1.0f / exp_shift_sum(p.data(), n_keys, max_of(p.data(), n_keys));
     float* o = out + i * q_stride + head * hd;
     std::fill(o, o + hd, 0.0f);

@@ -1,6 +1,9 @@
 #include "lmzip/kernels/matmul.h"
 
 #include <cblas.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +11,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/kernels/dequant.h"
+#include "lmzip/kernels/fp16.h"
 #include "lmzip/kernels/reduce.h"
 
 namespace lmzip {
@@ -97,21 +101,87 @@ float dot_fixed(const float* a, const float* b, int64_t n) {
   return combine_lanes_sum(lane) + tail;
 }
 
+namespace {
+
+#if defined(__AVX512F__)
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) {
+  return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+#endif
+inline float to_float(float x) { return x; }
+inline float to_float(uint16_t h) { return fp16_to_float(h); }
+
+// out[k] = dot_fixed(a, b[k], n) for four rows at once, bit for bit: each row keeps dot_fixed's per-lane FMA
+// sequence, tail and lane combination; interleaving four rows only hides the FMA latency and shares the loads
+// of a. Row is float, or uint16_t fp16 bits converted exactly on load (no dequantized copy of the weights).
+template <typename Row>
+void dot4_fixed(const float* a, const Row* const* b, int64_t n, float* out) {
+  float lane[4][kReduceLanes];
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  static_assert(kReduceLanes == 16);
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (; i + kReduceLanes <= n; i += kReduceLanes) {
+    const __m512 va = _mm512_loadu_ps(a + i);
+    for (int k = 0; k < 4; ++k) acc[k] = _mm512_fmadd_ps(va, load16(b[k] + i), acc[k]);
+  }
+  for (int k = 0; k < 4; ++k) _mm512_storeu_ps(lane[k], acc[k]);
+#else
+  for (int k = 0; k < 4; ++k) std::fill(lane[k], lane[k] + kReduceLanes, 0.0f);
+  for (; i + kReduceLanes <= n; i += kReduceLanes) {
+    for (int k = 0; k < 4; ++k) {
+      for (int j = 0; j < kReduceLanes; ++j) lane[k][j] = std::fma(a[i + j], to_float(b[k][i + j]), lane[k][j]);
+    }
+  }
+#endif
+  for (int k = 0; k < 4; ++k) {
+    float tail = 0;
+    for (int64_t t = i; t < n; ++t) tail = std::fma(a[t], to_float(b[k][t]), tail);
+    out[k] = combine_lanes_sum(lane[k]) + tail;
+  }
+}
+
+// y[r][first + o] (+)= dot_fixed(x[r], rows[o]) for o < count, four rows at a time.
+template <typename Row>
+void fixed_panel(const float* x, int64_t m, int64_t ldx, const Row* rows, int64_t row_stride, int64_t n_in,
+                 int64_t first, int64_t count, float* y, int64_t ldy, bool accumulate) {
+  for (int64_t r = 0; r < m; ++r) {
+    for (int64_t o = 0; o < count; o += 4) {
+      const Row* b[4];
+      for (int k = 0; k < 4; ++k) b[k] = rows + std::min(o + k, count - 1) * row_stride;  // tail: repeat the last
+      float d[4];
+      dot4_fixed(x + r * ldx, b, n_in, d);
+      for (int k = 0; k < 4 && o + k < count; ++k) {
+        float& out = y[r * ldy + first + o + k];
+        out = accumulate ? out + d[k] : d[k];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void dot4_fixed(const float* a, const float* const* b, int64_t n, float* out) { dot4_fixed<float>(a, b, n, out); }
+
 void matmul_fixed(const float* x, int64_t m, int64_t ldx, const WeightView& w, float* y, int64_t ldy,
                   bool accumulate, ThreadPool& pool) {
-  constexpr int64_t kFixedPanel = 64;  // weight rows dequantized at once
+  constexpr int64_t kFixedPanel = 64;  // weight rows per work item (dequantized at once for quantized types)
   const int64_t n_panels = (w.n_out + kFixedPanel - 1) / kFixedPanel;
   pool.parallel_items(static_cast<size_t>(n_panels), [&](size_t p) {
-    thread_local std::vector<float> panel;
     const int64_t first = static_cast<int64_t>(p) * kFixedPanel, count = std::min(kFixedPanel, w.n_out - first);
-    panel.resize(static_cast<size_t>(count * w.n_in));
-    w.dequantize_rows(first, count, panel.data());
-    for (int64_t r = 0; r < m; ++r) {
-      for (int64_t o = 0; o < count; ++o) {
-        const float d = dot_fixed(x + r * ldx, panel.data() + o * w.n_in, w.n_in);
-        float& out = y[r * ldy + first + o];
-        out = accumulate ? out + d : d;
-      }
+    if (w.type == GgmlType::F32) {
+      fixed_panel(x, m, ldx, reinterpret_cast<const float*>(w.row(first)), w.n_in, w.n_in, first, count, y, ldy,
+                  accumulate);
+    } else if (w.type == GgmlType::F16) {
+      // fp16 rows are 2-byte aligned in GGUF (tensor data is 32-byte aligned, rows are whole elements).
+      fixed_panel(x, m, ldx, reinterpret_cast<const uint16_t*>(w.row(first)), w.n_in, w.n_in, first, count, y, ldy,
+                  accumulate);
+    } else {
+      thread_local std::vector<float> panel;
+      panel.resize(static_cast<size_t>(count * w.n_in));
+      w.dequantize_rows(first, count, panel.data());
+      fixed_panel(x, m, ldx, panel.data(), w.n_in, w.n_in, first, count, y, ldy, accumulate);
     }
   });
 }

@@ -50,6 +50,9 @@ void matmul_fixed(const float* x, int64_t m, int64_t ldx, const WeightView& w, f
 // tail in order. A pure function of (a, b, n).
 float dot_fixed(const float* a, const float* b, int64_t n);
 
+// out[k] = dot_fixed(a, b[k], n) for k < 4, bit for bit, faster (four rows interleaved).
+void dot4_fixed(const float* a, const float* const* b, int64_t n, float* out);
+
 // Plain fp32 GEMM on the calling thread: C[m x n] = alpha * A[m x k] * op(B) + beta * C, row-major;
 // op(B) = B^T (B is [n x k]) when b_transposed, else B ([k x n]).
 void sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
