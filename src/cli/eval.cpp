@@ -1,6 +1,7 @@
 // lmzip eval -m MODEL.gguf --task NAME --data PATH : a downstream benchmark on lmzip's engine (lm-eval prompts
 // and metrics; see docs/EVAL.md and docs/TASKS.md).
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -37,7 +38,7 @@ struct EvalArgs {
   int shots = -1, threads = 0;
   long long max_context = 2048;
   double min_k = 0;
-  bool json = false, add_bos = false, no_db = false, list_tasks = false, share_prefix = false;
+  bool json = false, add_bos = false, no_db = false, list_tasks = false;
 };
 
 std::string model_name_of(const std::string& path) {
@@ -95,7 +96,7 @@ nlohmann::ordered_json run_fingerprint(const EvalArgs& a, const eval::TaskSpec& 
           {"fewshot_data", pool ? documents_identity(*pool) : nlohmann::ordered_json(nullptr)},
           {"model", {{"bytes", file.file_size()}, {"xxh64", hex_u64(xxh64(file.file_data(), file.file_size()))}}},
           {"shots", shots}, {"seed", o.seed}, {"limit", a.limit}, {"max_context", a.max_context},
-          {"add_bos", a.add_bos}, {"share_prefix", a.share_prefix}, {"min_k", a.min_k}};
+          {"add_bos", a.add_bos}, {"min_k", a.min_k}};
 }
 
 double unix_now() {
@@ -106,8 +107,7 @@ void write_lm_eval_json(const std::string& path, const eval::TaskSpec& spec, con
                         const EvalArgs& a, const std::string& model, size_t original_docs, double start, double end) {
   eval::LmEvalRunInfo info{.model_name = model,
                            .model_args = "pretrained=" + a.model_path + ",max_context=" + std::to_string(a.max_context) +
-                                         ",add_bos=" + (a.add_bos ? "True" : "False") +
-                                         ",share_prefix=" + (a.share_prefix ? "True" : "False"),
+                                         ",add_bos=" + (a.add_bos ? "True" : "False"),
                            .data_path = a.data,
                            .fewshot_data_path = a.fewshot_data,
                            .original_docs = original_docs,
@@ -151,8 +151,6 @@ int run_eval(int argc, char** argv) {
   args.option("-t,--threads", "N", &a.threads, "threads (default: all)");
   args.option("--max-context", "N", &a.max_context, "tokens per request (default 2048)");
   args.option("--min-k", "PCT", &a.min_k, "also report Min-K% Prob (e.g. 20)");
-  args.flag("--share-prefix", &a.share_prefix,
-            "score options from the context's KV cache (default: one BLAS pass per option, faster today)");
   args.flag("--add-bos", &a.add_bos, "prepend BOS to every request (lm-eval's HF default: no)");
   args.option("--log-samples", "FILE", &a.log_samples, "write every prompt, response and verdict as JSONL");
   args.option("--name", "NAME", &a.name, "model name in the results store (default: file name)");
@@ -179,8 +177,10 @@ int run_eval(int argc, char** argv) {
   auto tokenizer = Tokenizer::from_gguf(file);
   auto model = Model::load(file);
   ThreadPool threads(a.threads);
-  eval::SessionLanguageModel lm(*model, *tokenizer, threads,
-                                {.max_context = a.max_context, .add_bos = a.add_bos, .share_prefix = a.share_prefix});
+  // A block's generations are all decoded together; its option requests share passes of up to 2048 tokens.
+  eval::EngineLanguageModel lm(*model, *tokenizer, threads,
+                               {.max_context = a.max_context, .add_bos = a.add_bos,
+                                .max_in_flight = static_cast<int>(std::min<long long>(a.batch, 64))});
   const auto start = std::chrono::steady_clock::now();
   const double start_unix = unix_now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };

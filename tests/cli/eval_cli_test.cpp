@@ -22,7 +22,7 @@ TEST(EvalCli, ArcChallengeJsonAndSampleLog) {
   const std::string log = test::temp_dir() + "/arc-samples.jsonl";
   CliRun r = lmzip("eval --json --no-db -t 1 -m " + kModel + " --task arc_challenge --data " + kFixtures +
                    "arc/ARC-Challenge-Test.jsonl --fewshot-data " + kFixtures +
-                   "arc/ARC-Challenge-Train.jsonl --shots 2 --min-k 20 --share-prefix --log-samples " + log);
+                   "arc/ARC-Challenge-Train.jsonl --shots 2 --min-k 20 --log-samples " + log);
   ASSERT_EQ(r.rc, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["task"], "arc_challenge");

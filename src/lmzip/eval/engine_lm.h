@@ -28,7 +28,6 @@ struct EngineOptions {
   bool add_bos = false;
   int64_t batch_tokens = 2048;  // tokens per packed scoring pass (a larger single request runs alone)
   int max_in_flight = 8;        // generations decoded together (fewer when their caches would pass 1 GiB)
-  bool share_prefix = true;     // ignored: prefixes are always shared (kept until the CLI drops --share-prefix)
 };
 
 class EngineLanguageModel : public LanguageModel {
@@ -56,7 +55,5 @@ class EngineLanguageModel : public LanguageModel {
   std::unique_ptr<MultiSession> sessions_;  // for generation, allocated on first use
   uint64_t tokens_computed_ = 0, forward_passes_ = 0;
 };
-
-using SessionLanguageModel = EngineLanguageModel;  // the former name, until its last users move
 
 }  // namespace lmzip::eval

@@ -16,7 +16,7 @@
 
 namespace lmzip::eval {
 
-// What the runner asks of a model. Implementations: SessionLanguageModel (lmzip's engine), fakes in tests.
+// What the runner asks of a model. Implementations: EngineLanguageModel (lmzip's engine), fakes in tests.
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -33,7 +33,8 @@ class LanguageModel {
 
   // The batched forms: the runner hands over the requests of several documents at once, so an engine can
   // run them together (options of many examples in one pass, several generations in flight). Answers come
-  // in request order and must equal what the single-request forms give. The defaults ask one at a time.
+  // in request order and equal what the single-request forms give, up to floating-point rounding (an engine
+  // may pack requests into shared passes). The defaults ask one at a time.
   struct LoglikelihoodRequest {
     std::string context;
     std::vector<std::string> continuations;
