@@ -19,8 +19,8 @@ TEST(Options, AccAndAccNormByCharacterLength) {
 }
 
 TEST(Gsm8k, StrictAndFlexibleExtraction) {
-  const ExtractFilter strict{"strict-match", "#### (-?[0-9.,]+)", 0};
-  const ExtractFilter flexible{"flexible-extract", "(-?[$0-9.,]{2,})|(-?[0-9]+)", -1};
+  const ExtractFilter strict{.name = "strict-match", .regex = "#### (-?[0-9.,]+)", .group_select = 0};
+  const ExtractFilter flexible{.name = "flexible-extract", .regex = "(-?[$0-9.,]{2,})|(-?[0-9]+)", .group_select = -1};
   const std::string r1 = " She makes 9 * 2 = $18.\n#### 18\n\n";
   EXPECT_EQ(extract_answer(strict, r1), "18");
   EXPECT_EQ(extract_answer(flexible, r1), "18");
@@ -31,7 +31,7 @@ TEST(Gsm8k, StrictAndFlexibleExtraction) {
   EXPECT_EQ(extract_answer(flexible, "no digits"), "[invalid]");
   EXPECT_EQ(extract_answer(flexible, "x 7 y"), "7");  // second group
 
-  ExactMatchOptions em{{",", "\\$", "[\\s\\S]*#### ", "\\.$"}, true, false};
+  ExactMatchOptions em{.regexes_to_ignore = {",", "\\$", "[\\s\\S]*#### ", "\\.$"}, .ignore_case = true};
   const std::string reference = "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n#### 18";
   EXPECT_EQ(normalize_for_exact_match(reference, em), "18");
   EXPECT_EQ(exact_match("$18.", {reference}, em), 1.0);
@@ -41,7 +41,7 @@ TEST(Gsm8k, StrictAndFlexibleExtraction) {
 }
 
 TEST(ExactMatch, NqOpenArticlesCasePunctuation) {
-  ExactMatchOptions em{{"\\b(?:The |the |An |A |The |a |an )"}, true, true};
+  ExactMatchOptions em{.regexes_to_ignore = {"\\b(?:The |the |An |A |The |a |an )"}, .ignore_case = true, .ignore_punctuation = true};
   const std::vector<std::string> refs = {"14 December 1972 UTC", "December 1972"};
   EXPECT_EQ(normalize_for_exact_match("The December, 1972.", em), "december 1972");
   EXPECT_EQ(exact_match("The December 1972", refs, em), 1.0);
@@ -52,7 +52,7 @@ TEST(ExactMatch, NqOpenArticlesCasePunctuation) {
 }
 
 TEST(ExactMatch, TriviaQaAnyAlias) {
-  ExactMatchOptions em{{}, true, true};
+  ExactMatchOptions em{.regexes_to_ignore = {}, .ignore_case = true, .ignore_punctuation = true};
   const std::vector<std::string> aliases = {"Sunset Blvd", "West Sunset Boulevard", "Sunset Boulevard"};
   EXPECT_EQ(exact_match("sunset boulevard", aliases, em), 1.0);
   EXPECT_EQ(exact_match("Sunset Blvd.", aliases, em), 1.0);

@@ -56,7 +56,7 @@ void parse_generation(const Json& d, const std::string& origin, TaskSpec& t) {
       t.filters.push_back(std::move(e));
     }
   }
-  if (t.filters.empty()) t.filters.push_back(ExtractFilter{.name = "remove_whitespace"});
+  if (t.filters.empty()) t.filters.push_back(ExtractFilter{.name = "remove_whitespace", .regex = ""});
   if (d.contains("exact_match")) {
     const Json& em = d["exact_match"];
     t.exact_match.regexes_to_ignore = get_strings(em, "regexes_to_ignore", origin);

@@ -28,10 +28,10 @@ struct ExtractFilter {
   std::string name;  // "strict-match", "flexible-extract", "remove_whitespace"
   std::string regex;  // ECMAScript syntax
   int group_select = 0;
-  std::string suffix;                 // appended to the response first (minerva_math: "I hope it is correct.")
-  std::vector<std::string> fallback;  // AGIEval: "answer is .*?([A-G])", else the first capital letter "[A-F]"
+  std::string suffix{};               // appended to the response first (minerva_math: "I hope it is correct.")
+  std::vector<std::string> fallback{};  // AGIEval: "answer is .*?([A-G])", else the first capital letter "[A-F]"
   std::string invalid = "[invalid]";
-  std::string transform;
+  std::string transform{};
 };
 
 // lm-eval's exact_match (HF evaluate) normalization, applied to the prediction and each reference.
