@@ -49,7 +49,7 @@ std::string model_name_of(const std::string& path) {
 
 nlohmann::json result_json(const eval::EvalResult& r, const EvalArgs& a, const std::string& model, double secs) {
   nlohmann::json metrics = nlohmann::json::object();
-  for (const auto& m : r.metrics) metrics[m.name] = {{"value", m.value}, {"stderr", m.stderr_value}};
+  for (const auto& m : r.metrics) metrics[m.name] = {{"value", m.value}, {"stderr", m.stderr_value}, {"n", m.n}};
   return {{"task", r.task}, {"model", model}, {"model_path", a.model_path}, {"data", a.data},
           {"num_fewshot", r.num_fewshot}, {"documents", r.n_docs}, {"metrics", metrics}, {"seconds", secs},
           {"add_bos", a.add_bos}, {"max_context", a.max_context}};
@@ -58,7 +58,13 @@ nlohmann::json result_json(const eval::EvalResult& r, const EvalArgs& a, const s
 void print_table(const eval::EvalResult& r, const std::string& model) {
   std::printf("%-16s %-28s %6s %8s %8s\n", "task", "metric", "n", "value", "stderr");
   for (const auto& m : r.metrics) {
-    std::printf("%-16s %-28s %6zu %8.4f %8.4f\n", r.task.c_str(), m.name.c_str(), r.n_docs, m.value, m.stderr_value);
+    std::printf("%-16s %-28s %6zu %8.4f %8.4f\n", r.task.c_str(), m.name.c_str(), m.n, m.value, m.stderr_value);
+  }
+  for (const auto& m : r.metrics) {
+    if (m.name == "skipped" && m.value > 0) {
+      std::printf("%zu of %zu documents skipped: a library they need is missing (see --log-samples)\n",
+                  static_cast<size_t>(std::llround(m.value * static_cast<double>(m.n))), m.n);
+    }
   }
   std::printf("model %s, %d-shot\n", model.c_str(), r.num_fewshot);
 }

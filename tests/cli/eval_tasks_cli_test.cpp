@@ -80,6 +80,14 @@ TEST(EvalTasksCli, Ds1000ExecutesAndSkipsTheMissingLibrary) {
   ASSERT_TRUE(j["metrics"].contains("skipped")) << r.out;
   EXPECT_DOUBLE_EQ(j["metrics"]["skipped"]["value"], 1.0 / 3);  // the lmzipfakelib problem
   EXPECT_TRUE(is_fraction_of(j["metrics"]["pass@1"]["value"], 2));
+  EXPECT_EQ(j["metrics"]["pass@1"]["n"], 2);  // over the executed problems only
+  EXPECT_EQ(j["metrics"]["skipped"]["n"], 3);
+  // The table says how many were skipped and why.
+  auto table = test::run_lmzip("eval --no-db -t 1 -m " + kModel + " --task ds1000 --data " + kFixtures +
+                               "ds1000/ds1000.jsonl.gz");
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("1 of 3 documents skipped: a library they need is missing"), std::string::npos)
+      << table.out;
   auto samples = read_samples(log);
   ASSERT_EQ(samples.size(), 3u);
   EXPECT_NE(samples[0]["execution"], "skipped");  // numpy is installed (scripts/deps)

@@ -15,7 +15,7 @@ const Json kPrint = {{"task", {{"name", "t"}, {"doc_to_text", "{{q}}"}}}, {"data
                      {"shots", 2}};
 
 DocOutcome outcome(int i, double v) {
-  return {{{"doc_index", i}, {"prompt", "Q" + std::to_string(i)}, {"acc", v}}, {{"acc", {v}}, {"min_k_20", {0.1 * i}}}};
+  return {{{"doc_index", i}, {"prompt", std::to_string(i).insert(0, "Q")}, {"acc", v}}, {{"acc", {v}}, {"min_k_20", {0.1 * i}}}};
 }
 
 std::string expect_error(const std::string& path, const Json& print) {
@@ -79,6 +79,20 @@ TEST(EvalCheckpoint, DropsATornLastLineAndRefusesOtherRuns) {
   EXPECT_NE(expect_error(path, kPrint).find("not an lmzip eval checkpoint"), std::string::npos);
 }
 
+// The fingerprint is the task's whole definition: a field the checkpoint code does not know (here DS-1000's
+// program_requires and memory_mb) still makes a changed task a different run.
+TEST(EvalCheckpoint, FingerprintCoversEveryFieldOfTheTaskDefinition) {
+  const TaskSpec ds = builtin_task("ds1000");
+  const Json print = task_definition_json(ds);
+  EXPECT_TRUE(print.contains("program_requires")) << print.dump();
+  Json changed = ds.definition;
+  changed["memory_mb"] = 4096;
+  const TaskSpec other = parse_task(changed, "test");
+  const auto diffs = fingerprint_differences(print, task_definition_json(other));
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_NE(diffs[0].find("memory_mb"), std::string::npos) << diffs[0];
+}
+
 TEST(LmEvalResults, MetricAndStderrKeys) {
   EXPECT_EQ(lm_eval_metric_key("acc"), "acc,none");
   EXPECT_EQ(lm_eval_metric_key("exact_match,strict-match"), "exact_match,strict-match");
@@ -87,8 +101,11 @@ TEST(LmEvalResults, MetricAndStderrKeys) {
   EXPECT_EQ(lm_eval_stderr_key("exact_match,flexible-extract"), "exact_match_stderr,flexible-extract");
   TaskSpec t = builtin_task("arc_challenge");
   EvalResult r{.task = "arc_challenge", .n_docs = 1, .num_fewshot = 0,
-               .metrics = {{"acc", 1.0, std::nan("")}, {"min_k_20", 3.5, 0}}};
-  Json j = lm_eval_results_json(t, r, {.model_name = "org/m", .original_docs = 4});
+               .metrics = {{"acc", 1.0, std::nan(""), 1}, {"min_k_20", 3.5, 0, 1}}, .samples = {}};
+  LmEvalRunInfo info;
+  info.model_name = "org/m";
+  info.original_docs = 4;
+  Json j = lm_eval_results_json(t, r, info);
   EXPECT_EQ(j["results"]["arc_challenge"]["acc,none"], 1.0);
   EXPECT_EQ(j["results"]["arc_challenge"]["acc_stderr,none"], "N/A");  // lm-eval's word for no stderr
   EXPECT_EQ(j["higher_is_better"]["arc_challenge"]["min_k_20"], false);

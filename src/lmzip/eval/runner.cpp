@@ -379,7 +379,7 @@ EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const s
   result.n_docs = n;
   for (const auto& name : tally.order) {
     MeanStderr m = mean_stderr(tally.values[name]);
-    result.metrics.push_back({name, m.mean, m.stderr_value});
+    result.metrics.push_back({name, m.mean, m.stderr_value, tally.values[name].size()});
   }
   return result;
 }

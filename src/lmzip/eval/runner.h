@@ -114,6 +114,7 @@ class EvalInterrupted : public Error {
 struct MetricValue {
   std::string name;  // "acc", "acc_norm", "exact_match,strict-match", "min_k_20"
   double value = 0, stderr_value = 0;
+  size_t n = 0;  // documents the metric is over (pass@1: the executed ones; code documents may be skipped)
 };
 
 struct EvalResult {

@@ -86,6 +86,7 @@ void parse_choice(const Json& d, const std::string& origin, TaskSpec& t) {
 TaskSpec parse_task(const Json& d, const std::string& origin) {
   if (!d.is_object()) throw Error(origin + ": a task definition must be a JSON object");
   TaskSpec t;
+  t.definition = d;
   t.name = get_string(d, "name", origin, true);
   t.title = get_string(d, "title", origin, false, t.name);
   t.source = get_string(d, "source", origin, false);

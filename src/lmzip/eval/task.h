@@ -99,6 +99,8 @@ struct TaskSpec {
   // its sample says "execution": "skipped" and "missing_module", it counts in the "skipped" metric (the fraction
   // of documents skipped) and not in pass@1 (the mean over executed documents).
   std::string program_requires;
+  // The JSON this task was parsed from (built-in or --task-file): what a checkpoint fingerprints.
+  Json definition;
   int memory_mb = 1024;  // the sandbox's address-space limit (RLIMIT_AS)
 };
 
