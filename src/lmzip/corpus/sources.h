@@ -58,6 +58,16 @@ void read_warc(const InputFile& input, const SourceOptions& options, const Sourc
 void read_archive(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
 void read_text_file(const InputFile& input, const SourceOptions& options, const SourceSink& sink);
 
+class ByteReader;
+// WARC/WET records from an open reader (`path` names it in skips); read_warc opens the file and calls this.
+void read_warc_stream(ByteReader& reader, const std::string& path, const SourceOptions& options,
+                      const SourceSink& sink);
+// The text of a WARC `response` block (HTTP status line, headers, body): transfer and content codings undone
+// (http.h), HTML extracted, the <title> put in doc.meta. "" with `*reason` set when it is not a document
+// (not_html, binary, invalid_utf8, malformed_http, malformed_chunked, unsupported_content_encoding,
+// malformed_content_encoding, too_large).
+std::string warc_response_text(std::string_view block, uint64_t max_bytes, Document& doc, std::string* reason);
+
 // Checks a raw document body: "" when usable, else "binary" / "invalid_utf8".
 std::string content_problem(std::string_view body);
 

@@ -46,6 +46,19 @@ ByteReader::ByteReader(const std::string& path) : path_(path), decoder_(std::mak
   size_t n = std::fread(d.in.data(), 1, kChunk, file_);
   d.in.resize(n);
   d.file_eof = n < kChunk;
+  init_decoder();
+}
+
+ByteReader::ByteReader(const std::string& name, std::string data)
+    : path_(name), decoder_(std::make_unique<Decoder>()) {
+  decoder_->in = std::move(data);
+  decoder_->file_eof = true;
+  init_decoder();
+}
+
+void ByteReader::init_decoder() {
+  Decoder& d = *decoder_;
+  const std::string& path = path_;
   d.kind = detect_compression(d.in);
   if (d.kind == Compression::Zstd) {
     d.zstd = ZSTD_createDStream();

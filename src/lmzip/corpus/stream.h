@@ -14,6 +14,8 @@ namespace lmzip::corpus {
 class ByteReader {
  public:
   explicit ByteReader(const std::string& path);
+  // Reads `data` from memory (compressed or not, as a file would be); `name` stands for the path in errors.
+  ByteReader(const std::string& name, std::string data);
   ~ByteReader();
   ByteReader(const ByteReader&) = delete;
   ByteReader& operator=(const ByteReader&) = delete;
@@ -30,6 +32,7 @@ class ByteReader {
   const std::string& path() const { return path_; }
 
  private:
+  void init_decoder();  // after the first bytes are in the decoder's input
   bool fill();        // refills out_ from the file; false (and out_ empty) at the end of data
   bool fill_chunk();  // one refill attempt; may leave out_ in any state when it returns false
   struct Decoder;

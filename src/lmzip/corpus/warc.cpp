@@ -1,9 +1,11 @@
-// WARC and WET sources (Common Crawl: one gzip member per record). HTML responses are extracted to text,
+// WARC and WET sources (Common Crawl: one gzip member per record). HTML responses are extracted to text (after
+// their chunked transfer coding and gzip/deflate content coding are undone: http.cpp),
 // WET conversion records taken as they are; requests, metadata and warcinfo records are not documents.
 #include <map>
 
 #include "lmzip/core/error.h"
 #include "lmzip/corpus/extract.h"
+#include "lmzip/corpus/http.h"
 #include "lmzip/corpus/sources.h"
 #include "lmzip/corpus/stream.h"
 #include "lmzip/corpus/text.h"
@@ -64,18 +66,13 @@ struct WarcRecord {
   std::string body;
 };
 
-// The body of an HTTP response record → the document's text; "" and a reason when it is not a document.
-std::string response_text(const WarcRecord& rec, Document& doc, std::string* reason) {
-  size_t split = rec.body.find("\r\n\r\n");
-  size_t skip = 4;
-  if (split == std::string::npos) split = rec.body.find("\n\n"), skip = 2;
-  if (split == std::string::npos) { *reason = "malformed_http"; return ""; }
-  std::map<std::string, std::string> http;
-  parse_headers(std::string_view(rec.body).substr(0, split), http);
-  std::string ct = to_lower_ascii(http.count("content-type") ? http["content-type"] : "");
+}  // namespace
+
+std::string warc_response_text(std::string_view block, uint64_t max_bytes, Document& doc, std::string* reason) {
+  std::string html, ct;
+  *reason = http_payload(block, max_bytes, &html, &ct);
+  if (!reason->empty()) return "";
   if (ct.find("html") == std::string::npos) { *reason = "not_html"; return ""; }
-  std::string_view payload = std::string_view(rec.body).substr(split + skip);
-  std::string html(payload);
   if (looks_binary(html)) { *reason = "binary"; return ""; }
   if (!is_valid_utf8(html)) {
     if (!single_byte_charset(ct)) { *reason = "invalid_utf8"; return ""; }
@@ -86,10 +83,12 @@ std::string response_text(const WarcRecord& rec, Document& doc, std::string* rea
   return html_to_text(html);
 }
 
-}  // namespace
-
 void read_warc(const InputFile& in, const SourceOptions& o, const SourceSink& sink) {
   ByteReader reader(in.path);
+  read_warc_stream(reader, in.path, o, sink);
+}
+
+void read_warc_stream(ByteReader& reader, const std::string& path, const SourceOptions& o, const SourceSink& sink) {
   std::string line;
   uint64_t record_number = 0;
   try {
@@ -102,7 +101,7 @@ void read_warc(const InputFile& in, const SourceOptions& o, const SourceSink& si
       }
       if (!got) return;
       ++record_number;
-      std::string where = in.path + " record " + std::to_string(record_number);
+      std::string where = path + " record " + std::to_string(record_number);
       if (strip_cr(line).rfind("WARC/", 0) != 0) {
         sink.skip("corrupt_input", where + ": expected a WARC/1.x version line");
         return;  // no way to find the next record boundary reliably
@@ -144,7 +143,7 @@ void read_warc(const InputFile& in, const SourceOptions& o, const SourceSink& si
         return;
       }
       Document doc;
-      doc.source = in.path;
+      doc.source = path;
       doc.locator = rec.headers["warc-target-uri"];
       doc.date = rec.headers["warc-date"];
       doc.meta["warc_record_id"] = rec.headers["warc-record-id"];
@@ -153,7 +152,7 @@ void read_warc(const InputFile& in, const SourceOptions& o, const SourceSink& si
       }
       std::string reason;
       if (type == "response") {
-        doc.content = response_text(rec, doc, &reason);
+        doc.content = warc_response_text(rec.body, o.max_document_bytes, doc, &reason);
       } else {
         reason = content_problem(rec.body);
         doc.content = std::move(rec.body);
