@@ -188,7 +188,7 @@ struct Collected {
   SourceSink sink() {
     return {[this](Document&& d) { docs.push_back(std::move(d)); },
             [this](const std::string& r, const std::string& w) { skips.emplace_back(r, w); },
-            [](const std::string&) {}};
+            [](const std::string&) {}, nullptr};
   }
 };
 

@@ -41,7 +41,8 @@ struct Collected {
   std::vector<std::string> skips;
   SourceSink sink() {
     return {[this](Document&& d) { docs.push_back(std::move(d)); },
-            [this](const std::string& r, const std::string&) { skips.push_back(r); }, [](const std::string&) {}};
+            [this](const std::string& r, const std::string&) { skips.push_back(r); }, [](const std::string&) {},
+            nullptr};
   }
 };
 

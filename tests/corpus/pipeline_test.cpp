@@ -118,6 +118,60 @@ TEST(Pipeline, SameSeedSameBytesAcrossThreadCountsAndZstd) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/a.jsonl.spill.tmp"));
 }
 
+// JSONL lines are parsed in the parallel part of a batch: with enough documents for several workers, bad lines
+// interleaved and batches split, the output and the whole manifest (skip examples in input order) do not depend
+// on the thread count, and the counts match the serial reader's.
+TEST(Pipeline, ParallelJsonlParsingMatchesTheSerialReader) {
+  std::string dir = test::temp_dir() + "/p5";
+  std::filesystem::create_directories(dir + "/in");
+  std::string jsonl;
+  int docs = 0;
+  for (int i = 0; i < 2600; ++i) {  // more than one batch (2048 entries)
+    if (i % 97 == 5) jsonl += "{broken " + std::to_string(i) + "\n";
+    else if (i % 89 == 7) jsonl += "{\"content\": " + std::to_string(i) + "}\n";
+    else if (i % 83 == 9) jsonl += "{\"text\": \"bad \xc3(\"}\n";
+    else if (i % 79 == 11) jsonl += "   \n";  // blank: not a record
+    else if (i % 71 == 13) jsonl += nlohmann::json({{"text", testing::prose(60, i - 1)}}).dump() + "\n";  // a copy
+    else {
+      jsonl += nlohmann::json({{"text", testing::prose(60, i)}, {"meta", {{"n", i}}}}).dump() + "\n";
+      ++docs;
+    }
+  }
+  write_file_atomic(dir + "/in/a.jsonl", jsonl);
+  std::string out1, man1;
+  for (int threads : {1, 2, 3}) {
+    BuildOptions o = options(dir + "/in", dir + "/out" + std::to_string(threads) + ".jsonl");
+    o.threads = threads;
+    BuildResult r = build_corpus(o);
+    const BuildCounts& c = r.counts;
+    EXPECT_EQ(c.read, c.total(c.skipped) + c.total(c.filtered) + c.exact_duplicates + c.near_duplicates +
+                          c.sampled_out + c.written);
+    EXPECT_GE(c.written, static_cast<uint64_t>(docs) - 5);  // prose of one vocabulary: a few near copies
+    ASSERT_FALSE(r.manifest["skip_examples"].empty());
+    EXPECT_EQ(r.manifest["skip_examples"][0]["where"], dir + "/in/a.jsonl:6");
+    EXPECT_EQ(r.manifest["skip_examples"][0]["reason"], "invalid_json");
+    std::string out = read_file(dir + "/out" + std::to_string(threads) + ".jsonl");
+    nlohmann::json m = r.manifest;
+    m["output"].erase("path");
+    if (threads == 1) {
+      out1 = out;
+      man1 = m.dump();
+      // The serial reader (no jsonl_line consumer) gives the same skips and documents.
+      std::map<std::string, uint64_t> skips;
+      uint64_t read_docs = 0;
+      SourceSink sink{[&](Document&&) { ++read_docs; },
+                      [&](const std::string& reason, const std::string&) { ++skips[reason]; },
+                      [](const std::string&) {}, nullptr};
+      read_jsonl({dir + "/in/a.jsonl", dir + "/in", InputKind::Jsonl, 0}, o.source, sink);
+      EXPECT_EQ(skips, c.skipped);
+      EXPECT_EQ(read_docs + c.total(c.skipped), c.read);
+    } else {
+      EXPECT_EQ(out, out1) << threads;
+      EXPECT_EQ(m.dump(), man1) << threads;
+    }
+  }
+}
+
 TEST(Pipeline, FailureLeavesNoOutput) {
   std::string dir = test::temp_dir() + "/p3";
   make_inputs(dir + "/in");

@@ -18,7 +18,7 @@ struct Collected {
   SourceSink sink() {
     return {[this](Document&& d) { docs.push_back(std::move(d)); },
             [this](const std::string& r, const std::string& w) { skips.emplace_back(r, w); },
-            [this](const std::string& w) { ++ignored[w]; }};
+            [this](const std::string& w) { ++ignored[w]; }, nullptr};
   }
 };
 

@@ -44,6 +44,20 @@ std::string record_to_document(nlohmann::json& rec, const SourceOptions& o, Docu
 
 }  // namespace
 
+std::string jsonl_line_to_document(std::string_view line, const std::string& path, uint64_t line_number,
+                                   const SourceOptions& o, Document& doc) {
+  if (!is_valid_utf8(line)) return "invalid_utf8";
+  nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
+  if (rec.is_discarded()) return "invalid_json";
+  doc.source = path;
+  doc.locator = "line " + std::to_string(line_number);
+  std::string reason = record_to_document(rec, o, doc);
+  if (!reason.empty()) return reason;
+  if (doc.content.size() > o.max_document_bytes) return "too_large";
+  if (looks_binary(doc.content)) return "binary";
+  return "";
+}
+
 void read_jsonl(const InputFile& in, const SourceOptions& o, const SourceSink& sink) {
   ByteReader reader(in.path);
   std::string line;
@@ -54,19 +68,16 @@ void read_jsonl(const InputFile& in, const SourceOptions& o, const SourceSink& s
     bool too_long = false;
     while (reader.read_line(line, max_line, &too_long)) {
       ++line_number;
-      std::string where = in.path + ":" + std::to_string(line_number);
-      if (too_long) { sink.skip("too_large", where); continue; }
+      if (too_long) { sink.skip("too_large", in.path + ":" + std::to_string(line_number)); continue; }
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines are not records
-      if (!is_valid_utf8(line)) { sink.skip("invalid_utf8", where); continue; }
-      nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
-      if (rec.is_discarded()) { sink.skip("invalid_json", where); continue; }
+      if (sink.jsonl_line) {  // the consumer parses (in parallel)
+        sink.jsonl_line(in.path, line_number, std::move(line));
+        line = std::string();
+        continue;
+      }
       Document doc;
-      doc.source = in.path;
-      doc.locator = "line " + std::to_string(line_number);
-      std::string reason = record_to_document(rec, o, doc);
-      if (!reason.empty()) { sink.skip(reason, where); continue; }
-      if (doc.content.size() > o.max_document_bytes) { sink.skip("too_large", where); continue; }
-      if (looks_binary(doc.content)) { sink.skip("binary", where); continue; }
+      std::string reason = jsonl_line_to_document(line, in.path, line_number, o, doc);
+      if (!reason.empty()) { sink.skip(reason, in.path + ":" + std::to_string(line_number)); continue; }
       sink.document(std::move(doc));
     }
   } catch (const Error& e) {

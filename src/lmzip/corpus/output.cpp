@@ -27,7 +27,7 @@ CorpusWriter::CorpusWriter(const std::string& path, int zstd_level) : file_(path
 CorpusWriter::~CorpusWriter() = default;
 
 void CorpusWriter::emit(const void* data, size_t size) {
-  file_sha_.update(data, size);
+  if (zstd_) file_sha_.update(data, size);  // uncompressed, the file is the JSONL: hashed once, in write()
   file_.write(data, size);
   file_bytes_ += size;
 }
@@ -59,8 +59,8 @@ void CorpusWriter::commit() {
   else emit(pending_.data(), pending_.size());
   pending_.clear();
   file_.commit();
-  file_sha_hex_ = file_sha_.hex_digest();
   jsonl_sha_hex_ = jsonl_sha_.hex_digest();
+  file_sha_hex_ = zstd_ ? file_sha_.hex_digest() : jsonl_sha_hex_;
 }
 
 }  // namespace lmzip::corpus

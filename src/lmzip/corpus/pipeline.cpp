@@ -3,6 +3,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -37,6 +39,7 @@ struct Analysis {
   FilterDecision decision;
   uint64_t fingerprint = 0;
   uint64_t chars = 0;
+  uint64_t content_bytes = 0;  // set for kept documents (before their content moves into the record)
   std::vector<uint32_t> signature;
 };
 
@@ -118,34 +121,67 @@ class Builder {
   }
 
   void add(Document&& doc) {
-    ++counts.read;
-    if (!categories_.empty() && doc.meta.contains("arxiv_id") && doc.meta["arxiv_id"].is_string()) {
-      auto it = categories_.find(normalize_arxiv_id(doc.meta["arxiv_id"].get<std::string>()));
-      if (it != categories_.end()) doc.meta["categories"] = it->second;
-    }
     batch_bytes_ += doc.content.size();
-    batch_.push_back(std::move(doc));
+    Item& it = batch_.emplace_back();
+    it.kind = Item::Doc;
+    it.doc = std::move(doc);
     if (batch_.size() >= 2048 || batch_bytes_ >= (16u << 20)) flush();
   }
 
+  // A JSONL line, parsed in the parallel part of flush().
+  void add_jsonl_line(const std::string& path, uint64_t line_number, std::string&& line) {
+    batch_bytes_ += line.size();
+    Item& it = batch_.emplace_back();
+    it.kind = Item::Raw;
+    it.text = std::move(line);
+    it.where = path;
+    it.line = line_number;
+    if (batch_.size() >= 2048 || batch_bytes_ >= (16u << 20)) flush();
+  }
+
+  // Skips wait in the batch too, so the manifest's skip examples stay in input order.
   void skip(const std::string& reason, const std::string& where) {
-    ++counts.read;
-    ++counts.skipped[reason];
-    if (examples_.size() < 100) examples_.push_back({{"reason", reason}, {"where", where}});
+    Item& it = batch_.emplace_back();
+    it.kind = Item::Skip;
+    it.text = reason;
+    it.where = where;
+    if (batch_.size() >= 2048) flush();
   }
 
   void flush() {
-    std::vector<Analysis> results(batch_.size());
-    auto work = [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < end; ++i) analyse(batch_[i], results[i]);
-    };
-    size_t n = batch_.size(), t = std::min<size_t>(static_cast<size_t>(threads_), std::max<size_t>(n / 16, 1));
-    std::vector<std::thread> pool;
-    for (size_t k = 1; k < t; ++k) pool.emplace_back(work, n * k / t, n * (k + 1) / t);
-    work(0, n / t);
-    for (auto& th : pool) th.join();
+    size_t n = batch_.size();
+    std::vector<Analysis> results(n);
+    // Parallel: JSON parsing, filters, hashes, MinHash signatures.
+    parallel_for(n, [&](size_t i) {
+      Item& it = batch_[i];
+      if (it.kind == Item::Raw) {
+        std::string reason = jsonl_line_to_document(it.text, it.where, it.line, o_.source, it.doc);
+        if (reason.empty()) {
+          it.kind = Item::Doc;
+          it.text = std::string();
+        } else {
+          it.kind = Item::Skip;
+          it.text = std::move(reason);
+          it.where.push_back(':');
+          it.where.append(std::to_string(it.line));
+        }
+      }
+      if (it.kind == Item::Doc) {
+        join_categories(it.doc);
+        analyse(it.doc, results[i]);
+      }
+    });
     // Decisions that depend on earlier documents (dedup) run in input order: the output never depends on threads.
-    for (size_t i = 0; i < n; ++i) decide(batch_[i], results[i]);
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < n; ++i) {
+      Item& it = batch_[i];
+      if (it.kind == Item::Skip) record_skip(it.text, it.where);
+      else if (decide(it.doc, results[i])) kept.push_back(i);
+    }
+    // Parallel: output records (JSON and sha256) of the kept documents; then written in input order.
+    std::vector<std::string> lines(kept.size());
+    parallel_for(kept.size(), [&](size_t k) { lines[k] = record_line(batch_[kept[k]].doc, results[kept[k]]); });
+    for (size_t k = 0; k < kept.size(); ++k) emit(batch_[kept[k]].doc, results[kept[k]], lines[k]);
     batch_.clear();
     batch_bytes_ = 0;
   }
@@ -191,31 +227,72 @@ class Builder {
     if (o_.dedup.near) a.signature = hasher_.signature(doc.content);
   }
 
-  void decide(Document& doc, Analysis& a) {
+  // Runs f(i) for i in [0, n) on up to threads_ threads (contiguous ranges); the first exception is rethrown.
+  template <class F>
+  void parallel_for(size_t n, const F& f) {
+    size_t t = std::min<size_t>(static_cast<size_t>(threads_), std::max<size_t>(n / 16, 1));
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto work = [&](size_t begin, size_t end) {
+      try {
+        for (size_t i = begin; i < end; ++i) f(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t k = 1; k < t; ++k) pool.emplace_back(work, n * k / t, n * (k + 1) / t);
+    work(0, n / t);
+    for (auto& th : pool) th.join();
+    if (error) std::rethrow_exception(error);
+  }
+
+  void join_categories(Document& doc) const {
+    if (categories_.empty()) return;
+    auto id = doc.meta.find("arxiv_id");
+    if (id == doc.meta.end() || !id->is_string()) return;
+    auto it = categories_.find(normalize_arxiv_id(id->get<std::string>()));
+    if (it != categories_.end()) doc.meta["categories"] = it->second;
+  }
+
+  void record_skip(const std::string& reason, const std::string& where) {
+    ++counts.read;
+    ++counts.skipped[reason];
+    if (examples_.size() < 100) examples_.push_back({{"reason", reason}, {"where", where}});
+  }
+
+  // Counts and dedup for one document, in input order; true when it is kept (its record is then emitted).
+  bool decide(const Document& doc, Analysis& a) {
+    ++counts.read;
     uint64_t id = next_id_++;
     counts.chars_read += a.chars;
     if (!a.decision.keep) {
       ++counts.filtered[a.decision.reason];
-      return;
+      return false;
     }
     counts.chars_after_filters += a.chars;
     DedupVerdict v = dedup_.offer(a.fingerprint, a.signature, id);
-    if (v.reason == "exact_duplicate") { ++counts.exact_duplicates; return; }
-    if (v.reason == "near_duplicate") { ++counts.near_duplicates; return; }
+    if (v.reason == "exact_duplicate") { ++counts.exact_duplicates; return false; }
+    if (v.reason == "near_duplicate") { ++counts.near_duplicates; return false; }
     counts.chars_after_dedup += a.chars;
-    uint64_t content_bytes = doc.content.size();
-    std::string line = record_line(doc, a);  // moves the content out
+    a.content_bytes = doc.content.size();
+    return true;
+  }
+
+  // A kept document's record → the spill file (sampling) or the output.
+  void emit(const Document& doc, const Analysis& a, const std::string& line) {
     if (spill_) {
       spill_->append(line);
       std::string repo = doc.repo.empty() ? doc.source : doc.repo;
       auto [it, inserted] = repo_ids_.try_emplace(repo, static_cast<uint32_t>(repo_ids_.size()));
       items_.push_back({a.chars, it->second});
-      content_bytes_.push_back(content_bytes);
+      content_bytes_.push_back(a.content_bytes);
     } else {
       writer_->write(line);
       ++counts.written;
       counts.chars_written += a.chars;
-      counts.bytes_written += content_bytes;
+      counts.bytes_written += a.content_bytes;
     }
   }
 
@@ -245,7 +322,15 @@ class Builder {
   int threads_ = 1;
   MinHasher hasher_;
   Deduplicator dedup_;
-  std::vector<Document> batch_;
+  // A batch entry: a document, a JSONL line not parsed yet, or a skip (reason in `text`).
+  struct Item {
+    enum Kind : uint8_t { Doc, Raw, Skip } kind = Doc;
+    Document doc;
+    std::string text;   // Raw: the line; Skip: the reason
+    std::string where;  // Raw: the file; Skip: where
+    uint64_t line = 0;  // Raw: its line number
+  };
+  std::vector<Item> batch_;
   size_t batch_bytes_ = 0;
   uint64_t next_id_ = 0;
   std::optional<SpillFile> spill_;
@@ -325,7 +410,10 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
   Builder b(o);
   SourceSink sink{[&](Document&& d) { b.add(std::move(d)); },
                   [&](const std::string& reason, const std::string& where) { b.skip(reason, where); },
-                  [&](const std::string& what) { ++b.counts.ignored[what]; }};
+                  [&](const std::string& what) { ++b.counts.ignored[what]; },
+                  [&](const std::string& path, uint64_t line_number, std::string&& line) {
+                    b.add_jsonl_line(path, line_number, std::move(line));
+                  }};
   BuildProgress p{0, inputs.size(), 0, 0, 0};
   nlohmann::json inputs_json = nlohmann::json::array();
   for (const auto& in : inputs) {

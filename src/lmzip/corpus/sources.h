@@ -46,7 +46,16 @@ struct SourceSink {
   std::function<void(Document&&)> document;
   std::function<void(const std::string& reason, const std::string& where)> skip;
   std::function<void(const std::string& what)> ignored;  // records that are not documents (WARC requests...)
+  // Optional: when set, JSONL sources hand each non-blank line here unparsed (path, line number, line) and the
+  // consumer turns it into a document or a skip with jsonl_line_to_document, in input order (the pipeline
+  // parses in parallel this way). Lines over the size limit are still skipped by the reader.
+  std::function<void(const std::string& path, uint64_t line_number, std::string&& line)> jsonl_line;
 };
+
+// One JSONL line → `doc`; "" when it is a document, else the skip reason (invalid_utf8, invalid_json,
+// missing_text_field, too_large, binary). Thread-safe.
+std::string jsonl_line_to_document(std::string_view line, const std::string& path, uint64_t line_number,
+                                   const SourceOptions& options, Document& doc);
 
 // Reads one input file into the sink. Corrupt or truncated data ends the file with a "corrupt_input" skip; the
 // documents before it are kept.
