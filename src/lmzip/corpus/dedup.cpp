@@ -20,8 +20,9 @@ uint64_t splitmix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// Distinct shingle hashes: each token hashed, then `shingle` consecutive token hashes combined.
-std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle, uint64_t seed) {
+// Shingle hashes: each token hashed, then `shingle` consecutive token hashes combined. `distinct`: sorted and
+// without repeats (else in text order, repeats kept).
+std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle, uint64_t seed, bool distinct = true) {
   auto tokens = identifier_tokens(text);
   std::vector<uint64_t> th(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) th[i] = xxh64(tokens[i].data(), tokens[i].size(), seed);
@@ -35,6 +36,7 @@ std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle, uint64_
   } else if (!th.empty()) {
     out.push_back(xxh64(th.data(), th.size() * sizeof(uint64_t), seed));  // shorter than one shingle
   }
+  if (!distinct) return out;
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -55,7 +57,10 @@ std::vector<uint32_t> MinHasher::signature(std::string_view text) const {
   std::vector<uint32_t> sig(n, kEmpty);
   const uint32_t* keys = keys_.data();
   uint32_t* s = sig.data();
-  for (uint64_t h64 : shingle_hashes(text, shingle_, seed_)) {
+  // A minimum does not change when a shingle repeats, so repeats need not be removed: single-token shingles
+  // (code) repeat often and are made distinct first (cheaper than 256 lanes per repeat); longer shingles of
+  // prose rarely repeat and sorting them would cost more than the lanes it saves.
+  for (uint64_t h64 : shingle_hashes(text, shingle_, seed_, shingle_ <= 1)) {
     // Permutation i: murmur3's 32-bit finaliser of (h ^ key_i). Full avalanche with 32-bit lanes only, so the
     // loop vectorises 8 wide on AVX2 (a 64-bit multiply would not).
     uint32_t h = static_cast<uint32_t>(h64 ^ (h64 >> 32));
