@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdio>
 #include <exception>
 #include <mutex>
@@ -110,6 +112,65 @@ class SpillFile {
   uint64_t end_ = 0;
 };
 
+// Writes batches of records on its own thread (sha256, zstd and the file writes overlap the next batch's
+// reading and analysis), in the order they were queued. At most one batch waits while another is written (bounded memory).
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(CorpusWriter& w) : w_(w), thread_([this] { run(); }) {}
+  ~BackgroundWriter() { stop(); }
+  void push(std::vector<std::string>&& lines) {
+    std::unique_lock<std::mutex> lock(m_);
+    room_.wait(lock, [&] { return queue_.empty() || error_; });
+    if (error_) std::rethrow_exception(error_);
+    queue_.push_back(std::move(lines));
+    ready_.notify_one();
+  }
+  // Waits until everything queued is written; rethrows a write error.
+  void finish() {
+    stop();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      done_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  void run() {
+    for (;;) {
+      std::vector<std::string> lines;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        ready_.wait(lock, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        lines = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      room_.notify_one();
+      try {
+        for (const auto& l : lines) w_.write(l);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m_);
+        error_ = std::current_exception();
+        queue_.clear();
+        room_.notify_all();
+        return;
+      }
+    }
+  }
+  CorpusWriter& w_;
+  std::mutex m_;
+  std::condition_variable ready_, room_;
+  std::deque<std::vector<std::string>> queue_;
+  bool done_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
 class Builder {
  public:
   Builder(const BuildOptions& o)
@@ -117,8 +178,12 @@ class Builder {
         categories_(load_arxiv_categories(o.arxiv_metadata)) {
     threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     if (o.target_chars > 0) spill_.emplace(o.output + ".spill.tmp");
-    else writer_.emplace(o.output, o.zstd_level);
+    else {
+      writer_.emplace(o.output, o.zstd_level);
+      background_.emplace(*writer_);
+    }
   }
+  ~Builder() { background_.reset(); }  // joined before the writer it uses goes
 
   void add(Document&& doc) {
     batch_bytes_ += doc.content.size();
@@ -182,12 +247,14 @@ class Builder {
     std::vector<std::string> lines(kept.size());
     parallel_for(kept.size(), [&](size_t k) { lines[k] = record_line(batch_[kept[k]].doc, results[kept[k]]); });
     for (size_t k = 0; k < kept.size(); ++k) emit(batch_[kept[k]].doc, results[kept[k]], lines[k]);
+    if (background_ && !lines.empty()) background_->push(std::move(lines));
     batch_.clear();
     batch_bytes_ = 0;
   }
 
   void finish(nlohmann::json& output_json) {
     flush();
+    if (background_) background_->finish();
     if (spill_) {
       std::vector<size_t> chosen = sample_to_target(items_, o_.target_chars, o_.sample_unit, o_.seed);
       counts.sampled_out = spill_->size() - chosen.size();
@@ -288,8 +355,7 @@ class Builder {
       auto [it, inserted] = repo_ids_.try_emplace(repo, static_cast<uint32_t>(repo_ids_.size()));
       items_.push_back({a.chars, it->second});
       content_bytes_.push_back(a.content_bytes);
-    } else {
-      writer_->write(line);
+    } else {  // written by background_ after the batch
       ++counts.written;
       counts.chars_written += a.chars;
       counts.bytes_written += a.content_bytes;
@@ -335,6 +401,7 @@ class Builder {
   uint64_t next_id_ = 0;
   std::optional<SpillFile> spill_;
   std::optional<CorpusWriter> writer_;
+  std::optional<BackgroundWriter> background_;
   std::vector<SampleItem> items_;
   std::vector<uint64_t> content_bytes_;
   std::unordered_map<std::string, uint32_t> repo_ids_;
