@@ -8,6 +8,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/model/packed.h"
+#include "lmzip/model/session.h"
 #include "lmzip/model/synth.h"
 #include "testutil/testutil.h"
 
@@ -145,6 +146,39 @@ TEST_P(Packed, MultiSessionLogitsMatchScoringEachSequenceAlone) {
   EXPECT_EQ(ms.size(1), 1100);
   ms.reset(1);
   EXPECT_EQ(ms.size(1), 0);
+}
+
+// The codec's lockstep: a deterministic MultiSession gives each sequence exactly Session's logits, whatever
+// other sequences share the pass and however the tokens arrive.
+TEST_P(Packed, DeterministicMultiSessionIsBitIdenticalToSession) {
+  Fixture f = make_model(GetParam());
+  ThreadPool pool(2), one(1);
+  const std::vector<std::vector<TokenId>> seqs = {random_tokens(40, 21), random_tokens(9, 22), random_tokens(25, 23)};
+  MultiSession ms(*f.model, 3, 64, /*deterministic=*/true);
+  std::vector<std::unique_ptr<Session>> alone;
+  for (int i = 0; i < 3; ++i) alone.push_back(std::make_unique<Session>(*f.model, 64, 1));
+  std::vector<size_t> fed(3, 0);
+  // Prefill 5, 3 and 7 tokens, then one token per sequence per step while each has tokens left.
+  const size_t first[3] = {5, 3, 7};
+  for (int step = 0; step < 40; ++step) {
+    std::vector<MultiSession::Append> entries;
+    for (int i = 0; i < 3; ++i) {
+      const size_t n = step == 0 ? first[i] : 1;
+      if (fed[static_cast<size_t>(i)] + n > seqs[static_cast<size_t>(i)].size()) continue;
+      entries.push_back({i, std::span(seqs[static_cast<size_t>(i)]).subspan(fed[static_cast<size_t>(i)], n)});
+    }
+    if (entries.empty()) break;
+    const auto logits = ms.append(entries, pool);
+    for (size_t e = 0; e < entries.size(); ++e) {
+      Session& s = *alone[static_cast<size_t>(entries[e].sequence)];
+      s.append(entries[e].tokens, one);
+      fed[static_cast<size_t>(entries[e].sequence)] += entries[e].tokens.size();
+      ASSERT_EQ(logits[e].size(), s.logits().size());
+      ASSERT_TRUE(std::equal(logits[e].begin(), logits[e].end(), s.logits().begin()))
+          << "sequence " << entries[e].sequence << " after " << fed[static_cast<size_t>(entries[e].sequence)];
+    }
+  }
+  EXPECT_EQ(fed, (std::vector<size_t>{40, 9, 25}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Arch, Packed, ::testing::Values("llama", "qwen2"));

@@ -91,40 +91,67 @@ void causal_attention(const float* q, int64_t n_query, int64_t first_position, c
   attention_runs(q, std::span<const AttentionRun>(&run, 1), k, v, out, shape, pool);
 }
 
-void causal_attention_fixed(const float* q, int64_t n_query, int64_t first_position, const float* k,
-                            const float* v, float* out, const AttentionShape& shape, ThreadPool& pool) {
+namespace {
+
+// One (query, head) of the deterministic attention over the key rows keys[0..n) (pointers into the cache).
+void attend_fixed(const float* qi, const float* const* keys, const float* const* values, int64_t n, int64_t hd,
+                  float scale, float* o) {
+  thread_local std::vector<float> p;
+  p.resize(static_cast<size_t>(n));
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    float d[4];
+    dot4_fixed(qi, keys + j, hd, d);
+    for (int t = 0; t < 4; ++t) p[static_cast<size_t>(j + t)] = d[t] * scale;
+  }
+  for (; j < n; ++j) p[static_cast<size_t>(j)] = dot_fixed(qi, keys[j], hd) * scale;
+  const float inv = 1.0f / exp_shift_sum(p.data(), n, max_of(p.data(), n));
+  std::fill(o, o + hd, 0.0f);
+  for (j = 0; j < n; ++j) {
+    const float pj = p[static_cast<size_t>(j)] * inv;
+    const float* vj = values[j];
+    for (int64_t c = 0; c < hd; ++c) o[c] = std::fma(pj, vj[c], o[c]);
+  }
+}
+
+}  // namespace
+
+void attention_runs_fixed(const float* q, std::span<const AttentionRun> runs, const float* k, const float* v,
+                          float* out, const AttentionShape& shape, ThreadPool& pool) {
   LMZIP_CHECK(shape.n_head % shape.n_head_kv == 0, "attention: n_head not a multiple of n_head_kv");
   const int64_t hd = shape.head_dim;
   const int64_t q_stride = shape.n_head * hd, kv_stride = shape.n_head_kv * hd;
   const int group = shape.n_head / shape.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  pool.parallel_items(static_cast<size_t>(n_query * shape.n_head), [&](size_t item) {
-    const int64_t i = static_cast<int64_t>(item) / shape.n_head;
-    const int head = static_cast<int>(static_cast<int64_t>(item) % shape.n_head);
-    const int64_t n_keys = first_position + i + 1;
-    const float* qi = q + i * q_stride + head * hd;
-    const float* kh = k + (head / group) * hd;
-    const float* vh = v + (head / group) * hd;
-    thread_local std::vector<float> p;
-    p.resize(static_cast<size_t>(n_keys));
-    int64_t j = 0;
-    for (; j + 4 <= n_keys; j += 4) {
-      const float* keys[4] = {kh + j * kv_stride, kh + (j + 1) * kv_stride, kh + (j + 2) * kv_stride,
-                              kh + (j + 3) * kv_stride};
-      float d[4];
-      dot4_fixed(qi, keys, hd, d);
-      for (int t = 0; t < 4; ++t) p[static_cast<size_t>(j + t)] = d[t] * scale;
+  std::vector<std::pair<size_t, int64_t>> rows;  // (run, row within the run)
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (int64_t i = 0; i < runs[r].n_rows; ++i) rows.emplace_back(r, i);
+  }
+  pool.parallel_items(rows.size() * static_cast<size_t>(shape.n_head), [&](size_t item) {
+    const auto [r, i] = rows[item / static_cast<size_t>(shape.n_head)];
+    const int head = static_cast<int>(item % static_cast<size_t>(shape.n_head));
+    const AttentionRun& run = runs[r];
+    const int64_t col = (head / group) * hd;
+    thread_local std::vector<const float*> keys, values;
+    keys.clear();
+    values.clear();
+    for (int64_t s = run.prefix_begin; s < run.prefix_end; ++s) {
+      keys.push_back(k + s * kv_stride + col);
+      values.push_back(v + s * kv_stride + col);
     }
-    for (; j < n_keys; ++j) p[static_cast<size_t>(j)] = dot_fixed(qi, kh + j * kv_stride, hd) * scale;
-    const float inv = 1.0f / exp_shift_sum(p.data(), n_keys, max_of(p.data(), n_keys));
-    float* o = out + i * q_stride + head * hd;
-    std::fill(o, o + hd, 0.0f);
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const float pj = p[static_cast<size_t>(j)] * inv;
-      const float* vj = vh + j * kv_stride;
-      for (int64_t c = 0; c < hd; ++c) o[c] = std::fma(pj, vj[c], o[c]);
+    for (int64_t s = run.own_begin; s <= run.own_first + i; ++s) {
+      keys.push_back(k + s * kv_stride + col);
+      values.push_back(v + s * kv_stride + col);
     }
+    attend_fixed(q + (run.row0 + i) * q_stride + head * hd, keys.data(), values.data(),
+                 static_cast<int64_t>(keys.size()), hd, scale, out + (run.row0 + i) * q_stride + head * hd);
   });
+}
+
+void causal_attention_fixed(const float* q, int64_t n_query, int64_t first_position, const float* k,
+                            const float* v, float* out, const AttentionShape& shape, ThreadPool& pool) {
+  const AttentionRun run{.row0 = 0, .n_rows = n_query, .own_begin = 0, .own_first = first_position};
+  attention_runs_fixed(q, std::span<const AttentionRun>(&run, 1), k, v, out, shape, pool);
 }
 
 }  // namespace lmzip

@@ -32,6 +32,13 @@ struct AttentionRun {
 void attention_runs(const float* q, std::span<const AttentionRun> runs, const float* k, const float* v, float* out,
                     const AttentionShape& shape, ThreadPool& pool);
 
+// The deterministic form of attention_runs (Session, the codec): per (query row, head) the scores over the
+// prefix slots then the own slots by dot_fixed, the fixed-order softmax, and the values accumulated in that key
+// order. A row's result depends only on its query and the keys/values it sees, never on the other rows, the
+// thread count or the slot numbers: a one-run call equals causal_attention_fixed bit for bit.
+void attention_runs_fixed(const float* q, std::span<const AttentionRun> runs, const float* k, const float* v,
+                          float* out, const AttentionShape& shape, ThreadPool& pool);
+
 // out[i] = softmax(q[i] K^T / sqrt(head_dim), keys 0..first_position+i) V, per head.
 //   q:   [n_query x n_head * head_dim], query i at position first_position + i
 //   k,v: [first_position + n_query (or more) x n_head_kv * head_dim], row j = position j

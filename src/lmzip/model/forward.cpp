@@ -107,9 +107,7 @@ void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, cons
   }
   const AttentionShape shape{.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim};
   if (s.deterministic) {
-    LMZIP_CHECK(runs.size() == 1 && runs[0].prefix_begin == runs[0].prefix_end && runs[0].own_begin == 0,
-                "forward: the deterministic kernels take one plain causal run");
-    causal_attention_fixed(s.q.data(), n_q, runs[0].own_first, k, v, s.attn.data(), shape, pool);
+    attention_runs_fixed(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
   } else {
     attention_runs(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
   }
@@ -175,7 +173,6 @@ void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t
 
 void forward_packed(const Model& model, std::span<const TokenId> tokens, std::span<const SequenceChunk> chunks,
                     ForwardState& s, ThreadPool& pool) {
-  LMZIP_CHECK(!s.deterministic, "forward_packed needs the fast kernels");
   run_layers(model, tokens, chunks, s, pool, 0);
 }
 

@@ -42,7 +42,7 @@ struct SequenceChunk {
 
 // Runs all layers over `tokens` (the chunks' tokens one after another; at most max_batch), reading and writing
 // the cache slots the chunks name (all below max_context). Leaves the final residual stream of every row in
-// s.x. Needs the fast kernels (deterministic states take forward_tokens only).
+// s.x. With a deterministic state every row's result is the one it gets alone (the codec's lockstep segments).
 void forward_packed(const Model& model, std::span<const TokenId> tokens, std::span<const SequenceChunk> chunks,
                     ForwardState& s, ThreadPool& pool);
 

@@ -94,13 +94,14 @@ std::vector<std::vector<std::vector<double>>> score_continuations(const Model& m
   return out;
 }
 
-MultiSession::MultiSession(const Model& model, int n_sequences, int64_t max_context)
-    : model_(model), max_context_(max_context), sizes_(static_cast<size_t>(std::max(n_sequences, 0)), 0) {
+MultiSession::MultiSession(const Model& model, int n_sequences, int64_t max_context, bool deterministic)
+    : model_(model), max_context_(max_context), deterministic_(deterministic),
+      sizes_(static_cast<size_t>(std::max(n_sequences, 0)), 0) {
   if (n_sequences <= 0 || max_context <= 0) throw Error("MultiSession: n_sequences and max_context must be positive");
   // Sequence b owns cache slots [b * max_context, (b + 1) * max_context). Passes hold at most kMaxRows tokens.
   constexpr int64_t kMaxRows = 1024;
   state_ = std::make_unique<ForwardState>(model.config(), std::min(kMaxRows, n_sequences * max_context),
-                                          n_sequences * max_context, /*deterministic=*/false);
+                                          n_sequences * max_context, deterministic);
 }
 
 MultiSession::~MultiSession() = default;
@@ -148,8 +149,13 @@ std::vector<std::vector<float>> MultiSession::append(std::span<const Append> ent
       for (const auto& f : finished) rows.push_back(f.second);
       const std::vector<float> h = final_rows(model_, *state_, rows, pool);
       std::vector<float> all(rows.size() * static_cast<size_t>(c.n_vocab));
-      matmul(h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model_.weights().output, all.data(), c.n_vocab,
-             false, pool);
+      if (deterministic_) {
+        matmul_fixed(h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model_.weights().output, all.data(),
+                     c.n_vocab, false, pool);
+      } else {
+        matmul(h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model_.weights().output, all.data(),
+               c.n_vocab, false, pool);
+      }
       for (size_t k = 0; k < finished.size(); ++k) {
         logits[finished[k].first].assign(all.begin() + static_cast<long>(k * c.n_vocab),
                                          all.begin() + static_cast<long>((k + 1) * c.n_vocab));

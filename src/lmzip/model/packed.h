@@ -8,7 +8,7 @@
 //     append() runs the new tokens of all of them in one pass.
 //
 // Results equal scoring each context + continuation alone up to floating-point rounding (the GEMM blocking
-// differs with the batch); the codec, which needs bit-exact probabilities, uses Session instead.
+// differs with the batch); a deterministic MultiSession (the codec) is bit-exact instead, and slower.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +41,9 @@ int64_t packed_tokens(const ContextWithContinuations& request);
 class MultiSession {
  public:
   // n_sequences sequences of at most max_context tokens each; the cache is allocated up front.
-  MultiSession(const Model& model, int n_sequences, int64_t max_context);
+  // deterministic: the fixed-order kernels of Session, so that each sequence's logits are bit-identical to a
+  // Session fed the same tokens, whatever else shares the pass (the codec decodes segments in lockstep).
+  MultiSession(const Model& model, int n_sequences, int64_t max_context, bool deterministic = false);
   ~MultiSession();
   MultiSession(const MultiSession&) = delete;
   MultiSession& operator=(const MultiSession&) = delete;
@@ -63,6 +65,7 @@ class MultiSession {
  private:
   const Model& model_;
   int64_t max_context_;
+  bool deterministic_;
   std::vector<int64_t> sizes_;
   std::unique_ptr<ForwardState> state_;
 };
