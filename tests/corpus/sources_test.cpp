@@ -61,6 +61,9 @@ TEST(Html, DropsScriptsStylesAndNavigation) {
   std::string text = html_to_text(kPage);
   EXPECT_EQ(text, "The bridge\n\nPeople walked to the market.\nChildren played.");
   EXPECT_EQ(html_title(kPage), "River news");
+  std::string title;
+  EXPECT_EQ(html_to_text(kPage, &title), text);  // one parse for both
+  EXPECT_EQ(title, "River news");
   // Hostile nesting does not overflow the stack.
   std::string deep;
   for (int i = 0; i < 10000; ++i) deep += "<div>";

@@ -104,14 +104,9 @@ GumboOptions parse_options() {
   return o;
 }
 
-}  // namespace
-
-std::string html_to_text(std::string_view html) {
-  GumboOptions options = parse_options();
-  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
+std::string text_of(const GumboOutput* out) {
   TextBuilder tb;
   walk(out->document, tb);
-  gumbo_destroy_output(&options, out);
   // Trim trailing spaces on each line and the text's trailing newlines.
   std::string clean;
   clean.reserve(tb.out.size());
@@ -125,9 +120,7 @@ std::string html_to_text(std::string_view html) {
   return clean;
 }
 
-std::string html_title(std::string_view html) {
-  GumboOptions options = parse_options();
-  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
+std::string title_of(const GumboOutput* out) {
   std::string title;
   std::vector<const GumboNode*> stack{out->root};
   while (!stack.empty() && title.empty()) {
@@ -143,6 +136,26 @@ std::string html_title(std::string_view html) {
       stack.push_back(static_cast<const GumboNode*>(n->v.element.children.data[i]));
     }
   }
+  return title;
+}
+
+}  // namespace
+
+std::string html_to_text(std::string_view html, std::string* title) {
+  GumboOptions options = parse_options();
+  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
+  std::string text = text_of(out);
+  if (title) *title = title_of(out);
+  gumbo_destroy_output(&options, out);
+  return text;
+}
+
+std::string html_to_text(std::string_view html) { return html_to_text(html, nullptr); }
+
+std::string html_title(std::string_view html) {
+  GumboOptions options = parse_options();
+  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
+  std::string title = title_of(out);
   gumbo_destroy_output(&options, out);
   return title;
 }

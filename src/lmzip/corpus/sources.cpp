@@ -193,8 +193,9 @@ void read_text_file(const InputFile& in, const SourceOptions& o, const SourceSin
   if (stat(in.path.c_str(), &st) == 0) doc.date = iso_date(st.st_mtime);
   std::string lower = to_lower_ascii(in.path);
   if (ends_with(lower, ".html") || ends_with(lower, ".htm")) {
-    doc.meta["title"] = html_title(body);
-    doc.content = html_to_text(body);
+    std::string title;
+    doc.content = html_to_text(body, &title);
+    doc.meta["title"] = title;
   } else if (ends_with(lower, ".tex")) {
     std::string reason;
     if (!convert_latex(body, o, &doc.content, &reason)) {

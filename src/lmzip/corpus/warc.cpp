@@ -78,9 +78,10 @@ std::string warc_response_text(std::string_view block, uint64_t max_bytes, Docum
     if (!single_byte_charset(ct)) { *reason = "invalid_utf8"; return ""; }
     html = latin1_to_utf8(html);
   }
-  std::string title = html_title(html);
+  std::string title;
+  std::string text = html_to_text(html, &title);  // one parse for both
   if (!title.empty()) doc.meta["title"] = title;
-  return html_to_text(html);
+  return text;
 }
 
 void read_warc(const InputFile& in, const SourceOptions& o, const SourceSink& sink) {
