@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <set>
 
@@ -49,6 +50,14 @@ uint64_t count_alnum(std::string_view s) {
     i += k;
   }
   return n;
+}
+
+std::string_view trim_view(std::string_view s) {  // as trim(), without the copy
+  size_t b = 0, e = s.size();
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (b < e && space(s[b])) ++b;
+  while (e > b && space(s[e - 1])) --e;
+  return s.substr(b, e - b);
 }
 
 bool has_letter(std::string_view w) {
@@ -116,13 +125,22 @@ std::string gopher_filter_reason(std::string_view text, const GopherOptions& o, 
   if (scores) (*scores)["words"] = n_words;
   if (n_words < o.min_words || n_words > o.max_words) return "gopher_word_count";
   uint64_t word_chars = 0, alpha_words = 0;
-  std::set<std::string> stop_found;
-  static const std::set<std::string> kStop = {"the", "be", "to", "of", "and", "that", "have", "with"};
+  // Stop words found, as a bit set (a word matches when it equals one after ASCII lower-casing).
+  static constexpr std::string_view kStop[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
+  unsigned stop_found = 0;
   for (auto w : words) {
     word_chars += count_chars(w);
     alpha_words += has_letter(w);
-    std::string lw = to_lower_ascii(w);
-    if (kStop.count(lw)) stop_found.insert(lw);
+    if (w.size() < 2 || w.size() > 4) continue;
+    char lower[4];
+    for (size_t i = 0; i < w.size(); ++i) {
+      char c = w[i];
+      lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    std::string_view lw(lower, w.size());
+    for (unsigned k = 0; k < std::size(kStop); ++k) {
+      if (lw == kStop[k]) { stop_found |= 1u << k; break; }
+    }
   }
   double mean_len = static_cast<double>(word_chars) / static_cast<double>(n_words);
   if (mean_len < o.min_mean_word_length || mean_len > o.max_mean_word_length) return "gopher_mean_word_length";
@@ -135,13 +153,12 @@ std::string gopher_filter_reason(std::string_view text, const GopherOptions& o, 
   if (symbols / static_cast<double>(n_words) > o.max_symbol_word_ratio) return "gopher_symbol_ratio";
   uint64_t n_lines = 0, bullets = 0, ellipses = 0;
   for (auto l : split_lines(text)) {
-    std::string t = trim(l);
-    if (t.empty()) continue;
+    std::string_view tv = trim_view(l);
+    if (tv.empty()) continue;
     ++n_lines;
     for (std::string_view b : {"\u2022", "-", "*", "\u2023", "\u25e6", "\u25cf"}) {
-      if (t.rfind(b, 0) == 0) { ++bullets; break; }
+      if (tv.starts_with(b)) { ++bullets; break; }
     }
-    std::string_view tv(t);
     if ((tv.size() >= 3 && tv.substr(tv.size() - 3) == "...") ||
         (tv.size() >= 3 && tv.substr(tv.size() - 3) == "\u2026")) {
       ++ellipses;
@@ -156,7 +173,7 @@ std::string gopher_filter_reason(std::string_view text, const GopherOptions& o, 
   if (static_cast<double>(alpha_words) / static_cast<double>(n_words) < o.min_alpha_word_fraction) {
     return "gopher_alpha_words";
   }
-  if (static_cast<int>(stop_found.size()) < o.min_stop_words) return "gopher_stop_words";
+  if (std::popcount(stop_found) < o.min_stop_words) return "gopher_stop_words";
   return "";
 }
 
