@@ -84,6 +84,13 @@ TEST(GopherFilters, HandWorkedCases) {
   std::string no_stop;
   for (int i = 0; i < 60; ++i) no_stop += "river stones ";
   EXPECT_EQ(gopher_filter_reason(no_stop, g, nullptr), "gopher_stop_words");
+  // Stop words match after ASCII lower-casing only, whole words: "THE" and "With" count, "the," "then" "others" do
+  // not; one stop word repeated counts once.
+  std::string one_stop, two_stop;
+  for (int i = 0; i < 30; ++i) one_stop += "river THE the, then others ";
+  EXPECT_EQ(gopher_filter_reason(one_stop, g, nullptr), "gopher_stop_words");
+  for (int i = 0; i < 30; ++i) two_stop += "river THE the, then With ";
+  EXPECT_EQ(gopher_filter_reason(two_stop, g, nullptr), "");
 }
 
 TEST(DateFilter, WindowIsInclusiveBeforeAndExclusiveAfter) {
