@@ -3,7 +3,8 @@
 //   2. logits -> frequency table: microseconds per table at 8 000 and 151 936 tokens (zoo, qwen2 vocabularies);
 //   3. compress and decompress of a text with a model: bytes/s and tokens/s (wall and CPU seconds), and the
 //      coding overhead over the model's cross-entropy.
-// Usage: bench_codec [--model FILE.gguf] [--input FILE] [--bytes N] [--threads N] [--segment-tokens N]
+// Usage: bench_codec [--model FILE.gguf] [--input FILE] [--bytes N] [--threads N] [--segment-tokens N] [--slots N]
+//        --slots N: N segments in lockstep (lmzip compress's way; default 16); 0: one Session per worker thread.
 //        defaults: ../shared/zoo/models/zoo-s1.gguf, ../shared/zoo/corpora/cc.testA.txt, 20000 bytes, 2 threads.
 //        For the qwen2-0.5b shape pass the synthetic model bench_engine writes (/tmp/lmzip-bench-qwen2-0.5b-F16.gguf).
 #include <sys/resource.h>
@@ -70,24 +71,31 @@ void bench_freq() {
 }
 
 int bench_model(const std::string& model_path, const std::string& input_path, size_t bytes, int threads,
-                uint32_t segment_tokens) {
+                uint32_t segment_tokens, int slots) {
   GgufFile file = GgufFile::open(model_path);
   auto tokenizer = Tokenizer::from_gguf(file);
   auto model = Model::load(file);
   codec::ModelIdentity id = codec::identify_model(file, *model, *tokenizer);
   std::string input = read_file(input_path).substr(0, bytes);
-  auto factory = codec::engine_predictor_factory(*model, tokenizer->bos(), segment_tokens, 1);
+  // slots > 0: segments in lockstep (what lmzip compress runs); 0: one Session per worker thread.
+  const int workers = slots > 0 ? slots : threads;
+  auto make_factory = [&] {
+    return slots > 0 ? codec::lockstep_predictor_factory(*model, tokenizer->bos(), segment_tokens, slots, threads)
+                     : codec::engine_predictor_factory(*model, tokenizer->bos(), segment_tokens, 1);
+  };
   codec::CompressStats st;
   double w0 = now(), c0 = cpu_seconds();
-  std::string lmz = codec::compress(input, *tokenizer, factory, id,
-                                    {.segment_tokens = segment_tokens, .threads = threads, .progress = {}}, &st);
+  std::string lmz = codec::compress(input, *tokenizer, make_factory(), id,
+                                    {.segment_tokens = segment_tokens, .threads = workers, .progress = {}}, &st);
   double w1 = now(), c1 = cpu_seconds();
-  std::string back = codec::decompress(lmz, "bench.lmz", *tokenizer, factory, id, {.threads = threads, .progress = {}});
+  std::string back =
+      codec::decompress(lmz, "bench.lmz", *tokenizer, make_factory(), id, {.threads = workers, .progress = {}});
   double w2 = now(), c2 = cpu_seconds();
   if (back != input) throw Error("round trip failed");
-  std::printf("model            %s (%s), %zu bytes, %llu tokens, %llu segments, %d threads\n", id.name.c_str(),
+  std::printf("model            %s (%s), %zu bytes, %llu tokens, %llu segments, %d threads, %s\n", id.name.c_str(),
               id.predictor_id.c_str(), input.size(), static_cast<unsigned long long>(st.tokens),
-              static_cast<unsigned long long>(st.segments), threads);
+              static_cast<unsigned long long>(st.segments), threads,
+              slots > 0 ? ("lockstep, " + std::to_string(slots) + " slots").c_str() : "one Session per worker");
   std::printf("compress         %.0f bytes/s wall, %.0f tokens/s wall, %.2f ms CPU per token\n",
               input.size() / (w1 - w0), st.tokens / (w1 - w0), 1e3 * (c1 - c0) / st.tokens);
   std::printf("decompress       %.0f bytes/s wall, %.0f tokens/s wall, %.2f ms CPU per token\n",
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
   size_t bytes = 20000;
   int threads = 2;
   uint32_t segment_tokens = 1024;
+  int slots = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--model") model = argv[i + 1];
@@ -114,11 +123,12 @@ int main(int argc, char** argv) {
     else if (a == "--bytes") bytes = std::stoull(argv[i + 1]);
     else if (a == "--threads") threads = std::stoi(argv[i + 1]);
     else if (a == "--segment-tokens") segment_tokens = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    else if (a == "--slots") slots = std::stoi(argv[i + 1]);
   }
   try {
     lmzip::bench_range_coder();
     lmzip::bench_freq();
-    return lmzip::bench_model(model, input, bytes, threads, segment_tokens);
+    return lmzip::bench_model(model, input, bytes, threads, segment_tokens, slots);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_codec: %s\n", e.what());
     return 1;

@@ -25,11 +25,17 @@ struct CodecModel {
         model(Model::load(file)),
         identity(codec::identify_model(file, *model, *tokenizer)) {}
 
-  // `threads` in all, shared by `segments` segments: spare threads go to each predictor's engine.
-  codec::PredictorFactory factory(uint32_t segment_tokens, int threads, uint64_t segments) const {
-    uint64_t workers = std::max<uint64_t>(1, std::min<uint64_t>(segments, static_cast<uint64_t>(threads)));
-    return codec::engine_predictor_factory(*model, tokenizer->bos(), segment_tokens,
-                                           std::max(1, threads / static_cast<int>(workers)));
+  // How `threads` CPU threads code `segments` segments: up to kLockstepSegments segments at once, in lockstep
+  // (each step appends the next token of every segment in one pass over the weights; the logits, and so the
+  // files, are bit-identical to coding each segment alone). Run the codec with `workers` worker threads.
+  struct Plan {
+    codec::PredictorFactory factory;
+    int workers = 1;
+  };
+  static constexpr uint64_t kLockstepSegments = 16;
+  Plan plan(uint32_t segment_tokens, int threads, uint64_t segments) const {
+    const int slots = codec::lockstep_slots(*model, segment_tokens, std::min(segments, kLockstepSegments));
+    return {codec::lockstep_predictor_factory(*model, tokenizer->bos(), segment_tokens, slots, threads), slots};
   }
 };
 

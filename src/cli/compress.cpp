@@ -113,7 +113,7 @@ int run_compress(int argc, char** argv) {
                  "Prints sizes, bits per byte and per character, and the model's cross-entropy on the same tokens.");
   args.option("-m,--model", "MODEL.gguf", &model_path, "the model (the same file is needed to decompress)");
   args.option("-o,--output", "OUTPUT.lmz", &output, "output file ('-' for stdout; default INPUT.lmz)");
-  args.option("-t,--threads", "N", &threads, "worker threads, one segment each (default: all cores)");
+  args.option("-t,--threads", "N", &threads, "threads (default: all cores); up to 16 segments are coded in lockstep");
   args.option("--segment-tokens", "N", &segment_tokens, "token budget of each independently coded segment (1024)");
   args.option("--codec", "NAME", &codecs, "also report a classic compressor's size: zstd, xz or gzip (repeatable)");
   args.flag("--json", &json, "print one JSON object instead of the table");
@@ -132,11 +132,13 @@ int run_compress(int argc, char** argv) {
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   ProgressLine progress("compress");
   codec::CompressStats stats;
+  // Segments: about 3 bytes a token (the planner decides; extra lockstep slots just stay unused).
+  const auto plan = m.plan(static_cast<uint32_t>(segment_tokens), threads,
+                           input.size() / (3 * static_cast<uint64_t>(segment_tokens)) + 1);
   std::string lmz = codec::compress(
-      input, *m.tokenizer, m.factory(static_cast<uint32_t>(segment_tokens), threads,
-                                   input.size() / (3 * static_cast<uint64_t>(segment_tokens)) + 1), m.identity,
+      input, *m.tokenizer, plan.factory, m.identity,
       {.segment_tokens = static_cast<uint32_t>(segment_tokens),
-       .threads = threads,
+       .threads = plan.workers,
        .progress = [&](size_t done, size_t total) { progress.update(done, total, elapsed(), "segments"); }},
       &stats);
   double seconds = elapsed();

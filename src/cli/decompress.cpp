@@ -49,9 +49,10 @@ int run_decompress(int argc, char** argv) {
   ProgressLine progress("decompress");
   // The header's segment budget sizes each predictor's KV cache (parse_lmz validates it; it is cheap).
   codec::LmzHeader header = codec::parse_lmz(lmz, name).header;
+  const auto plan = m.plan(header.segment_tokens, threads, header.segments.size());
   std::string data = codec::decompress(
-      lmz, name, *m.tokenizer, m.factory(header.segment_tokens, threads, header.segments.size()), m.identity,
-      {.threads = threads,
+      lmz, name, *m.tokenizer, plan.factory, m.identity,
+      {.threads = plan.workers,
        .progress = [&](size_t done, size_t total) { progress.update(done, total, elapsed(), "segments"); }});
   double seconds = elapsed();
   progress.finish();

@@ -59,6 +59,42 @@ TEST(EngineCodec, RoundTripAndThreadInvariance) {
   EXPECT_LT(stats.freq_bits, stats.model_bits * 1.001);
 }
 
+// Lockstep segments (one pass per step for all of them) produce the very same file as segments coded alone, and
+// decode it with any number of slots, including fewer slots than segments and an engine slot left idle.
+TEST(EngineCodec, LockstepSegmentsGiveTheSameBytes) {
+  for (const char* name : {"zoo-s1", "zoo-m2-F16"}) {
+    const std::string path = test::shared_dir() + "/zoo/models/" + name + ".gguf";
+    LMZIP_REQUIRE_SHARED("zoo/models/" + std::string(name) + ".gguf");
+    Zoo zoo(path);
+    const std::string input = corpus_prefix(3000) + "\xFF\xFE binary\r\n tail";
+    const std::string alone = compress(input, *zoo.tokenizer, engine_predictor_factory(*zoo.model, zoo.tokenizer->bos(), 160),
+                                       zoo.identity, {.segment_tokens = 160, .threads = 2, .progress = {}});
+    for (int slots : {1, 3, 16}) {
+      auto lockstep = lockstep_predictor_factory(*zoo.model, zoo.tokenizer->bos(), 160, slots, 2);
+      const std::string together =
+          compress(input, *zoo.tokenizer, lockstep, zoo.identity, {.segment_tokens = 160, .threads = slots, .progress = {}});
+      EXPECT_EQ(together, alone) << name << ", " << slots << " slots";
+      auto decoder = lockstep_predictor_factory(*zoo.model, zoo.tokenizer->bos(), 160, slots, 1);
+      EXPECT_EQ(decompress(together, "x.lmz", *zoo.tokenizer, decoder, zoo.identity, {.threads = slots, .progress = {}}),
+                input) << name << ", " << slots << " slots";
+    }
+  }
+}
+
+// A segment that fails to decode ends its slot: the other lockstep segments go on, and the error reaches the
+// caller instead of a hang.
+TEST(EngineCodec, LockstepDecodeOfACorruptSegmentFailsCleanly) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  Zoo zoo(test::shared_dir() + "/zoo/models/zoo-s1.gguf");
+  const std::string input = corpus_prefix(3000);
+  auto factory = [&] { return lockstep_predictor_factory(*zoo.model, zoo.tokenizer->bos(), 160, 3, 2); };
+  std::string lmz = compress(input, *zoo.tokenizer, factory(), zoo.identity,
+                             {.segment_tokens = 160, .threads = 3, .progress = {}});
+  lmz[lmz.size() / 2] = static_cast<char>(lmz[lmz.size() / 2] ^ 0x5A);  // inside a middle segment's payload
+  EXPECT_THROW(decompress(lmz, "bad.lmz", *zoo.tokenizer, factory(), zoo.identity, {.threads = 3, .progress = {}}),
+               Error);
+}
+
 TEST(EngineCodec, ModelBitsMatchTheEngineScorer) {
   LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
   Zoo zoo(test::shared_dir() + "/zoo/models/zoo-s1.gguf");

@@ -28,4 +28,15 @@ ModelIdentity identify_model(const GgufFile& file, const Model& model, const Tok
 PredictorFactory engine_predictor_factory(const Model& model, std::optional<TokenId> bos, uint32_t max_tokens,
                                           int threads_each = 1);
 
+// Predictors that run their segments in lockstep: `slots` segments are coded at once (one worker thread each),
+// and every step appends the next token of all of them in one pass of a deterministic MultiSession on
+// `cpu_threads` threads, so the weights are read once per step for all segments instead of once per segment.
+// The logits are bit-identical to engine_predictor_factory's (same kernels, row by row), so files are the same.
+// The factory makes at most `slots` predictors; run the codec with threads = slots. Thread-safe.
+PredictorFactory lockstep_predictor_factory(const Model& model, std::optional<TokenId> bos, uint32_t max_tokens,
+                                            int slots, int cpu_threads);
+
+// Segments worth coding in lockstep for this model: up to `wanted`, fewer when their caches would pass 1 GiB.
+int lockstep_slots(const Model& model, uint32_t max_tokens, uint64_t wanted);
+
 }  // namespace lmzip::codec

@@ -27,6 +27,9 @@ class TokenPredictor {
   virtual void next_logits(std::vector<float>& logits) = 0;
   // Appends the token just coded to the context.
   virtual void accept(TokenId token) = 0;
+  // The segment begun by reset() is over (coded, or abandoned by an error): the predictor may let others run
+  // without it (the lockstep engine predictor waits for every segment in progress before a step).
+  virtual void end_segment() {}
   // Logits after each prefix of `tokens` (position i: the distribution of tokens[i]), delivered in order;
   // leaves the context after all of them. The default calls next_logits/accept; a model may batch, but must
   // produce the very same floats.

@@ -31,6 +31,15 @@ uint32_t get_varint(RangeDecoder& dec) {
   throw Error("corrupt payload: a length field (varint) is longer than 32 bits");
 }
 
+// Calls end_segment() when the segment's coding leaves scope, normally or by an exception.
+struct SegmentScope {
+  explicit SegmentScope(TokenPredictor& p) : predictor(p) { predictor.reset(); }
+  ~SegmentScope() { predictor.end_segment(); }
+  SegmentScope(const SegmentScope&) = delete;
+  SegmentScope& operator=(const SegmentScope&) = delete;
+  TokenPredictor& predictor;
+};
+
 void check_logits(const std::vector<float>& logits, const TokenPredictor& predictor) {
   LMZIP_CHECK(logits.size() == predictor.vocab_size(), "predictor returned the wrong number of logits");
 }
@@ -72,7 +81,7 @@ std::string encode_segment(std::string_view bytes, const SegmentPlan& plan, Toke
   RawByteModel raw;
   FreqTable table;
   std::vector<uint64_t> weights;
-  predictor.reset();
+  SegmentScope scope(predictor);
   // Layout 0: the whole segment is one text span of token_count tokens (the table has the count), the common
   // case, coded in 1 bit instead of ~25.
   bool single_text = plan.spans.size() == 1 && !plan.spans[0].raw;
@@ -117,7 +126,7 @@ std::string decode_segment(std::string_view payload, const SegmentLimits& limits
   std::vector<TokenId> tokens;
   std::string out;
   uint64_t tokens_done = 0;
-  predictor.reset();
+  SegmentScope scope(predictor);
   bool single_text = dec.decode_uniform(2) == 0;
   if (single_text && limits.token_count == 0) throw Error("corrupt payload: a text segment without tokens");
   uint32_t span_count = single_text ? 1 : get_varint(dec);
