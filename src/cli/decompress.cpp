@@ -33,7 +33,7 @@ int run_decompress(int argc, char** argv) {
                  "The output appears only once every checksum has passed (written to a temporary file first).");
   args.option("-m,--model", "MODEL.gguf", &model_path, "the model the file was compressed with");
   args.option("-o,--output", "OUTPUT", &output, "output file ('-' for stdout; default INPUT without .lmz)");
-  args.option("-t,--threads", "N", &threads, "worker threads, one segment each (default: all cores)");
+  args.option("-t,--threads", "N", &threads, "threads (default: all cores); up to 16 segments are decoded in lockstep");
   args.flag("--json", &json, "print one JSON object (sizes, seconds) to stderr");
   args.positionals("INPUT.lmz", &inputs, 1, 1, "the compressed file ('-' for stdin)");
   if (!args.parse(argc, argv)) return 0;
