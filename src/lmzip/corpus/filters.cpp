@@ -125,22 +125,30 @@ std::string gopher_filter_reason(std::string_view text, const GopherOptions& o, 
   if (scores) (*scores)["words"] = n_words;
   if (n_words < o.min_words || n_words > o.max_words) return "gopher_word_count";
   uint64_t word_chars = 0, alpha_words = 0;
-  // Stop words found, as a bit set (a word matches when it equals one after ASCII lower-casing).
+  // Stop words found, as a bit set (a word matches when it equals one after ASCII lower-casing). Words of 2-4
+  // bytes are packed into an integer (length in the top byte) and compared with the packed stop words.
   static constexpr std::string_view kStop[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
+  auto pack = [](std::string_view w, bool lower) {
+    uint64_t v = static_cast<uint64_t>(w.size()) << 32;
+    for (size_t i = 0; i < w.size(); ++i) {
+      auto c = static_cast<unsigned char>(w[i]);
+      if (lower && c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
+      v |= static_cast<uint64_t>(c) << (8 * i);
+    }
+    return v;
+  };
+  static const std::array<uint64_t, std::size(kStop)> kPacked = [&] {
+    std::array<uint64_t, std::size(kStop)> a{};
+    for (size_t k = 0; k < a.size(); ++k) a[k] = pack(kStop[k], false);
+    return a;
+  }();
   unsigned stop_found = 0;
   for (auto w : words) {
     word_chars += count_chars(w);
     alpha_words += has_letter(w);
     if (w.size() < 2 || w.size() > 4) continue;
-    char lower[4];
-    for (size_t i = 0; i < w.size(); ++i) {
-      char c = w[i];
-      lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    std::string_view lw(lower, w.size());
-    for (unsigned k = 0; k < std::size(kStop); ++k) {
-      if (lw == kStop[k]) { stop_found |= 1u << k; break; }
-    }
+    uint64_t v = pack(w, true);
+    for (unsigned k = 0; k < kPacked.size(); ++k) stop_found |= (v == kPacked[k] ? 1u : 0u) << k;
   }
   double mean_len = static_cast<double>(word_chars) / static_cast<double>(n_words);
   if (mean_len < o.min_mean_word_length || mean_len > o.max_mean_word_length) return "gopher_mean_word_length";
