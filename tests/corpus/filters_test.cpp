@@ -153,6 +153,10 @@ TEST(Text, Utf8ValidationAndTokens) {
   EXPECT_FALSE(is_valid_utf8("surrogate \xed\xa0\x80"));
   EXPECT_FALSE(is_valid_utf8("\xff"));
   EXPECT_EQ(normalize_for_hash("  a \r\n\tb  c \n"), "a b c");
+  EXPECT_EQ(normalize_for_hash(""), "");
+  EXPECT_EQ(normalize_for_hash(" \n\t "), "");
+  EXPECT_EQ(normalize_for_hash("word"), "word");
+  EXPECT_EQ(normalize_for_hash("\vx\fy\u00a0z "), "x y\u00a0z");  // only ASCII whitespace separates
   auto t = identifier_tokens("def f(x_1): return x_1+2  # caf\xc3\xa9");
   std::vector<std::string> got(t.begin(), t.end());
   EXPECT_EQ(got, (std::vector<std::string>{"def", "f", "x_1", "return", "x_1", "2", "caf\xc3\xa9"}));

@@ -52,15 +52,14 @@ inline bool is_ident(unsigned char c) {
 std::string normalize_for_hash(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  bool pending_space = false;
-  for (char c : s) {
-    if (is_space(c)) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out.push_back(' ');
-    pending_space = false;
-    out.push_back(c);
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    while (i < n && is_space(s[i])) ++i;
+    size_t start = i;
+    while (i < n && !is_space(s[i])) ++i;
+    if (i == start) break;
+    if (!out.empty()) out.push_back(' ');  // a run of whitespace between words becomes one space
+    out.append(s.data() + start, i - start);
   }
   return out;
 }
