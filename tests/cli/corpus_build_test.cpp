@@ -67,6 +67,52 @@ TEST(CorpusCli, CcPresetFromAWetFile) {
   EXPECT_EQ(s["subsets"]["cc"]["documents"], 4);
 }
 
+// WARC responses with chunked transfer coding (extensions, trailer) and gzip content coding: the text has no
+// chunk-size lines; a record whose chunk framing breaks is counted in the manifest, with where it was.
+TEST(CorpusCli, ChunkedAndGzippedWarcResponses) {
+  std::string dir = test::temp_dir() + "/chunked";
+  auto chunked = [](const std::string& data) {
+    std::string out;
+    char size[16];
+    for (size_t i = 0; i < data.size(); i += 100) {
+      std::string piece = data.substr(i, 100);
+      std::snprintf(size, sizeof size, "%zX", piece.size());
+      out += std::string(size) + ";n=" + std::to_string(i) + "\r\n" + piece + "\r\n";
+    }
+    return out + "0\r\nX-Trailer: 1\r\n\r\n";
+  };
+  auto record = [](const std::string& uri, const std::string& headers, const std::string& body) {
+    std::string block = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + headers + "\r\n" + body;
+    return "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + uri +
+           "\r\nWARC-Date: 2023-10-05T00:00:00Z\r\nContent-Length: " + std::to_string(block.size()) + "\r\n\r\n" +
+           block + "\r\n\r\n";
+  };
+  std::string page = "<html><body><p>" + english(12, 1) + "</p></body></html>";
+  write(dir + "/page.html", "<html><body><p>" + english(12, 2) + "</p></body></html>");
+  ASSERT_EQ(0, test::run_command("gzip -n " + dir + "/page.html", nullptr));
+  std::string gz = slurp(dir + "/page.html.gz");
+  write(dir + "/crawl.warc",
+        record("https://a.example/", "Transfer-Encoding: chunked\r\n", chunked(page)) +
+            record("https://b.example/", "Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", chunked(gz)) +
+            record("https://c.example/", "Transfer-Encoding: chunked\r\n", "10\r\n<html><body><p>x\r\nzz\r\n0\r\n\r\n"));
+  std::string out, err;
+  ASSERT_EQ(0, lmzip("corpus build --preset cc --lang none --no-gopher -q -o " + dir + "/out.jsonl " + dir +
+                         "/crawl.warc --json", &out, &err)) << err;
+  auto m = nlohmann::json::parse(out);
+  EXPECT_EQ(m["counts"]["read"], 3);
+  EXPECT_EQ(m["counts"]["written"], 2);
+  EXPECT_EQ(m["counts"]["skipped"]["malformed_chunked"], 1);
+  EXPECT_EQ(m["skip_examples"][0]["where"], dir + "/crawl.warc record 3");
+  std::string jsonl = slurp(dir + "/out.jsonl");
+  auto first = nlohmann::json::parse(jsonl.substr(0, jsonl.find('\n')));
+  std::string text = english(12, 1);  // the page's text: its line breaks inside <p> collapse to spaces
+  for (auto& c : text) if (c == '\n') c = ' ';
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  EXPECT_EQ(first["content"], text);
+  EXPECT_EQ(jsonl.find(";n="), std::string::npos);
+  EXPECT_NE(jsonl.find("Item 2000."), std::string::npos);  // the gzipped page's text
+}
+
 TEST(CorpusCli, PythonPresetSamplesWholeRepositories) {
   std::string dir = test::temp_dir() + "/py";
   for (int r = 0; r < 4; ++r) {
