@@ -127,7 +127,20 @@ void Deduplicator::insert(BandTable& t, uint64_t key, uint32_t value) {
   ++t.used;
 }
 
+std::vector<uint64_t> Deduplicator::band_keys(const std::vector<uint32_t>& sig) const {
+  std::vector<uint64_t> keys;
+  if (!options_.near || sig.size() != static_cast<size_t>(options_.num_perm)) return keys;
+  keys.resize(tables_.size());
+  for (size_t b = 0; b < tables_.size(); ++b) keys[b] = band_key(sig, static_cast<int>(b));
+  return keys;
+}
+
 DedupVerdict Deduplicator::offer(uint64_t fingerprint, const std::vector<uint32_t>& sig, uint64_t id) {
+  return offer(fingerprint, sig, band_keys(sig), id);
+}
+
+DedupVerdict Deduplicator::offer(uint64_t fingerprint, const std::vector<uint32_t>& sig,
+                                 const std::vector<uint64_t>& keys, uint64_t id) {
   DedupVerdict v;
   if (options_.exact && !fingerprints_.insert(fingerprint).second) {
     v.reason = "exact_duplicate";
@@ -135,16 +148,17 @@ DedupVerdict Deduplicator::offer(uint64_t fingerprint, const std::vector<uint32_
   }
   if (!options_.near || sig.empty() || sig[0] == kEmpty) return v;
   LMZIP_CHECK(sig.size() == static_cast<size_t>(options_.num_perm), "signature length");
+  LMZIP_CHECK(keys.size() == tables_.size(), "band keys");
   size_t n = sig.size();
-  std::vector<uint64_t> keys(tables_.size());
-  std::unordered_set<uint32_t> checked;
+  std::vector<uint32_t> checked;  // candidates already verified (few: a linear search beats a hash set)
   for (size_t b = 0; b < tables_.size(); ++b) {
-    keys[b] = band_key(sig, static_cast<int>(b));
     const BandTable& t = tables_[b];
     if (t.keys.empty()) continue;
     size_t mask = t.keys.size() - 1;
     for (size_t i = keys[b] & mask; t.values[i] != kEmpty; i = (i + 1) & mask) {
-      if (t.keys[i] != keys[b] || !checked.insert(t.values[i]).second) continue;
+      if (t.keys[i] != keys[b]) continue;
+      if (std::find(checked.begin(), checked.end(), t.values[i]) != checked.end()) continue;
+      checked.push_back(t.values[i]);
       // Verify the candidate by its estimated Jaccard (on the stored low 16 bits; the chance that two
       // different minima agree there is 2^-16, a negligible upward bias).
       const uint16_t* other = &signatures_[static_cast<size_t>(t.values[i]) * n];

@@ -58,6 +58,11 @@ class Deduplicator {
   // Decides on a document given its exact fingerprint and (when near dedup is on) its signature; a kept
   // document is remembered under `id`.
   DedupVerdict offer(uint64_t fingerprint, const std::vector<uint32_t>& signature, uint64_t id);
+  // The same with the signature's LSH band keys computed beforehand (band_keys: thread-safe, so callers compute
+  // them in parallel and keep only the table probes in the ordered part).
+  DedupVerdict offer(uint64_t fingerprint, const std::vector<uint32_t>& signature, const std::vector<uint64_t>& keys,
+                     uint64_t id);
+  std::vector<uint64_t> band_keys(const std::vector<uint32_t>& signature) const;
   uint64_t memory_bytes() const;
   const DedupOptions& options() const { return options_; }
 

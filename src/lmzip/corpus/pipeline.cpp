@@ -43,6 +43,7 @@ struct Analysis {
   uint64_t chars = 0;
   uint64_t content_bytes = 0;  // set for kept documents (before their content moves into the record)
   std::vector<uint32_t> signature;
+  std::vector<uint64_t> band_keys;
 };
 
 std::string category_reason(const Document& doc, const std::string& prefix) {
@@ -291,7 +292,10 @@ class Builder {
     a.decision = apply_filters(doc, o_.filter);
     if (!a.decision.keep) return;
     a.fingerprint = exact_fingerprint(doc.content);
-    if (o_.dedup.near) a.signature = hasher_.signature(doc.content);
+    if (o_.dedup.near) {
+      a.signature = hasher_.signature(doc.content);
+      a.band_keys = dedup_.band_keys(a.signature);  // const, thread-safe; offer() below only probes
+    }
   }
 
   // Runs f(i) for i in [0, n) on up to threads_ threads (contiguous ranges); the first exception is rethrown.
@@ -339,7 +343,8 @@ class Builder {
       return false;
     }
     counts.chars_after_filters += a.chars;
-    DedupVerdict v = dedup_.offer(a.fingerprint, a.signature, id);
+    DedupVerdict v = o_.dedup.near ? dedup_.offer(a.fingerprint, a.signature, a.band_keys, id)
+                                   : dedup_.offer(a.fingerprint, a.signature, id);
     if (v.reason == "exact_duplicate") { ++counts.exact_duplicates; return false; }
     if (v.reason == "near_duplicate") { ++counts.near_duplicates; return false; }
     counts.chars_after_dedup += a.chars;
