@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Corpus-building throughput: MB/s of text through `lmzip corpus build` (JSON parsing, filters, MinHash dedup,
 # output) on synthetic English-vocabulary documents. Usage: bench/corpus_throughput.sh [MB] [THREADS]
+# LMZIP_BIN selects the binary (default build/lmzip). The load average is printed before and after: the machine
+# is shared, so compare runs under similar load.
 # Prints one line per configuration (wall seconds, MB/s, peak RSS). Record results in docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,16 +33,20 @@ with open(sys.argv[1], "w") as f:
         i += 1
 PY
 bytes=$(stat -c %s "$dir/in.jsonl")
+bin=${LMZIP_BIN:-build/lmzip}
 run() {
   local label=$1; shift
   local t0 t1
   t0=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$dir/rss" build/lmzip corpus build "$@" --threads "$threads" -o "$dir/out.jsonl" "$dir/in.jsonl" >/dev/null 2>"$dir/err" || { cat "$dir/err"; exit 1; }
+  /usr/bin/time -f "%M %U %S" -o "$dir/rss" "$bin" corpus build "$@" --threads "$threads" -o "$dir/out.jsonl" "$dir/in.jsonl" >/dev/null 2>"$dir/err" || { cat "$dir/err"; exit 1; }
   t1=$(date +%s.%N)
-  awk -v l="$label" -v b="$bytes" -v a="$t0" -v z="$t1" -v r="$(cat "$dir/rss")" \
-    'BEGIN { s = z - a; printf "%-44s %6.2f s  %6.1f MB/s  peak RSS %d MiB\n", l, s, b / s / 1e6, r / 1024 }'
+  # CPU seconds (user + sys) say what the build costs whatever else the machine runs; wall MB/s depend on load.
+  read -r rss usr sys < <(tail -n 1 "$dir/rss")
+  awk -v l="$label" -v b="$bytes" -v a="$t0" -v z="$t1" -v r="$rss" -v c="$usr" -v k="$sys" \
+    'BEGIN { s = z - a; printf "%-44s %6.2f s  %6.1f MB/s  cpu %5.2f s (%5.1f MB per cpu-s)  peak RSS %d MiB\n", l, s, b / s / 1e6, c + k, b / (c + k) / 1e6, r / 1024 }'
 }
-echo "input: $((bytes / 1000000)) MB JSONL, threads $threads"
+echo "input: $((bytes / 1000000)) MB JSONL, threads $threads, $bin; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 run "--preset cc --lang none --no-gopher (MinHash)" --preset cc --lang none --no-gopher
 run "--preset cc --lang none (+ Gopher)" --preset cc --lang none
 run "--preset cc (+ CLD2 language id)" --preset cc
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
