@@ -1,22 +1,12 @@
 #include "lmzip/eval/math_answer.h"
 
+#include "lmzip/eval/template.h"
+
 #include <regex>
 #include <vector>
 
 namespace lmzip::eval {
 namespace {
-
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  std::string out;
-  size_t pos = 0;
-  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
-    out.append(s, pos, hit - pos);
-    out += to;
-  }
-  out.append(s, pos, std::string::npos);
-  return out;
-}
 
 // Python str.split(sep) (sep non-empty).
 std::vector<std::string> split(const std::string& s, const std::string& sep) {

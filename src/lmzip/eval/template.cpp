@@ -195,8 +195,8 @@ std::string py_capitalize(std::string_view s) {
   return out;
 }
 
-namespace {
-std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  if (from.empty()) return std::string(s);
   std::string out;
   size_t pos = 0;
   for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
@@ -206,7 +206,6 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
   out.append(s, pos, std::string::npos);
   return out;
 }
-}  // namespace
 
 std::string hellaswag_preprocess(std::string_view s) {
   std::string t = py_strip(s);

@@ -34,6 +34,7 @@ std::optional<Json> lookup_path(const Json& doc, std::string_view path);
 std::string py_strip(std::string_view s);       // str.strip()
 std::string py_capitalize(std::string_view s);  // str.capitalize(): first upper, the rest lower
 std::string py_lower(std::string_view s);       // str.lower()
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to);  // str.replace
 // lm-eval hellaswag utils.preprocess: strip; " [title]" -> ". "; remove "[...]" (non-greedy); "  " -> " " once.
 std::string hellaswag_preprocess(std::string_view s);
 // DS-1000 test_ds1000.py postprocess: cut at "</code>"; drop "```python"; cut at "```" and "\nEND SOLUTION"; drop "<code>".
