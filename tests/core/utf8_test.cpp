@@ -51,6 +51,16 @@ TEST(Hash, KnownDigests) {
   h.update(million.data(), 333);
   h.update(million.data() + 333, million.size() - 333);
   EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
+                       "mnopqrstnopqrstu"),
+            "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+  // Lengths around the block and padding boundaries (digests from python3's hashlib).
+  std::string bytes;
+  for (int i = 0; i < 200; ++i) bytes += static_cast<char>(i * 37 + 11);
+  EXPECT_EQ(sha256_hex(std::string_view(bytes).substr(0, 55)), "2900465fcb533e05a158fd2b3be0e5e3b03740d83060aa3580e0d98a96bf2384");
+  EXPECT_EQ(sha256_hex(std::string_view(bytes).substr(0, 64)), "94eb5de4943613fd048dc93393ab06877405faa39c11f53e9386083339833e7e");
+  EXPECT_EQ(sha256_hex(std::string_view(bytes).substr(0, 119)), "b0dc41b1a384e2f1203f0351b38fbeaafceef577ce1191d5bfc25da39f721eae");
+  EXPECT_EQ(sha256_hex(bytes), "5e48d64839a8bff5e2471507af6a49f9990817df437857f4a2007df41266e1b5");
   // XXH64 reference values (xxHash's own test: empty input, seed 0).
   EXPECT_EQ(hex_u64(xxh64("", 0)), "ef46db3751d8e999");
 }

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstring>
 #include <xxhash.h>
+#if defined(__SHA__) && defined(__SSE4_1__)
+#include <immintrin.h>
+#endif
 
 namespace lmzip {
 namespace {
@@ -20,12 +23,51 @@ constexpr uint32_t kRoundConstants[64] = {
 
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+#if defined(__SHA__) && defined(__SSE4_1__)
+// One block with the x86 SHA extensions (the build targets the machine: -march=native). The state is kept as
+// ABEF/CDGH, four rounds per group g take W[4g..4g+3] + K[4g..4g+3]; the message schedule runs three groups
+// ahead in four rotating registers (sha256msg1 at g = 1..12, sha256msg2 at g = 3..14).
+void compress_sha_ni(uint32_t* state, const uint8_t* block) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state)), 0xB1);  // CDAB
+  __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state + 4)), 0x1B);  // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
+  const __m128i abef = state0, cdgh = state1;
+  __m128i m[4];
+  for (int g = 0; g < 16; ++g) {
+    if (g < 4) m[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * g)), byte_swap);
+    __m128i msg = _mm_add_epi32(m[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(kRoundConstants + 4 * g)));
+    state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+    if (g >= 3 && g <= 14) {
+      __m128i& next = m[(g + 1) % 4];
+      next = _mm_add_epi32(next, _mm_alignr_epi8(m[g % 4], m[(g + 3) % 4], 4));
+      next = _mm_sha256msg2_epu32(next, m[g % 4]);
+    }
+    state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(msg, 0x0E));
+    if (g >= 1 && g <= 12) m[(g + 3) % 4] = _mm_sha256msg1_epu32(m[(g + 3) % 4], m[g % 4]);
+  }
+  state0 = _mm_add_epi32(state0, abef);
+  state1 = _mm_add_epi32(state1, cdgh);
+  tmp = _mm_shuffle_epi32(state0, 0x1B);       // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);    // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);     // HGFE
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), state1);
+}
+#endif
+
 }  // namespace
 
 Sha256::Sha256()
     : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::compress(const uint8_t* block) {
+#if defined(__SHA__) && defined(__SSE4_1__)
+  compress_sha_ni(state_, block);
+  return;
+#endif
   uint32_t w[64];
   for (int i = 0; i < 16; ++i) {
     w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 | uint32_t(block[4 * i + 2]) << 8 |
