@@ -107,6 +107,26 @@ TEST(ForwardVsReference, LongWindowPartialRopeGqa) {
   expect_agreement(file, suffix, 1e-4, 2);
 }
 
+// Linear rope scaling (rope.scaling.factor, as deepseek-coder uses 4): positions are divided by the factor.
+TEST(ForwardVsReference, LinearRopeScaling) {
+  SynthShape shape = small_shape("llama");
+  shape.rope_freqs = false;
+  shape.rope_scale_linear = 4.0f;
+  GgufFile file = write_and_open(options(shape, 13), "rope-linear");
+  EXPECT_FLOAT_EQ(Model::load(file)->config().rope_freq_scale, 0.25f);
+  const Case c = random_case(300, 64, 3);
+  expect_agreement(file, c, 1e-4, 2);
+  // The same weights without the scaling score differently: the key is not ignored.
+  shape.rope_scale_linear = 0;
+  GgufFile plain = write_and_open(options(shape, 13), "rope-plain");
+  ThreadPool pool(2);
+  const auto scaled = Model::load(file)->score(c.input, c.targets, pool);
+  const auto unscaled = Model::load(plain)->score(c.input, c.targets, pool);
+  double diff = 0;
+  for (size_t i = 0; i < scaled.size(); ++i) diff = std::max(diff, std::fabs(scaled[i] - unscaled[i]));
+  EXPECT_GT(diff, 1e-3);
+}
+
 TEST(ForwardVsReference, ThreadCountDoesNotChangeScoresBeyondRounding) {
   GgufFile file = write_and_open(options(small_shape("llama"), 9, GgmlType::F16), "threads");
   auto model = Model::load(file);

@@ -16,8 +16,10 @@ namespace {
 // edit(name, type, dims) returns false to leave the tensor out.
 using Edit = std::function<bool(const std::string& name, GgmlType& type, std::vector<uint64_t>& dims)>;
 
-std::string write_model(const std::string& file, const Edit& edit, const std::string& arch = "llama") {
+std::string write_model(const std::string& file, const Edit& edit, const std::string& arch = "llama",
+                        const std::function<void(GgufWriter&)>& metadata = {}) {
   GgufWriter w;
+  if (metadata) metadata(w);
   w.set_string("general.architecture", arch);
   w.set_u32(arch + ".embedding_length", 32);
   w.set_u32(arch + ".block_count", 1);
@@ -119,6 +121,27 @@ TEST(ModelLoad, RowsNotAMultipleOfTheBlock) {
     return true;
   }));
   EXPECT_EQ(ok, "");
+}
+
+TEST(ModelLoad, RopeScalingLinearIsReadAndOtherTypesAreRefused) {
+  auto with = [](const std::string& type, float factor) {
+    return [=](GgufWriter& w) {
+      if (!type.empty()) w.set_string("llama.rope.scaling.type", type);
+      w.set_f32("llama.rope.scaling.factor", factor);
+    };
+  };
+  const std::string yarn = load_error(write_model("yarn.gguf", kNoEdit, "llama", with("yarn", 4.0f)));
+  EXPECT_NE(yarn.find("rope scaling type 'yarn' is not supported (supported: none, linear)"), std::string::npos)
+      << yarn;
+  const std::string negative = load_error(write_model("neg.gguf", kNoEdit, "llama", with("linear", -2.0f)));
+  EXPECT_NE(negative.find("rope scaling factor"), std::string::npos) << negative;
+  EXPECT_EQ(load_error(write_model("none.gguf", kNoEdit, "llama", with("none", 4.0f))), "");
+  // The older key llama.cpp also reads, with no type given.
+  const std::string legacy = write_model("legacy.gguf", kNoEdit, "llama", [](GgufWriter& w) {
+    w.set_f32("llama.rope.scale_linear", 2.0f);
+  });
+  GgufFile f = GgufFile::open(legacy);
+  EXPECT_FLOAT_EQ(Model::load(f)->config().rope_freq_scale, 0.5f);
 }
 
 TEST(ModelLoad, UnsupportedArchitectureAndMissingKey) {

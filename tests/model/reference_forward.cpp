@@ -57,7 +57,7 @@ Vec rmsnorm(const Vec& x, const Tensor& w, double eps) {
 
 struct Hparams {
   int n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot, head_dim;
-  double eps, base;
+  double eps, base, linear_scale = 1.0;
   bool neox;
 };
 
@@ -73,6 +73,7 @@ Hparams read_hparams(const GgufFile& f) {
   h.n_rot = static_cast<int>(f.get_int(a + ".rope.dimension_count").value_or(h.head_dim));
   h.eps = f.get_double(a + ".attention.layer_norm_rms_epsilon").value_or(1e-5);
   h.base = f.get_double(a + ".rope.freq_base").value_or(10000.0);
+  h.linear_scale = f.get_double(a + ".rope.scaling.factor").value_or(1.0);  // linear: position / factor
   h.neox = a == "qwen2";
   return h;
 }
@@ -82,7 +83,7 @@ void rope(Vec& x, int n_heads, const Hparams& h, int pos, const Vec& factors) {
   for (int head = 0; head < n_heads; ++head) {
     double* v = x.data() + head * h.head_dim;
     for (int i = 0; i < h.n_rot / 2; ++i) {
-      double theta = pos * std::pow(h.base, -2.0 * i / h.n_rot);
+      double theta = pos / h.linear_scale * std::pow(h.base, -2.0 * i / h.n_rot);
       if (!factors.empty()) theta /= factors[static_cast<size_t>(i)];
       const int a = h.neox ? i : 2 * i, b = h.neox ? i + h.n_rot / 2 : 2 * i + 1;
       const double x0 = v[a], x1 = v[b];

@@ -39,7 +39,7 @@ void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool&
 }
 
 RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
-                          std::span<const float> freq_factors) {
+                          std::span<const float> freq_factors, float freq_scale) {
   const int half = n_rot / 2;
   LMZIP_CHECK(freq_factors.empty() || static_cast<int>(freq_factors.size()) == half, "rope: freq_factors size");
   RopeTable t;
@@ -49,7 +49,8 @@ RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, floa
   std::vector<double> inv_freq(static_cast<size_t>(half));
   for (int i = 0; i < half; ++i) {
     inv_freq[static_cast<size_t>(i)] = std::pow(static_cast<double>(freq_base), -2.0 * i / n_rot) /
-                                       (freq_factors.empty() ? 1.0 : freq_factors[static_cast<size_t>(i)]);
+                                       (freq_factors.empty() ? 1.0 : freq_factors[static_cast<size_t>(i)]) *
+                                       static_cast<double>(freq_scale);
   }
   for (int64_t p = 0; p < n_pos; ++p) {
     for (int i = 0; i < half; ++i) {

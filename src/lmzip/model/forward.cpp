@@ -151,7 +151,8 @@ void run_layers(const Model& model, std::span<const TokenId> tokens, std::span<c
   if (n == 0) return;
   embed_tokens(model, tokens, s.x.data());
   const RopeTable rope =
-      make_rope_table(pos_lo, pos_hi - pos_lo, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors);
+      make_rope_table(pos_lo, pos_hi - pos_lo, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors,
+                      c.rope_freq_scale);
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = model.weights().layers[static_cast<size_t>(l)];
     // Every layer but the last must produce all rows: the next layer's keys and values need them.

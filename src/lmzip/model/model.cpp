@@ -47,6 +47,21 @@ ModelConfig read_config(const GgufFile& file, const ArchSpec& spec) {
   if (!(c.rope_freq_base > 0) || !(c.norm_eps > 0) || !std::isfinite(c.norm_eps)) {
     throw Error(file.name() + ": rope.freq_base and attention.layer_norm_rms_epsilon must be positive");
   }
+  // Rope scaling as llama.cpp reads it: rope.scaling.factor (else the older rope.scale_linear) divides the
+  // positions, for "linear" scaling or when no type is given. Other types (yarn, longrope) change the angles in
+  // ways this engine does not implement: refused rather than scored wrong.
+  const std::string scaling = file.get_string(a + ".rope.scaling.type").value_or("");
+  if (!scaling.empty() && scaling != "none" && scaling != "linear") {
+    throw Error(file.name() + ": rope scaling type '" + scaling + "' is not supported (supported: none, linear)");
+  }
+  double factor = file.get_double(a + ".rope.scaling.factor").value_or(0.0);
+  if (factor == 0.0) factor = file.get_double(a + ".rope.scale_linear").value_or(0.0);
+  if (scaling != "none" && factor != 0.0) {
+    if (!(factor > 0) || !std::isfinite(factor)) {
+      throw Error(file.name() + ": rope scaling factor " + std::to_string(factor) + " must be positive");
+    }
+    c.rope_freq_scale = static_cast<float>(1.0 / factor);
+  }
   c.rope_style = spec.rope_style;
   c.qkv_bias = spec.qkv_bias;
   return c;

@@ -43,6 +43,7 @@ struct ModelConfig {
   int head_dim = 0;  // n_embd / n_head
   int n_rot = 0;     // rope.dimension_count (<= head_dim): dimensions of each head that are rotated
   float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;  // linear rope scaling: 1 / rope.scaling.factor (positions are compressed)
   float norm_eps = 1e-5f;  // attention.layer_norm_rms_epsilon
   RopeStyle rope_style = RopeStyle::Normal;
   bool qkv_bias = false;     // Q/K/V projections have biases (qwen2)

@@ -169,6 +169,10 @@ SynthModel synth_model(const SynthOptions& options) {
   w.set_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
   w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(n_rot));
   w.set_f32(a + ".rope.freq_base", s.rope_freq_base);
+  if (s.rope_scale_linear > 0) {
+    w.set_string(a + ".rope.scaling.type", "linear");
+    w.set_f32(a + ".rope.scaling.factor", s.rope_scale_linear);
+  }
   w.set_f32(a + ".attention.layer_norm_rms_epsilon", s.norm_eps);
 
   const uint64_t seed = options.seed;

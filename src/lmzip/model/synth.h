@@ -27,6 +27,7 @@ struct SynthShape {
   float norm_eps = 1e-5f;
   bool tied_output = false;  // no output.weight
   bool rope_freqs = false;   // write a Llama 3 style rope_freqs.weight (factors between 1 and 8)
+  float rope_scale_linear = 0;  // > 0: rope.scaling.type "linear" with this rope.scaling.factor
 };
 
 // "tiny", "qwen2-0.5b" or "llama-7b" with `arch` ("llama" or "qwen2"; qwen2 adds the Q/K/V biases), or nullopt.
