@@ -1,6 +1,8 @@
 // Task data: templates, readers, and the documented prompts of each built-in task, character for character.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "lmzip/core/error.h"
 #include "lmzip/eval/runner.h"
 #include "lmzip/eval/task.h"
@@ -175,6 +177,46 @@ TEST(TaskData, ErrorsNameTheFileAndExpectedFields) {
 
 TEST(TaskData, EveryBuiltinTaskParses) {
   for (const auto& name : builtin_task_names()) EXPECT_EQ(builtin_task(name).name, name);
+}
+
+// The Hugging Face exports lm-eval reads (allenai/ai2_arc, cais/mmlu), written as JSONL, give the very same
+// prompts, options and gold answers as the authors' files of the same questions (fixtures converted from them).
+TEST(TaskLayouts, HuggingFaceExportsGiveTheSamePromptsAsTheOriginalFiles) {
+  struct Pair {
+    std::string task, original, original_demos, exported, exported_demos;
+  };
+  const std::vector<Pair> pairs = {
+      {"arc_challenge", "arc/ARC-Challenge-Test.jsonl", "", "arc_hf/ARC-Challenge_test.jsonl", ""},
+      {"mmlu", "mmlu/test", "mmlu/dev", "mmlu_hf/cais_mmlu_all_test.jsonl", "mmlu_hf/cais_mmlu_all_dev.jsonl"},
+      {"mmlu_cloze", "mmlu/test", "mmlu/dev", "mmlu_hf/cais_mmlu_all_test.jsonl", "mmlu_hf/cais_mmlu_all_dev.jsonl"},
+  };
+  for (const Pair& p : pairs) {
+    const TaskSpec t = builtin_task(p.task);
+    const auto a = load_documents(t, kFixtures + p.original);
+    const auto b = load_documents(t, kFixtures + p.exported);
+    ASSERT_EQ(a.size(), b.size()) << p.task;
+    ASSERT_GE(a.size(), 2u) << p.task;
+    const auto a_pool = p.original_demos.empty() ? a : load_documents(t, kFixtures + p.original_demos);
+    const auto b_pool = p.exported_demos.empty() ? b : load_documents(t, kFixtures + p.exported_demos);
+    FewshotSampler sa(t, a_pool, p.original_demos.empty(), 1234), sb(t, b_pool, p.exported_demos.empty(), 1234);
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(build_prompt(t, b[i], sb.demos_for(b[i], 1)), build_prompt(t, a[i], sa.demos_for(a[i], 1)))
+          << p.task << " document " << i;
+      EXPECT_EQ(choices_of(t, b[i]), choices_of(t, a[i])) << p.task;
+      EXPECT_EQ(gold_of(t, b[i]), gold_of(t, a[i])) << p.task;
+    }
+  }
+  // A record in neither layout names both.
+  const std::string bad = ::testing::TempDir() + "/bad_arc.jsonl";
+  { std::ofstream(bad) << "{\"question\": \"Why?\"}\n"; }
+  try {
+    load_documents(builtin_task("arc_challenge"), bad);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("expects question.stem, question.choices, answerKey; or, as Hugging Face allenai/ai2_arc "
+                     "export (jsonl): question, choices.text, choices.label, answerKey"), std::string::npos) << m;
+  }
 }
 
 }  // namespace

@@ -100,6 +100,23 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
   }
   t.required = get_strings(d, "required", origin);
   t.files = get_string(d, "files", origin, false);
+  if (d.contains("alternatives")) {
+    if (!d["alternatives"].is_array()) throw Error(origin + ": \"alternatives\" must be a list of layouts");
+    for (const Json& a : d["alternatives"]) {
+      const std::string where = origin + ": alternative layout";
+      if (!a.is_object()) throw Error(where + " must be an object");
+      TaskSpec::Layout l{.name = get_string(a, "name", where, true), .format = get_string(a, "format", where, true),
+                         .files = get_string(a, "files", where, false), .required = get_strings(a, "required", where)};
+      if (l.format != "jsonl" && l.format != "csv" && l.format != "json") {
+        throw Error(where + " '" + l.name + "': format '" + l.format + "' is not jsonl, json or csv");
+      }
+      if (a.contains("fields")) {
+        if (!a["fields"].is_object()) throw Error(where + " '" + l.name + "': \"fields\" must be an object");
+        l.fields = a["fields"];
+      }
+      t.alternatives.push_back(std::move(l));
+    }
+  }
   t.description = get_string(d, "description", origin, false);
   t.doc_to_text = get_string(d, "doc_to_text", origin, true);
   t.doc_to_target = get_string(d, "doc_to_target", origin, false);
@@ -195,7 +212,14 @@ Json derive_document(const TaskSpec& spec, Json doc, const std::string& where) {
     if (!lookup_path(doc, path)) {
       std::string expected;
       for (const std::string& p : spec.required) expected += (expected.empty() ? "" : ", ") + p;
-      throw Error(where + ": record has no '" + path + "' (task " + spec.name + " expects " + expected + ")");
+      std::string others;
+      for (const auto& l : spec.alternatives) {
+        std::string fields;
+        for (const std::string& p : l.required) fields += (fields.empty() ? "" : ", ") + p;
+        others += "; or, as " + l.name + " (" + l.format + "): " + fields;
+      }
+      throw Error(where + ": record has no '" + path + "' (task " + spec.name + " expects " + expected + others +
+                  ")");
     }
   }
   try {
@@ -231,7 +255,59 @@ namespace {
 
 // `relative`: the file's path below a directory given as data (json format: "algebra/1.json", whose parent
 // directory names the subject).
-void read_file(const TaskSpec& spec, const std::string& path, std::vector<Json>& docs, const fs::path& relative = {}) {
+bool format_fits(const std::string& format, const std::string& file_name) {
+  const bool jsonl = file_name.find(".jsonl") != std::string::npos;
+  if (format == "csv") return file_name.find(".csv") != std::string::npos;
+  if (format == "jsonl") return jsonl;
+  return !jsonl && file_name.find(".json") != std::string::npos;
+}
+
+// The first JSON object of a JSONL file, or null.
+Json first_record(const std::string& path) {
+  Json first;
+  try {
+    for_each_line(path, [&](std::string_view line, size_t) {
+      if (!first.is_null() || py_strip(line).empty()) return;
+      first = Json::parse(line, nullptr, false);
+      if (first.is_discarded()) first = Json::object();
+      throw std::out_of_range("found");  // stop reading
+    });
+  } catch (const std::out_of_range&) {
+  }
+  return first;
+}
+
+// The spec with the layout (of the spec's own and its alternatives) that fits this file.
+TaskSpec layout_for(const TaskSpec& spec, const std::string& path) {
+  if (spec.alternatives.empty()) return spec;
+  const std::string file = fs::path(path).filename().string();
+  std::vector<TaskSpec::Layout> layouts = {{"", spec.format, spec.files, spec.required, spec.fields}};
+  layouts.insert(layouts.end(), spec.alternatives.begin(), spec.alternatives.end());
+  std::vector<const TaskSpec::Layout*> fitting;
+  for (const auto& l : layouts) {
+    if (format_fits(l.format, file)) fitting.push_back(&l);
+  }
+  const TaskSpec::Layout* chosen = fitting.empty() ? &layouts[0] : fitting[0];
+  if (fitting.size() > 1 && fitting[0]->format == "jsonl") {
+    const Json first = first_record(path);
+    for (const auto* l : fitting) {
+      if (std::all_of(l->required.begin(), l->required.end(),
+                      [&](const std::string& p) { return first.is_object() && lookup_path(first, p); })) {
+        chosen = l;
+        break;
+      }
+    }
+  }
+  TaskSpec t = spec;
+  t.format = chosen->format;
+  t.files = chosen->files;
+  t.required = chosen->required;
+  t.fields = chosen->fields;
+  return t;
+}
+
+void read_file(const TaskSpec& task, const std::string& path, std::vector<Json>& docs, const fs::path& relative = {}) {
+  const TaskSpec spec = layout_for(task, path);
   std::string file = fs::path(path).filename().string();
   const bool nested = spec.format == "json" && relative.has_parent_path();
   auto add = [&](Json raw, size_t line) {
@@ -289,8 +365,10 @@ std::vector<Json> load_documents(const TaskSpec& spec, const std::string& path) 
     std::string n = e.path().filename().string();
     bool csv = n.find(".csv") != std::string::npos, jsonl = n.find(".jsonl") != std::string::npos;
     bool json = n.find(".json") != std::string::npos;  // .json and .jsonl
-    if (!e.is_regular_file() || !(spec.format == "csv" ? csv : spec.format == "json" ? json : jsonl)) return;
-    if (!spec.files.empty() && !std::regex_search(n, std::regex(spec.files))) return;
+    auto named = [&](const std::string& regex) { return regex.empty() || std::regex_search(n, std::regex(regex)); };
+    bool fits = (spec.format == "csv" ? csv : spec.format == "json" ? json : jsonl) && named(spec.files);
+    for (const auto& l : spec.alternatives) fits = fits || (format_fits(l.format, n) && named(l.files));
+    if (!e.is_regular_file() || !fits) return;
     files.push_back(e.path().string());
   };
   if (spec.format == "json") {

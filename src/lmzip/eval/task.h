@@ -56,6 +56,15 @@ struct TaskSpec {
   // filter chain to the rendered text ("lower|strip"), then replaces a result found in "map" (both optional).
   Json fields = Json::object();
   std::string files;  // a directory given as data: read only files whose names match this regex (empty: all)
+  // Other layouts of the same data, e.g. a Hugging Face export of a benchmark whose authors ship another format.
+  // Each replaces format, files, required and fields for the files it fits: by extension (.csv, .jsonl, .json),
+  // then, among those, the first layout whose required paths the file's first record has.
+  struct Layout {
+    std::string name, format, files;
+    std::vector<std::string> required;
+    Json fields = Json::object();
+  };
+  std::vector<Layout> alternatives;
   std::vector<std::string> required;  // raw paths every record must have (checked with the file and line)
 
   std::string description;  // template, rendered on the test document, before the demonstrations

@@ -120,9 +120,10 @@ Json apply_string_filter(const std::string& name, const Json& v, std::string_vie
   if (name == "math_strip") return strip_string(s).value_or(s);
   if (name == "ds1000_postprocess") return ds1000_postprocess(s);
   if (name == "py_repr") return py_string_literal(s);
+  if (name == "underscores_to_spaces") return replace_all(s, "_", " ");  // lm-eval's ' '.join(subject.split('_'))
   throw Error("template '" + std::string(tmpl) + "': unknown filter '" + name +
               "' (known: strip, capitalize, lower, hellaswag_preprocess, first, join('sep'), or_empty, last_boxed, "
-              "remove_boxed, math_normalize, math_strip, ds1000_postprocess, py_repr)");
+              "remove_boxed, math_normalize, math_strip, ds1000_postprocess, py_repr, underscores_to_spaces)");
 }
 
 Json eval_expr(std::string_view expr, const Json& doc, std::string_view tmpl) {
