@@ -36,9 +36,9 @@ const char* const kHellaSwag = R"json({
   "num_fewshot": 0, "fewshot_sampler": "random"
 })json";
 
-const char* const kMmlu = R"json({
-  "name": "mmlu", "title": "MMLU (default multiple-choice style)",
-  "source": "lm-eval mmlu/default/_default_template_yaml; hendrycks/test data/{dev,test}/<subject>_<split>.csv",
+// What the three MMLU tasks share: the hendrycks/test CSV files (or the Hugging Face cais/mmlu export), the gold
+// letter, and five demonstrations of the same subject.
+const std::string kMmluData = R"json(
   "format": "csv", "required": ["_row[5]"],
   "fields": {"question": "{{_row[0]}}", "choices": ["{{_row[1]}}", "{{_row[2]}}", "{{_row[3]}}", "{{_row[4]}}"],
              "letters": ["A", "B", "C", "D"], "answer_letter": "{{_row[5]}}"},
@@ -48,49 +48,28 @@ const char* const kMmlu = R"json({
                                "answer_letter": {"template": "{{answer}}",
                                                  "map": {"0": "A", "1": "B", "2": "C", "3": "D"}},
                                "_subject": {"template": "{{subject}}", "filter": "underscores_to_spaces"}}}],
+  "request": "loglikelihood_options", "gold": "{{answer_letter}}", "gold_type": "letter",
+  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject")json";
+
+const std::string kMmlu = R"json({
+  "name": "mmlu", "title": "MMLU (default multiple-choice style)",
+  "source": "lm-eval mmlu/default/_default_template_yaml; hendrycks/test data/{dev,test}/<subject>_<split>.csv",
   "description": "The following are multiple choice questions (with answers) about {{_subject}}.\n\n",
   "doc_to_text": "{{question|strip}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:",
-  "request": "loglikelihood_options", "doc_to_choice": "{{letters}}", "gold": "{{answer_letter}}", "gold_type": "letter",
-  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject"
-})json";
+  "doc_to_choice": "{{letters}}",)json" + kMmluData + "}";
 
-const char* const kMmluCloze = R"json({
+const std::string kMmluCloze = R"json({
   "name": "mmlu_cloze", "title": "MMLU (cloze style: options not shown)",
   "source": "lm-eval mmlu/continuation/_continuation_template_yaml; hendrycks/test <subject>_<split>.csv",
-  "format": "csv", "required": ["_row[5]"],
-  "fields": {"question": "{{_row[0]}}", "choices": ["{{_row[1]}}", "{{_row[2]}}", "{{_row[3]}}", "{{_row[4]}}"],
-             "answer_letter": "{{_row[5]}}"},
-  "alternatives": [{"name": "Hugging Face cais/mmlu export", "format": "jsonl",
-                    "required": ["question", "subject", "choices", "answer"],
-                    "fields": {"choices": "{{choices}}", "letters": ["A", "B", "C", "D"],
-                               "answer_letter": {"template": "{{answer}}",
-                                                 "map": {"0": "A", "1": "B", "2": "C", "3": "D"}},
-                               "_subject": {"template": "{{subject}}", "filter": "underscores_to_spaces"}}}],
   "description": "The following are questions (with answers) about {{_subject}}.\n\n",
-  "doc_to_text": "Question: {{question|strip}}\nAnswer:",
-  "request": "loglikelihood_options", "doc_to_choice": "{{choices}}", "gold": "{{answer_letter}}", "gold_type": "letter",
-  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject"
-})json";
+  "doc_to_text": "Question: {{question|strip}}\nAnswer:", "doc_to_choice": "{{choices}}",)json" + kMmluData + "}";
 
-const char* const kMmluMath = R"json({
+const std::string kMmluMath = R"json({
   "name": "mmlu_math", "title": "MMLU math subjects (cloze style)",
   "source": "mmlu_cloze on the five hendrycks/test categories.py 'math' subjects",
-  "format": "csv", "required": ["_row[5]"],
   "files": "^(abstract_algebra|college_mathematics|elementary_mathematics|high_school_mathematics|high_school_statistics)_",
-  "fields": {"question": "{{_row[0]}}", "choices": ["{{_row[1]}}", "{{_row[2]}}", "{{_row[3]}}", "{{_row[4]}}"],
-             "answer_letter": "{{_row[5]}}"},
-  "alternatives": [{"name": "Hugging Face cais/mmlu export, one <subject>_<split>.jsonl per subject", "format": "jsonl",
-                    "files": "^(abstract_algebra|college_mathematics|elementary_mathematics|high_school_mathematics|high_school_statistics)_",
-                    "required": ["question", "subject", "choices", "answer"],
-                    "fields": {"choices": "{{choices}}",
-                               "answer_letter": {"template": "{{answer}}",
-                                                 "map": {"0": "A", "1": "B", "2": "C", "3": "D"}},
-                               "_subject": {"template": "{{subject}}", "filter": "underscores_to_spaces"}}}],
   "description": "The following are questions (with answers) about {{_subject}}.\n\n",
-  "doc_to_text": "Question: {{question|strip}}\nAnswer:",
-  "request": "loglikelihood_options", "doc_to_choice": "{{choices}}", "gold": "{{answer_letter}}", "gold_type": "letter",
-  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject"
-})json";
+  "doc_to_text": "Question: {{question|strip}}\nAnswer:", "doc_to_choice": "{{choices}}",)json" + kMmluData + "}";
 
 const char* const kGsm8k = R"json({
   "name": "gsm8k", "title": "GSM8K",
@@ -209,8 +188,8 @@ const char* const kDs1000 = R"json({
   "program_requires": "{{module}}", "timeout_seconds": 120.0, "memory_mb": 8192
 })json";
 
-const std::map<std::string, const char*>& definitions() {
-  static const std::map<std::string, const char*> defs = {
+const std::map<std::string, std::string>& definitions() {
+  static const std::map<std::string, std::string> defs = {
       {"arc_challenge", kArcChallenge}, {"hellaswag", kHellaSwag}, {"mmlu", kMmlu},
       {"mmlu_cloze", kMmluCloze},       {"mmlu_math", kMmluMath},  {"gsm8k", kGsm8k},
       {"triviaqa", kTriviaQa},          {"nq_open", kNqOpen},      {"humaneval", kHumanEval},

@@ -106,7 +106,8 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
       const std::string where = origin + ": alternative layout";
       if (!a.is_object()) throw Error(where + " must be an object");
       TaskSpec::Layout l{.name = get_string(a, "name", where, true), .format = get_string(a, "format", where, true),
-                         .files = get_string(a, "files", where, false), .required = get_strings(a, "required", where)};
+                         .files = get_string(a, "files", where, false, t.files),  // default: the task's own
+                         .required = get_strings(a, "required", where)};
       if (l.format != "jsonl" && l.format != "csv" && l.format != "json") {
         throw Error(where + " '" + l.name + "': format '" + l.format + "' is not jsonl, json or csv");
       }

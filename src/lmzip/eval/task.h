@@ -57,8 +57,8 @@ struct TaskSpec {
   Json fields = Json::object();
   std::string files;  // a directory given as data: read only files whose names match this regex (empty: all)
   // Other layouts of the same data, e.g. a Hugging Face export of a benchmark whose authors ship another format.
-  // Each replaces format, files, required and fields for the files it fits: by extension (.csv, .jsonl, .json),
-  // then, among those, the first layout whose required paths the file's first record has.
+  // Each replaces format, files (default: the task's), required and fields for the files it fits: by extension,
+  // (.csv, .jsonl, .json), then, among those, the first layout whose required paths the file's first record has.
   struct Layout {
     std::string name, format, files;
     std::vector<std::string> required;
