@@ -10,34 +10,18 @@
 #include "lmzip/model/packed.h"
 #include "lmzip/model/session.h"
 #include "lmzip/model/synth.h"
+#include "model/synth_fixture.h"
 #include "testutil/testutil.h"
 
 namespace lmzip {
 namespace {
 
-struct Fixture {
-  GgufFile file;
-  std::unique_ptr<Model> model;
-};
+using test::random_tokens;
 
-Fixture make_model(const std::string& arch) {
-  SynthOptions o;
-  o.shape = {.arch = arch, .n_vocab = 300, .n_embd = 128, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
-             .n_ff = 256, .n_ctx = 512, .tied_output = arch == "qwen2"};
-  o.seed = 5;
-  const std::string path = test::temp_dir() + "/packed-" + arch + ".gguf";
-  synth_model(o).writer.write(path);
-  Fixture f{GgufFile::open(path), nullptr};
-  f.model = Model::load(f.file);
-  return f;
-}
-
-std::vector<TokenId> random_tokens(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<TokenId> token(0, 299);
-  std::vector<TokenId> t(static_cast<size_t>(n));
-  for (TokenId& x : t) x = token(rng);
-  return t;
+test::SynthFixture make_model(const std::string& arch) {
+  const SynthShape shape{.arch = arch, .n_vocab = 300, .n_embd = 128, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
+                         .n_ff = 256, .n_ctx = 512, .tied_output = arch == "qwen2"};
+  return test::load_synth(shape, 5, GgmlType::F32, "packed-" + arch);
 }
 
 // -ln p of each continuation token, scoring context + continuation alone in one Model::score pass.
@@ -53,7 +37,7 @@ std::vector<double> alone(const Model& m, const std::vector<TokenId>& ctx, const
 class Packed : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Packed, ContinuationsOfSeveralContextsMatchScoringEachAlone) {
-  Fixture f = make_model(GetParam());
+  test::SynthFixture f = make_model(GetParam());
   ThreadPool pool(2);
   // Contexts of different lengths (one of a single token), continuations of one and of several tokens; the
   // 150-token context spans two query blocks of the attention kernel.
@@ -82,7 +66,7 @@ TEST_P(Packed, ContinuationsOfSeveralContextsMatchScoringEachAlone) {
 }
 
 TEST_P(Packed, EmptyContextOrContinuationOrBadTokenIsAnError) {
-  Fixture f = make_model(GetParam());
+  test::SynthFixture f = make_model(GetParam());
   ThreadPool pool(1);
   std::vector<ContextWithContinuations> empty_ctx = {{{}, {{1}}}};
   EXPECT_THROW(score_continuations(*f.model, empty_ctx, pool), Error);
@@ -93,7 +77,7 @@ TEST_P(Packed, EmptyContextOrContinuationOrBadTokenIsAnError) {
 }
 
 TEST_P(Packed, MultiSessionLogitsMatchScoringEachSequenceAlone) {
-  Fixture f = make_model(GetParam());
+  test::SynthFixture f = make_model(GetParam());
   ThreadPool pool(2);
   const int64_t n_vocab = f.model->config().n_vocab;
   // Three sequences grown in different steps; sequence 1 gets a prefill longer than one pass (1024 rows).
@@ -151,7 +135,7 @@ TEST_P(Packed, MultiSessionLogitsMatchScoringEachSequenceAlone) {
 // The codec's lockstep: a deterministic MultiSession gives each sequence exactly Session's logits, whatever
 // other sequences share the pass and however the tokens arrive.
 TEST_P(Packed, DeterministicMultiSessionIsBitIdenticalToSession) {
-  Fixture f = make_model(GetParam());
+  test::SynthFixture f = make_model(GetParam());
   ThreadPool pool(2), one(1);
   const std::vector<std::vector<TokenId>> seqs = {random_tokens(40, 21), random_tokens(9, 22), random_tokens(25, 23)};
   MultiSession ms(*f.model, 3, 64, /*deterministic=*/true);

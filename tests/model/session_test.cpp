@@ -9,35 +9,18 @@
 #include "lmzip/model/session.h"
 #include "lmzip/model/synth.h"
 #include "model/reference_forward.h"
+#include "model/synth_fixture.h"
 #include "testutil/testutil.h"
 
 namespace lmzip {
 namespace {
 
-struct Fixture {
-  GgufFile file;
-  std::unique_ptr<Model> model;
-};
+using test::random_tokens;
 
-Fixture make_model(const std::string& arch, GgmlType type) {
-  SynthOptions o;
-  o.shape = {.arch = arch, .n_vocab = 300, .n_embd = 256, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
-             .n_ff = 512, .n_ctx = 256, .tied_output = arch == "qwen2"};
-  o.seed = 21;
-  o.type = type;
-  const std::string path = test::temp_dir() + "/session-" + arch + "-" + ggml_type_name(type) + ".gguf";
-  synth_model(o).writer.write(path);
-  Fixture f{GgufFile::open(path), nullptr};
-  f.model = Model::load(f.file);
-  return f;
-}
-
-std::vector<TokenId> random_tokens(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<TokenId> token(0, 299);
-  std::vector<TokenId> t(static_cast<size_t>(n));
-  for (TokenId& x : t) x = token(rng);
-  return t;
+test::SynthFixture make_model(const std::string& arch, GgmlType type) {
+  const SynthShape shape{.arch = arch, .n_vocab = 300, .n_embd = 256, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
+                         .n_ff = 512, .n_ctx = 256, .tied_output = arch == "qwen2"};
+  return test::load_synth(shape, 21, type, "session-" + arch + "-" + ggml_type_name(type));
 }
 
 // The logits after each prefix, appending in chunks of `chunk` with `threads` threads.
@@ -55,7 +38,7 @@ std::vector<std::vector<float>> run(const Model& m, const std::vector<TokenId>& 
 
 TEST(Session, LogitsBitIdenticalAcrossThreadsAndChunking) {
   for (const char* arch : {"llama", "qwen2"}) {
-    Fixture f = make_model(arch, GgmlType::Q8_0);
+    test::SynthFixture f = make_model(arch, GgmlType::Q8_0);
     const auto tokens = random_tokens(24, 3);
     const auto one_by_one = run(*f.model, tokens, 1, 1, 32);
     for (auto [chunk, threads, max_batch] : {std::tuple{1, 2, 32}, {1, 3, 32}, {24, 2, 32}, {6, 2, 4}, {24, 1, 5}}) {
@@ -72,7 +55,7 @@ TEST(Session, LogitsBitIdenticalAcrossThreadsAndChunking) {
 }
 
 TEST(Session, AgreesWithScoreAndReference) {
-  Fixture f = make_model("qwen2", GgmlType::F16);
+  test::SynthFixture f = make_model("qwen2", GgmlType::F16);
   const auto tokens = random_tokens(30, 4);
   std::vector<ScoredTarget> targets;
   for (uint32_t p = 0; p + 1 < tokens.size(); ++p) targets.push_back({p, tokens[p + 1]});
@@ -90,7 +73,7 @@ TEST(Session, AgreesWithScoreAndReference) {
 }
 
 TEST(Session, ContextLimitAndBadTokensLeaveItUnchanged) {
-  Fixture f = make_model("llama", GgmlType::F32);
+  test::SynthFixture f = make_model("llama", GgmlType::F32);
   ThreadPool pool(1);
   Session s(*f.model, 4);
   EXPECT_TRUE(s.logits().empty());
