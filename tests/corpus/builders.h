@@ -13,10 +13,11 @@
 
 namespace lmzip::corpus::testing {
 
-// One complete gzip member holding `data`.
-inline std::string gzip_member(const std::string& data) {
+// `data` deflated by zlib with window bits `wbits`: 16 + MAX_WBITS a gzip member, MAX_WBITS a zlib stream,
+// -MAX_WBITS raw deflate.
+inline std::string zlib_compress(const std::string& data, int wbits) {
   z_stream zs{};
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("zlib");
+  if (deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("zlib");
   std::string out(deflateBound(&zs, data.size()) + 64, '\0');
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
@@ -27,6 +28,9 @@ inline std::string gzip_member(const std::string& data) {
   deflateEnd(&zs);
   return out;
 }
+
+// One complete gzip member holding `data`.
+inline std::string gzip_member(const std::string& data) { return zlib_compress(data, 16 + MAX_WBITS); }
 
 // A WARC/1.0 record with the given type, headers and block (Content-Length computed).
 inline std::string warc_record(const std::string& type, const std::string& uri, const std::string& date,

@@ -94,20 +94,6 @@ TEST(Http, CodingsListParsing) {
   EXPECT_TRUE(parse_codings("").empty());
 }
 
-std::string zlib_compress(const std::string& data, int wbits) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 std::string chunk(const std::string& data, size_t piece) {
   std::string out;
   char size[32];
@@ -141,9 +127,9 @@ TEST(Http, PayloadUndoesChunkingAndContentCodings) {
                          1 << 20, &payload, &ct), "");
   EXPECT_EQ(payload, "<p>a</p><p>b</p>");
   // deflate: zlib-wrapped (correct) and raw (common in the wild).
-  EXPECT_EQ(http_payload(response("Content-Encoding: deflate\r\n", zlib_compress(kHtml, MAX_WBITS)), 1 << 20, &payload, &ct), "");
+  EXPECT_EQ(http_payload(response("Content-Encoding: deflate\r\n", testing::zlib_compress(kHtml, MAX_WBITS)), 1 << 20, &payload, &ct), "");
   EXPECT_EQ(payload, kHtml);
-  EXPECT_EQ(http_payload(response("Content-Encoding: deflate\r\n", zlib_compress(kHtml, -MAX_WBITS)), 1 << 20, &payload, &ct), "");
+  EXPECT_EQ(http_payload(response("Content-Encoding: deflate\r\n", testing::zlib_compress(kHtml, -MAX_WBITS)), 1 << 20, &payload, &ct), "");
   EXPECT_EQ(payload, kHtml);
   // "Transfer-Encoding: gzip, chunked" in two header lines.
   EXPECT_EQ(http_payload(response("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", chunk(gz, 16)), 1 << 20,
