@@ -177,6 +177,28 @@ void forward_packed(const Model& model, std::span<const TokenId> tokens, std::sp
   run_layers(model, tokens, chunks, s, pool, 0);
 }
 
+ForwardState& thread_fast_state(const ModelConfig& c, int64_t rows, int64_t slots) {
+  thread_local std::unique_ptr<ForwardState> cached;
+  if (!cached || !cached->fits(c, rows, slots)) {
+    cached.reset();  // release before allocating the larger one
+    cached = std::make_unique<ForwardState>(c, rows, slots, /*deterministic=*/false);
+  }
+  return *cached;
+}
+
+std::vector<float> final_norm_rows(const Model& model, const ForwardState& s, std::span<const int64_t> rows,
+                                   ThreadPool& pool) {
+  const ModelConfig& c = model.config();
+  const size_t d = static_cast<size_t>(c.n_embd);
+  std::vector<float> h(rows.size() * d);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::copy_n(s.x.data() + static_cast<size_t>(rows[i]) * d, d, h.data() + i * d);
+  }
+  rms_norm(h.data(), h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model.weights().output_norm,
+           c.norm_eps, pool);
+  return h;
+}
+
 void check_tokens(const Model& model, std::span<const TokenId> tokens) {
   const int n_vocab = model.config().n_vocab;
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -206,26 +228,16 @@ std::vector<double> Model::score(std::span<const TokenId> input, std::span<const
   }
   if (n == 0 || targets.empty()) return std::vector<double>(targets.size(), 0.0);
 
-  // The activations (~100 MB at window 1900 for a 0.5B model) are kept per calling thread between calls:
-  // allocating them afresh each window cost ~4% in page faults and zero-filling.
-  thread_local std::unique_ptr<ForwardState> cached;
-  if (!cached || !cached->fits(config_, n, n)) {
-    cached.reset();  // release before allocating the larger one
-    cached = std::make_unique<ForwardState>(config_, n, n, /*deterministic=*/false);
-  }
-  ForwardState& state = *cached;
+  ForwardState& state = thread_fast_state(config_, n, n);
   // Rows before the first scored position are not carried through the last layer.
   uint32_t first_scored = targets[0].position;
   for (const ScoredTarget& t : targets) first_scored = std::min(first_scored, t.position);
   forward_tokens(*this, input, 0, state, pool, first_scored);
-  // h[m x n_embd] = rms_norm(x at the scored positions) * output_norm; only these rows meet the output layer.
-  const size_t m = targets.size(), d = static_cast<size_t>(config_.n_embd);
-  std::vector<float> h(m * d);
-  for (size_t i = 0; i < m; ++i) {
-    std::copy_n(state.x.data() + targets[i].position * d, d, h.data() + i * d);
-  }
-  rms_norm(h.data(), h.data(), static_cast<int64_t>(m), config_.n_embd, weights_.output_norm, config_.norm_eps,
-           pool);
+  // Only the scored positions meet the output layer.
+  const size_t m = targets.size();
+  std::vector<int64_t> rows(m);
+  for (size_t i = 0; i < m; ++i) rows[i] = targets[i].position;
+  const std::vector<float> h = final_norm_rows(*this, state, rows, pool);
   std::vector<double> nll(m);
   output_nll(h.data(), static_cast<int64_t>(m), weights_.output, target_ids, nll.data(), pool);
   return nll;

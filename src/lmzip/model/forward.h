@@ -53,6 +53,14 @@ void forward_packed(const Model& model, std::span<const TokenId> tokens, std::sp
 void forward_tokens(const Model& model, std::span<const TokenId> tokens, int64_t pos0, ForwardState& s,
                     ThreadPool& pool, int64_t first_output_row = 0);
 
+// The fast-path state kept per calling thread between calls (reallocating ~100 MB of activations each window
+// cost ~4% in page faults and zero-filling), grown when a pass needs more rows or cache slots than it has.
+ForwardState& thread_fast_state(const ModelConfig& c, int64_t rows, int64_t slots);
+
+// h[m x n_embd] = rms_norm(s.x[rows[i]]) * output_norm: the rows that meet the output layer.
+std::vector<float> final_norm_rows(const Model& model, const ForwardState& s, std::span<const int64_t> rows,
+                                   ThreadPool& pool);
+
 // Throws lmzip::Error for a token id outside the vocabulary.
 void check_tokens(const Model& model, std::span<const TokenId> tokens);
 

@@ -4,37 +4,9 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/kernels/logits.h"
-#include "lmzip/kernels/ops.h"
 #include "lmzip/model/forward.h"
 
 namespace lmzip {
-namespace {
-
-// The fast-path state kept per calling thread between calls, grown when a pass needs more (as Model::score).
-ForwardState& thread_state(const ModelConfig& c, int64_t rows) {
-  thread_local std::unique_ptr<ForwardState> cached;
-  if (!cached || !cached->fits(c, rows, rows)) {
-    cached.reset();
-    cached = std::make_unique<ForwardState>(c, rows, rows, /*deterministic=*/false);
-  }
-  return *cached;
-}
-
-// h[m x n_embd] = rms_norm(x[rows[i]]) * output_norm: the rows that meet the output layer.
-std::vector<float> final_rows(const Model& model, const ForwardState& s, std::span<const int64_t> rows,
-                              ThreadPool& pool) {
-  const ModelConfig& c = model.config();
-  const size_t d = static_cast<size_t>(c.n_embd);
-  std::vector<float> h(rows.size() * d);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    std::copy_n(s.x.data() + static_cast<size_t>(rows[i]) * d, d, h.data() + i * d);
-  }
-  rms_norm(h.data(), h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model.weights().output_norm,
-           c.norm_eps, pool);
-  return h;
-}
-
-}  // namespace
 
 int64_t packed_tokens(const ContextWithContinuations& request) {
   int64_t n = static_cast<int64_t>(request.context.size());
@@ -76,9 +48,10 @@ std::vector<std::vector<std::vector<double>>> score_continuations(const Model& m
   }
   std::vector<std::vector<std::vector<double>>> out(requests.size());
   if (tokens.empty()) return out;
-  ForwardState& s = thread_state(model.config(), static_cast<int64_t>(tokens.size()));
+  const int64_t rows = static_cast<int64_t>(tokens.size());
+  ForwardState& s = thread_fast_state(model.config(), rows, rows);
   forward_packed(model, tokens, chunks, s, pool);
-  const std::vector<float> h = final_rows(model, s, out_rows, pool);
+  const std::vector<float> h = final_norm_rows(model, s, out_rows, pool);
   std::vector<double> nll(targets.size());
   if (!targets.empty()) {
     output_nll(h.data(), static_cast<int64_t>(targets.size()), model.weights().output, targets, nll.data(), pool);
@@ -147,7 +120,7 @@ std::vector<std::vector<float>> MultiSession::append(std::span<const Append> ent
     if (!finished.empty()) {
       std::vector<int64_t> rows;
       for (const auto& f : finished) rows.push_back(f.second);
-      const std::vector<float> h = final_rows(model_, *state_, rows, pool);
+      const std::vector<float> h = final_norm_rows(model_, *state_, rows, pool);
       std::vector<float> all(rows.size() * static_cast<size_t>(c.n_vocab));
       if (deterministic_) {
         matmul_fixed(h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model_.weights().output, all.data(),
