@@ -2,7 +2,7 @@
 # DEPS are other lmzip modules (by short name); LIBS are external link targets.
 function(lmzip_module name)
   cmake_parse_arguments(M "" "" "DEPS;LIBS" ${ARGN})
-  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   if(srcs)
     add_library(lmzip_${name} STATIC ${srcs})
     set(vis PUBLIC)

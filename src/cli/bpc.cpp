@@ -30,7 +30,7 @@ struct BpcArgs {
   std::string model_path;
   std::vector<std::string> corpora;
   std::string protocol = "hkust";
-  long long window = -1, stride = -1;
+  long long window = -1, stride = -1, max_chunks = 0;
   int threads = 0;
   bool json = false;
   std::string per_doc_path;
@@ -73,6 +73,8 @@ ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
     if (a.stride < 1) throw UsageError("--stride must be positive");
     p.stride = static_cast<size_t>(a.stride);
   }
+  if (a.max_chunks < 0) throw UsageError("--max-chunks must be positive");
+  p.max_windows = static_cast<size_t>(a.max_chunks);
   return p;
 }
 
@@ -84,6 +86,7 @@ nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Co
           {"tokens", r.tokens}, {"windows", r.windows}, {"scored_tokens", r.scored_tokens},
           {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? double(r.scored_this_run) / r.seconds : 0.0},
           {"protocol", protocol_name(p.protocol)}, {"window", p.window}, {"stride", p.stride},
+          {"max_chunks", p.max_windows},
           {"model", model_name}, {"model_path", a.model_path}, {"model_id", model_id}, {"model_bytes", model_bytes},
           {"corpus", c.name}, {"corpus_path", c.path}, {"corpus_sha256", c.sha256}, {"field", a.field},
           {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
@@ -191,6 +194,8 @@ int run_bpc(int argc, char** argv) {
                  "  doc        per document, BOS-prefixed, every token scored once, sliding windows (W=1900, S=512)");
   args.option("-m, --model", "MODEL.gguf", &a.model_path, "the model (required)");
   args.option("--protocol", "P", &a.protocol, "hkust (default), lm-eval, llama.cpp or doc");
+  args.option("--max-chunks", "N", &a.max_chunks,
+              "score only the first N windows (llama-perplexity's --chunks; default all)");
   args.option("--window", "W", &a.window, "tokens the model reads per window (default per protocol)");
   args.option("--stride", "S", &a.stride, "hkust/doc: tokens between window starts (default 512)");
   args.option("-t, --threads", "N", &a.threads, "threads (default: all cores)");
@@ -223,7 +228,8 @@ int run_bpc(int argc, char** argv) {
 
   if (!a.checkpoint_path.empty()) std::signal(SIGINT, on_sigint);
   const std::string run_id = model_id + "|" + protocol_name(params.protocol) + "|" + std::to_string(params.window) +
-                             "|" + std::to_string(params.stride) + "|" + a.field;
+                             "|" + std::to_string(params.stride) + "|" + a.field +
+                             (params.max_windows ? "|max" + std::to_string(params.max_windows) : "");
 
   WindowScorer scorer = [&](std::span<const TokenId> input, std::span<const ScoreTarget> targets) {
     std::vector<ScoredTarget> t(targets.size());

@@ -1,10 +1,13 @@
 // lmzip info MODEL.gguf [--json]: what a model file holds.
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "lmzip/core/error.h"
 #include "lmzip/format/gguf.h"
+#include "lmzip/model/family.h"
 
 namespace lmzip::cli {
 namespace {
@@ -19,6 +22,18 @@ nlohmann::json value_json(const GgufValue& v) {
       if (auto i = v.as_int()) return *i;
       return *v.as_double();
   }
+}
+
+// "0-3, 5, 7-9" for sorted layer indices.
+std::string layer_ranges(const std::vector<int>& layers) {
+  std::string out;
+  for (size_t i = 0; i < layers.size();) {
+    size_t j = i;
+    while (j + 1 < layers.size() && layers[j + 1] == layers[j] + 1) ++j;
+    out += (out.empty() ? "" : ", ") + std::to_string(layers[i]) + (j > i ? "-" + std::to_string(layers[j]) : "");
+    i = j + 1;
+  }
+  return out;
 }
 
 int run_info(int argc, char** argv) {
@@ -90,6 +105,34 @@ int run_info(int argc, char** argv) {
   j["tensor_types"] = types;
   j["tensor_bytes"] = tensor_bytes;
   j["parameters"] = params;
+  // The block structure lmzip runs: one line per distinct layer kind, with the layers that have it.
+  std::string blocks_error;
+  nlohmann::json blocks = nlohmann::json::array();
+  if (!f.tensors().empty()) {
+    if (const Family* family = find_family(arch)) {
+      j["family"] = family->models;
+      try {
+        const auto model = Model::load(f);
+        const ModelConfig& c = model->config();
+        std::vector<std::pair<LayerSpec, std::vector<int>>> kinds;
+        for (int il = 0; il < c.n_layer; ++il) {
+          const LayerSpec& spec = c.layers[static_cast<size_t>(il)];
+          auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == spec; });
+          if (it == kinds.end()) kinds.push_back({spec, {il}});
+          else it->second.push_back(il);
+        }
+        for (const auto& [spec, layers] : kinds) {
+          blocks.push_back({{"layers", layers}, {"block", spec.describe(c.rope, c.n_head, c.n_head_kv)}});
+        }
+      } catch (const Error& e) {
+        blocks_error = e.what();
+      }
+    } else {
+      blocks_error = "architecture '" + arch + "' is not supported (supported: " + supported_architectures() + ")";
+    }
+    j["blocks"] = blocks;
+    if (!blocks_error.empty()) j["blocks_error"] = blocks_error;
+  }
   if (all) {
     nlohmann::json meta = nlohmann::json::object();
     for (const auto& [k, v] : f.metadata()) meta[k] = value_json(v);
@@ -128,6 +171,12 @@ int run_info(int argc, char** argv) {
   for (const auto& [name, e] : by_type) {
     std::cout << "  " << name << ": " << e.first << " tensors, " << e.second << " bytes\n";
   }
+  if (j.contains("family")) std::cout << "family        " << str(j["family"]) << "\n";
+  if (!blocks.empty()) std::cout << "blocks\n";
+  for (const auto& b : blocks) {
+    std::cout << "  layers " << layer_ranges(b["layers"].get<std::vector<int>>()) << ": " << str(b["block"]) << "\n";
+  }
+  if (!blocks_error.empty()) std::cout << "blocks        cannot run: " << blocks_error << "\n";
   if (all) {
     std::cout << "metadata\n";
     for (const auto& [k, v] : f.metadata()) std::cout << "  " << k << " = " << v.to_display() << "\n";

@@ -27,6 +27,7 @@ std::string write_model(const std::string& file, const Edit& edit, const std::st
   w.set_u32(arch + ".attention.head_count", 2);
   w.set_u32(arch + ".attention.head_count_kv", 1);
   w.set_f32(arch + ".rope.freq_base", 500000.0f);
+  w.set_f32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
   const std::vector<std::pair<std::string, std::vector<uint64_t>>> tensors = {
       {"token_embd.weight", {32, 10}},       {"output_norm.weight", {32}},
       {"output.weight", {32, 10}},           {"blk.0.attn_norm.weight", {32}},
@@ -74,9 +75,9 @@ TEST(ModelLoad, ReadsConfiguration) {
   EXPECT_EQ(c.n_rot, 16);
   EXPECT_EQ(c.n_ff, 64);
   EXPECT_EQ(c.rope_freq_base, 500000.0f);
-  EXPECT_EQ(c.rope_style, RopeStyle::Normal);
+  EXPECT_EQ(c.rope, RopeKind::Normal);
   EXPECT_FALSE(c.tied_output);
-  EXPECT_FALSE(c.qkv_bias);
+  EXPECT_TRUE(model->weights().layers[0].bq.empty());
   EXPECT_EQ(model->weights().layers[0].wk.n_out, 16);
 }
 
@@ -145,8 +146,13 @@ TEST(ModelLoad, RopeScalingLinearIsReadAndOtherTypesAreRefused) {
 }
 
 TEST(ModelLoad, UnsupportedArchitectureAndMissingKey) {
-  const std::string arch = load_error(write_model("arch.gguf", kNoEdit, "mamba"));
-  EXPECT_NE(arch.find("unsupported architecture 'mamba' (supported: llama, qwen2)"), std::string::npos) << arch;
+  const std::string arch = load_error(write_model("arch.gguf", kNoEdit, "rwkv6"));
+  EXPECT_NE(arch.find("unsupported architecture 'rwkv6' (supported: llama, qwen2, qwen2moe, qwen, falcon"),
+            std::string::npos) << arch;
+  // The eps key follows the family's norm and is required: falcon (LayerNorm) reads layer_norm_epsilon.
+  const std::string eps = load_error(write_model("falcon.gguf", kNoEdit, "falcon"));
+  EXPECT_NE(eps.find("missing metadata falcon.attention.layer_norm_epsilon (required by falcon)"), std::string::npos)
+      << eps;
   // qwen2 requires Q/K/V biases.
   const std::string bias = load_error(write_model("qwen2.gguf", kNoEdit, "qwen2"));
   EXPECT_NE(bias.find("missing tensor blk.0.attn_q.bias"), std::string::npos) << bias;
@@ -178,8 +184,8 @@ TEST(Synth, PresetsAndVocabularyCopy) {
   EXPECT_EQ(f.get_string("tokenizer.ggml.model"), vocab.get_string("tokenizer.ggml.model"));
   auto model = Model::load(f);
   EXPECT_EQ(static_cast<uint64_t>(model->config().n_vocab), n_tokens);
-  EXPECT_EQ(model->config().rope_style, RopeStyle::Neox);
-  EXPECT_TRUE(model->config().qkv_bias);
+  EXPECT_EQ(model->config().rope, RopeKind::Neox);
+  EXPECT_EQ(model->weights().layers[0].bq.size(), 64u);
 }
 
 TEST(Synth, QuantizedTypeFallsBackWhereRowsDoNotFit) {

@@ -13,15 +13,34 @@ namespace {
 
 constexpr int64_t kQueryBlock = 128;
 
-// Softmax of each score row in place over its visible keys; the masked tail becomes 0.
-//   scores: [n_rows x n_keys]; row r sees keys [0, first_valid + r]
-void causal_softmax(float* scores, int64_t n_rows, int64_t n_keys, int64_t first_valid) {
+// s = cap * tanh(s / cap) (Gemma 2's attention soft-capping); nothing for cap <= 0.
+void softcap_scores(float* s, int64_t n, float cap) {
+  if (cap <= 0) return;
+  const float inv = 1.0f / cap;
+  for (int64_t j = 0; j < n; ++j) s[j] = cap * std::tanh(s[j] * inv);
+}
+
+float score_scale(const AttentionShape& shape) {
+  return shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+}
+
+// The first visible key of a row that sees keys [0, n_valid): all of them, or the last `window`.
+int64_t first_visible(int64_t n_valid, int64_t window) {
+  return window > 0 ? std::max<int64_t>(0, n_valid - window) : 0;
+}
+
+// Softmax of each score row in place over its visible keys; the masked keys become 0.
+//   scores: [n_rows x n_keys]; row r sees keys [first_visible, first_valid + r]
+void causal_softmax(float* scores, int64_t n_rows, int64_t n_keys, int64_t first_valid, const AttentionShape& shape) {
   for (int64_t r = 0; r < n_rows; ++r) {
     float* s = scores + r * n_keys;
     const int64_t n_valid = first_valid + r + 1;
-    const float sum = exp_shift_sum(s, n_valid, max_of(s, n_valid));
+    const int64_t lo = first_visible(n_valid, shape.window);
+    softcap_scores(s + lo, n_valid - lo, shape.softcap);
+    const float sum = exp_shift_sum(s + lo, n_valid - lo, max_of(s + lo, n_valid - lo));
     const float inv = 1.0f / sum;
-    for (int64_t j = 0; j < n_valid; ++j) s[j] *= inv;
+    std::fill(s, s + lo, 0.0f);
+    for (int64_t j = lo; j < n_valid; ++j) s[j] *= inv;
     std::fill(s + n_valid, s + n_keys, 0.0f);
   }
 }
@@ -40,7 +59,7 @@ void attention_runs(const float* q, std::span<const AttentionRun> runs, const fl
   const int64_t hd = shape.head_dim;
   const int64_t q_stride = shape.n_head * hd, kv_stride = shape.n_head_kv * hd;
   const int group = shape.n_head / shape.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = score_scale(shape);
   std::vector<BlockItem> blocks;
   for (size_t r = 0; r < runs.size(); ++r) {
     const AttentionRun& run = runs[r];
@@ -71,7 +90,7 @@ void attention_runs(const float* q, std::span<const AttentionRun> runs, const fl
     }
     sgemm(b.rows, n_own, hd, scale, qh, q_stride, k + run.own_begin * kv_stride + kv_col, kv_stride,
           /*b_transposed=*/true, 0.0f, scores.data() + n_prefix, n_keys);
-    causal_softmax(scores.data(), b.rows, n_keys, n_prefix + own_skip + b.q0);
+    causal_softmax(scores.data(), b.rows, n_keys, n_prefix + own_skip + b.q0, shape);
     // out_blk[rows x hd] = P_prefix V_prefix + P_own V_own
     float* o = out + (run.row0 + b.q0) * q_stride + head * hd;
     float beta = 0.0f;
@@ -95,7 +114,7 @@ namespace {
 
 // One (query, head) of the deterministic attention over the key rows keys[0..n) (pointers into the cache).
 void attend_fixed(const float* qi, const float* const* keys, const float* const* values, int64_t n, int64_t hd,
-                  float scale, float* o) {
+                  float scale, float softcap, float* o) {
   thread_local std::vector<float> p;
   p.resize(static_cast<size_t>(n));
   int64_t j = 0;
@@ -105,6 +124,7 @@ void attend_fixed(const float* qi, const float* const* keys, const float* const*
     for (int t = 0; t < 4; ++t) p[static_cast<size_t>(j + t)] = d[t] * scale;
   }
   for (; j < n; ++j) p[static_cast<size_t>(j)] = dot_fixed(qi, keys[j], hd) * scale;
+  softcap_scores(p.data(), n, softcap);
   const float inv = 1.0f / exp_shift_sum(p.data(), n, max_of(p.data(), n));
   std::fill(o, o + hd, 0.0f);
   for (j = 0; j < n; ++j) {
@@ -122,7 +142,7 @@ void attention_runs_fixed(const float* q, std::span<const AttentionRun> runs, co
   const int64_t hd = shape.head_dim;
   const int64_t q_stride = shape.n_head * hd, kv_stride = shape.n_head_kv * hd;
   const int group = shape.n_head / shape.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = score_scale(shape);
   std::vector<std::pair<size_t, int64_t>> rows;  // (run, row within the run)
   for (size_t r = 0; r < runs.size(); ++r) {
     for (int64_t i = 0; i < runs[r].n_rows; ++i) rows.emplace_back(r, i);
@@ -143,8 +163,10 @@ void attention_runs_fixed(const float* q, std::span<const AttentionRun> runs, co
       keys.push_back(k + s * kv_stride + col);
       values.push_back(v + s * kv_stride + col);
     }
-    attend_fixed(q + (run.row0 + i) * q_stride + head * hd, keys.data(), values.data(),
-                 static_cast<int64_t>(keys.size()), hd, scale, out + (run.row0 + i) * q_stride + head * hd);
+    const int64_t lo = first_visible(static_cast<int64_t>(keys.size()), shape.window);
+    attend_fixed(q + (run.row0 + i) * q_stride + head * hd, keys.data() + lo, values.data() + lo,
+                 static_cast<int64_t>(keys.size()) - lo, hd, scale, shape.softcap,
+                 out + (run.row0 + i) * q_stride + head * hd);
   });
 }
 

@@ -12,11 +12,14 @@ struct AttentionShape {
   int n_head = 0;
   int n_head_kv = 0;  // divides n_head; query head h reads key/value head h / (n_head / n_head_kv)
   int head_dim = 0;
+  float scale = 0;     // scores = scale * q.k; 0: 1 / sqrt(head_dim)
+  float softcap = 0;   // > 0: scores become softcap * tanh(score / softcap) before the softmax (Gemma 2)
+  int64_t window = 0;  // > 0: a row sees only its last `window` visible keys (sliding-window attention)
 };
 
 // A run of consecutive query rows of one sequence, whose keys and values sit in cache slots. Row i of the run
 // (query row row0 + i) attends the shared prefix slots [prefix_begin, prefix_end) and its own sequence's
-// slots [own_begin, own_first + i]: own_first is the slot of the run's first row. Plain causal attention is
+// slots [own_begin, own_first + i] (with a window, only the last `window` keys of prefix then own): own_first is the slot of the run's first row. Plain causal attention is
 // one run {row0 0, prefix empty, own_begin 0, own_first = first position}; packing several sequences (options
 // that continue one context, contexts of several documents, generations in flight) is several runs.
 struct AttentionRun {

@@ -17,8 +17,14 @@ constexpr int64_t kRowBlock = 512;  // scored positions per GEMM: bounds the log
 
 }  // namespace
 
+void softcap_logits(float* z, int64_t n, float softcap) {
+  if (softcap <= 0) return;
+  const float inv = 1.0f / softcap;
+  for (int64_t i = 0; i < n; ++i) z[i] = softcap * std::tanh(z[i] * inv);
+}
+
 void output_nll(const float* h, int64_t m, const WeightView& w, std::span<const int32_t> targets, double* nll,
-                ThreadPool& pool) {
+                ThreadPool& pool, float softcap) {
   LMZIP_CHECK(static_cast<int64_t>(targets.size()) == m, "output_nll: one target per row");
   const int64_t n_vocab = w.n_out;
   const int64_t n_panels = (n_vocab + kVocabPanel - 1) / kVocabPanel;
@@ -44,6 +50,7 @@ void output_nll(const float* h, int64_t m, const WeightView& w, std::span<const 
       sgemm(rows, nv, w.n_in, 1.0f, h + r0 * w.n_in, w.n_in, panel, w.n_in, true, 0.0f, logits.data(), nv);
       for (int64_t r = 0; r < rows; ++r) {
         float* l = logits.data() + r * nv;
+        softcap_logits(l, nv, softcap);
         const int64_t t = targets[static_cast<size_t>(r0 + r)];
         if (t >= v0 && t < v0 + nv) target_logit[static_cast<size_t>(r0 + r)] = l[t - v0];
         const float max = max_of(l, nv);

@@ -22,6 +22,38 @@ void rms_norm(const float* x, float* out, int64_t n_rows, int64_t n, std::span<c
   });
 }
 
+void layer_norm(const float* x, float* out, int64_t n_rows, int64_t n, std::span<const float> weight,
+                std::span<const float> bias, float eps, ThreadPool& pool) {
+  LMZIP_CHECK(static_cast<int64_t>(weight.size()) == n && (bias.empty() || static_cast<int64_t>(bias.size()) == n),
+              "layer_norm: weight or bias size");
+  pool.parallel_for(static_cast<size_t>(n_rows), [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; ++r) {
+      const float* xr = x + r * static_cast<size_t>(n);
+      float* yr = out + r * static_cast<size_t>(n);
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) sum += xr[i];
+      const double mean = sum / static_cast<double>(n);
+      double var = 0;
+      for (int64_t i = 0; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+      const double scale = 1.0 / std::sqrt(var / static_cast<double>(n) + eps);
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = static_cast<float>((xr[i] - mean) * scale) * weight[static_cast<size_t>(i)];
+        yr[i] = bias.empty() ? v : v + bias[static_cast<size_t>(i)];
+      }
+    }
+  });
+}
+
+float gelu_tanh(float x) {
+  const double v = x;
+  return static_cast<float>(0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+}
+
+float gelu_erf(float x) {
+  const double v = x;
+  return static_cast<float>(0.5 * v * (1.0 + std::erf(v * 0.7071067811865476)));
+}
+
 void add_bias(float* x, int64_t n_rows, int64_t n, std::span<const float> bias) {
   LMZIP_CHECK(static_cast<int64_t>(bias.size()) == n, "add_bias: bias size");
   for (int64_t r = 0; r < n_rows; ++r) {
@@ -39,7 +71,7 @@ void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool&
 }
 
 RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
-                          std::span<const float> freq_factors, float freq_scale) {
+                          std::span<const float> freq_factors, float freq_scale, float magnitude) {
   const int half = n_rot / 2;
   LMZIP_CHECK(freq_factors.empty() || static_cast<int>(freq_factors.size()) == half, "rope: freq_factors size");
   RopeTable t;
@@ -55,8 +87,8 @@ RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, floa
   for (int64_t p = 0; p < n_pos; ++p) {
     for (int i = 0; i < half; ++i) {
       const double angle = static_cast<double>(first_position + p) * inv_freq[static_cast<size_t>(i)];
-      t.cos[static_cast<size_t>(p * half + i)] = static_cast<float>(std::cos(angle));
-      t.sin[static_cast<size_t>(p * half + i)] = static_cast<float>(std::sin(angle));
+      t.cos[static_cast<size_t>(p * half + i)] = static_cast<float>(magnitude * std::cos(angle));
+      t.sin[static_cast<size_t>(p * half + i)] = static_cast<float>(magnitude * std::sin(angle));
     }
   }
   return t;

@@ -20,14 +20,23 @@ void add_bias(float* x, int64_t n_rows, int64_t n, std::span<const float> bias);
 // gate[i] = silu(gate[i]) * up[i] = gate / (1 + exp(-gate)) * up, over n_rows x n.
 void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool& pool);
 
+// out[r] = (x[r] - mean) / sqrt(var + eps) * weight (+ bias when non-empty), moments in double. out may equal x.
+void layer_norm(const float* x, float* out, int64_t n_rows, int64_t n, std::span<const float> weight,
+                std::span<const float> bias, float eps, ThreadPool& pool);
+
+// GELU, exactly (no tables): tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), or erf form.
+float gelu_tanh(float x);
+float gelu_erf(float x);
+
 // Rotary position embedding tables: for position p and pair i < n_rot/2, angle = p * base^(-2i/n_rot) / factor[i] * freq_scale
-// (factor from rope_freqs.weight, or 1). Computed in double; cos/sin stored as [n_pos x n_rot/2].
+// (factor from rope_freqs.weight, or 1). Computed in double; cos/sin stored as [n_pos x n_rot/2], both multiplied
+// by magnitude (Phi-3's rope.scaling.attn_factor; 1 otherwise).
 struct RopeTable {
   int n_rot = 0;
   std::vector<float> cos, sin;
 };
 RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
-                          std::span<const float> freq_factors, float freq_scale = 1.0f);
+                          std::span<const float> freq_factors, float freq_scale = 1.0f, float magnitude = 1.0f);
 
 // Rotates the first n_rot dimensions of each head of each row in place. x: [n_rows x n_heads * head_dim];
 // row r has the table's position table_row0 + r. neox: pairs (i, i + n_rot/2); otherwise adjacent pairs (2i, 2i+1).

@@ -1,5 +1,5 @@
-// The forward pass of the llama-style decoder (llama, qwen2, ...), one function per step, reading like the
-// equations. All activations are row-major [n_tokens x width] fp32 buffers.
+// The forward pass of every family: embeddings, the layers (layer.cpp reads each layer's block description),
+// the final norm and the output layer. All activations are row-major [n_tokens x width] fp32 buffers.
 #include <algorithm>
 #include <climits>
 #include <memory>
@@ -10,123 +10,108 @@
 #include "lmzip/kernels/ops.h"
 #include "lmzip/model/forward.h"
 #include "lmzip/model/model.h"
+#include "lmzip/model/blocks/blocks.h"
 
 namespace lmzip {
 
-ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max_context_, bool deterministic_)
-    : max_batch(max_batch_), max_context(max_context_), deterministic(deterministic_) {
+namespace {
+
+// x[t] = token_embd[input[t]] (* embedding_scale) (+ position_embd[position of t]).
+void embed_tokens(const Model& model, std::span<const TokenId> input, std::span<const SequenceChunk> chunks,
+                  float* x) {
+  const ModelConfig& c = model.config();
+  const ModelWeights& w = model.weights();
+  const size_t d = static_cast<size_t>(c.n_embd);
+  for (size_t t = 0; t < input.size(); ++t) w.token_embd.dequantize_rows(input[t], 1, x + t * d);
+  if (c.embedding_scale > 0) {
+    for (size_t i = 0; i < input.size() * d; ++i) x[i] *= c.embedding_scale;
+  }
+  if (c.learned_positions) {
+    std::vector<float> pos(d);
+    size_t t = 0;
+    for (const SequenceChunk& ch : chunks) {
+      for (int64_t i = 0; i < ch.n_tokens; ++i, ++t) {
+        const int64_t p = ch.first_pos + i;
+        if (p >= w.position_embd.n_out) {
+          throw Error(model.file_name() + ": position " + std::to_string(p) + " is beyond the " +
+                      std::to_string(w.position_embd.n_out) + " learned positions of the model");
+        }
+        w.position_embd.dequantize_rows(p, 1, pos.data());
+        for (size_t k = 0; k < d; ++k) x[t * d + k] += pos[k];
+      }
+    }
+  }
+}
+
+// The widest FFN any layer runs (dense, expert or shared expert), for the gate/up buffers.
+int64_t widest_ffn(const ModelConfig& c) {
+  int64_t w = 0;
+  for (const LayerSpec& L : c.layers) {
+    if (L.ffn.kind == FfnKind::Gated || L.ffn.kind == FfnKind::Plain) w = std::max<int64_t>(w, c.n_ff);
+    if (L.ffn.kind == FfnKind::Experts) w = std::max<int64_t>({w, c.n_ff_exp, c.n_ff_shexp});
+  }
+  return w;
+}
+
+}  // namespace
+
+ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max_context_, bool deterministic_,
+                           int n_states_)
+    : config(c), max_batch(max_batch_), max_context(max_context_), n_states(n_states_),
+      deterministic(deterministic_) {
   const size_t n = static_cast<size_t>(max_batch);
-  const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
-  const size_t kv_dim = static_cast<size_t>(c.n_head_kv) * c.head_dim;
+  const size_t q_dim = static_cast<size_t>(c.q_dim()), kv_dim = static_cast<size_t>(c.kv_dim());
+  const size_t ff = static_cast<size_t>(widest_ffn(c));
+  bool fused = false, parallel = false, mamba = false;
+  for (const LayerSpec& L : c.layers) {
+    fused |= L.attention.fused_qkv;
+    parallel |= L.residual == Residual::Parallel;
+    mamba |= L.mixer == MixerKind::Mamba;
+  }
   x.resize(n * c.n_embd);
   xn.resize(n * c.n_embd);
+  if (parallel) xn2.resize(n * c.n_embd);
+  mix.resize(n * c.n_embd);
   q.resize(n * q_dim);
+  if (fused) qkv.resize(n * (q_dim + 2 * kv_dim));
   attn.resize(n * q_dim);
-  gate.resize(n * c.n_ff);
-  up.resize(n * c.n_ff);
+  gate.resize(n * ff);
+  up.resize(n * 2 * ff);
   k_new.resize(n * kv_dim);
   v_new.resize(n * kv_dim);
-  k_cache.resize(static_cast<size_t>(c.n_layer));
-  v_cache.resize(static_cast<size_t>(c.n_layer));
-  for (int l = 0; l < c.n_layer; ++l) {
-    k_cache[static_cast<size_t>(l)].resize(static_cast<size_t>(max_context) * kv_dim);
-    v_cache[static_cast<size_t>(l)].resize(static_cast<size_t>(max_context) * kv_dim);
+  const size_t layers = static_cast<size_t>(c.n_layer);
+  k_cache.resize(layers);
+  v_cache.resize(layers);
+  conv_state.resize(layers);
+  ssm_state.resize(layers);
+  const size_t di = static_cast<size_t>(c.ssm_d_inner), ds = static_cast<size_t>(c.ssm_d_state);
+  for (size_t l = 0; l < layers; ++l) {
+    if (c.layers[l].mixer == MixerKind::Attention) {
+      k_cache[l].resize(static_cast<size_t>(max_context) * kv_dim);
+      v_cache[l].resize(static_cast<size_t>(max_context) * kv_dim);
+    } else {
+      conv_state[l].resize(static_cast<size_t>(n_states) * (static_cast<size_t>(c.ssm_d_conv) - 1) * di);
+      ssm_state[l].resize(static_cast<size_t>(n_states) * di * ds);
+    }
+  }
+  if (mamba) {
+    ssm_xz.resize(n * 2 * di);
+    ssm_x.resize(n * di);
+    ssm_dbc.resize(n * (static_cast<size_t>(c.ssm_dt_rank) + 2 * ds));
+    ssm_dt.resize(n * di);
+    ssm_y.resize(n * di);
   }
 }
 
 bool ForwardState::fits(const ModelConfig& c, int64_t batch, int64_t context) const {
-  const size_t b = static_cast<size_t>(batch), ctx = static_cast<size_t>(context);
-  const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
-  const size_t kv_dim = static_cast<size_t>(c.n_head_kv) * c.head_dim;
-  if (batch > max_batch || context > max_context || deterministic) return false;
-  if (x.size() < b * c.n_embd || q.size() < b * q_dim || gate.size() < b * c.n_ff) return false;
-  if (k_cache.size() != static_cast<size_t>(c.n_layer)) return false;
-  for (const auto& k : k_cache) {
-    if (k.size() < ctx * kv_dim) return false;
-  }
-  return true;
+  // Sized for a configuration of the same shape (a thread may score several models in turn).
+  const ModelConfig& a = config;
+  const bool same = a.n_embd == c.n_embd && a.n_layer == c.n_layer && a.q_dim() == c.q_dim() &&
+                    a.kv_dim() == c.kv_dim() && widest_ffn(a) == widest_ffn(c) && a.layers == c.layers &&
+                    a.ssm_d_inner == c.ssm_d_inner && a.ssm_d_state == c.ssm_d_state &&
+                    a.ssm_d_conv == c.ssm_d_conv && a.ssm_dt_rank == c.ssm_dt_rank;
+  return same && batch <= max_batch && context <= max_context && !deterministic;
 }
-
-namespace {
-
-// y[n x w.n_out] (+)= x[n x w.n_in] W^T with the state's kernels.
-void project(const ForwardState& s, const float* x, int64_t n, int64_t ldx, const WeightView& w, float* y,
-             int64_t ldy, bool accumulate, ThreadPool& pool) {
-  if (s.deterministic) {
-    matmul_fixed(x, n, ldx, w, y, ldy, accumulate, pool);
-  } else {
-    matmul(x, n, ldx, w, y, ldy, accumulate, pool);
-  }
-}
-
-// x[t] = token_embd[input[t]]
-void embed_tokens(const Model& model, std::span<const TokenId> input, float* x) {
-  const ModelConfig& c = model.config();
-  for (size_t t = 0; t < input.size(); ++t) {
-    model.weights().token_embd.dequantize_rows(input[t], 1, x + t * static_cast<size_t>(c.n_embd));
-  }
-}
-
-// x += Wo · attention(rope(Wq·xn + bq), rope(Wk·xn + bk), Wv·xn + bv), xn = rms_norm(x) * attn_norm.
-// The new rows' keys and values are written into the cache slots their chunks name. Only query rows [r0, n) are
-// carried on (queries, output): the last layer needs no more than the scored rows (r0 > 0 needs a single chunk).
-void attention_step(const ModelConfig& c, const LayerWeights& L, int layer, const RopeTable& rope,
-                    int64_t rope_pos0, std::span<const SequenceChunk> chunks, int64_t n, int64_t r0,
-                    ForwardState& s, ThreadPool& pool) {
-  const int64_t d = c.n_embd, q_dim = int64_t{c.n_head} * c.head_dim, kv_dim = int64_t{c.n_head_kv} * c.head_dim;
-  const int64_t n_q = n - r0;
-  float* k = s.k_cache[static_cast<size_t>(layer)].data();
-  float* v = s.v_cache[static_cast<size_t>(layer)].data();
-  rms_norm(s.x.data(), s.xn.data(), n, d, L.attn_norm, c.norm_eps, pool);
-  project(s, s.xn.data() + r0 * d, n_q, d, L.wq, s.q.data(), q_dim, false, pool);  // q[n_q x q_dim]
-  project(s, s.xn.data(), n, d, L.wk, s.k_new.data(), kv_dim, false, pool);       // k[n x kv_dim]
-  project(s, s.xn.data(), n, d, L.wv, s.v_new.data(), kv_dim, false, pool);       // v[n x kv_dim]
-  if (c.qkv_bias) {
-    add_bias(s.q.data(), n_q, q_dim, L.bq);
-    add_bias(s.k_new.data(), n, kv_dim, L.bk);
-    add_bias(s.v_new.data(), n, kv_dim, L.bv);
-  }
-  const bool neox = c.rope_style == RopeStyle::Neox;
-  std::vector<AttentionRun> runs;
-  int64_t row = 0;
-  for (const SequenceChunk& ch : chunks) {
-    const int64_t table_row = ch.first_pos - rope_pos0;
-    float* k_rows = s.k_new.data() + row * kv_dim;
-    apply_rope(k_rows, ch.n_tokens, c.n_head_kv, c.head_dim, rope, neox, table_row);
-    std::copy_n(k_rows, ch.n_tokens * kv_dim, k + ch.first_slot * kv_dim);
-    std::copy_n(s.v_new.data() + row * kv_dim, ch.n_tokens * kv_dim, v + ch.first_slot * kv_dim);
-    // Query rows of this chunk that are carried on (all of them unless r0 > 0, which has one chunk).
-    const int64_t skip = std::max<int64_t>(0, r0 - row);
-    if (ch.n_tokens > skip) {
-      apply_rope(s.q.data() + (row + skip - r0) * q_dim, ch.n_tokens - skip, c.n_head, c.head_dim, rope, neox,
-                 table_row + skip);
-      runs.push_back({.row0 = row + skip - r0, .n_rows = ch.n_tokens - skip, .prefix_begin = ch.prefix_begin,
-                      .prefix_end = ch.prefix_end, .own_begin = ch.own_begin, .own_first = ch.first_slot + skip});
-    }
-    row += ch.n_tokens;
-  }
-  const AttentionShape shape{.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim};
-  if (s.deterministic) {
-    attention_runs_fixed(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
-  } else {
-    attention_runs(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
-  }
-  project(s, s.attn.data(), n_q, q_dim, L.wo, s.x.data() + r0 * d, d, /*accumulate=*/true, pool);  // x += attn Wo^T
-}
-
-// x += W_down · (silu(W_gate · xn) * (W_up · xn)), xn = rms_norm(x) * ffn_norm, for rows [r0, n).
-void ffn_step(const ModelConfig& c, const LayerWeights& L, int64_t n, int64_t r0, ForwardState& s,
-              ThreadPool& pool) {
-  const int64_t d = c.n_embd, rows = n - r0;
-  float* x = s.x.data() + r0 * d;
-  rms_norm(x, s.xn.data(), rows, d, L.ffn_norm, c.norm_eps, pool);
-  project(s, s.xn.data(), rows, d, L.w_gate, s.gate.data(), c.n_ff, false, pool);  // gate[rows x n_ff]
-  project(s, s.xn.data(), rows, d, L.w_up, s.up.data(), c.n_ff, false, pool);      // up[rows x n_ff]
-  swiglu(s.gate.data(), s.up.data(), rows, c.n_ff, pool);
-  project(s, s.gate.data(), rows, c.n_ff, L.w_down, x, d, /*accumulate=*/true, pool);
-}
-
-}  // namespace
 
 namespace {
 
@@ -149,16 +134,26 @@ void run_layers(const Model& model, std::span<const TokenId> tokens, std::span<c
                   (first_output_row == 0 || chunks.size() == 1),
               "forward_tokens: bad row");
   if (n == 0) return;
-  embed_tokens(model, tokens, s.x.data());
-  const RopeTable rope =
-      make_rope_table(pos_lo, pos_hi - pos_lo, c.n_rot, c.rope_freq_base, model.weights().rope_freq_factors,
-                      c.rope_freq_scale);
+  embed_tokens(model, tokens, chunks, s.x.data());
+  RopeTable rope;
+  if (c.rope != RopeKind::None && c.has_attention()) {
+    const ModelWeights& w = model.weights();
+    // Phi-3 (LongRoPE): the short factors while the sequence fits the original context, the long ones beyond,
+    // as Hugging Face decides per forward pass.
+    std::span<const float> factors = w.rope_freq_factors;
+    if (!w.rope_factors_short.empty() && (c.rope_orig_ctx == 0 || pos_hi <= c.rope_orig_ctx)) {
+      factors = w.rope_factors_short;
+    } else if (!w.rope_factors_long.empty()) {
+      factors = w.rope_factors_long;
+    }
+    rope = make_rope_table(pos_lo, pos_hi - pos_lo, c.n_rot, c.rope_freq_base, factors, c.rope_freq_scale,
+                           c.rope_attn_factor);
+  }
   for (int l = 0; l < c.n_layer; ++l) {
-    const LayerWeights& L = model.weights().layers[static_cast<size_t>(l)];
-    // Every layer but the last must produce all rows: the next layer's keys and values need them.
-    const int64_t r0 = l + 1 == c.n_layer ? first_output_row : 0;
-    attention_step(c, L, l, rope, pos_lo, chunks, n, r0, s, pool);
-    ffn_step(c, L, n, r0, s, pool);
+    // Every layer but the last must produce all rows: the next layer's keys, values and states need them.
+    const PassRows pass{.chunks = chunks, .rope = &rope, .rope_pos0 = pos_lo, .n = n,
+                        .r0 = l + 1 == c.n_layer ? first_output_row : 0};
+    run_layer(c, c.layers[static_cast<size_t>(l)], model.weights().layers[static_cast<size_t>(l)], l, pass, s, pool);
   }
 }
 
@@ -194,9 +189,24 @@ std::vector<float> final_norm_rows(const Model& model, const ForwardState& s, st
   for (size_t i = 0; i < rows.size(); ++i) {
     std::copy_n(s.x.data() + static_cast<size_t>(rows[i]) * d, d, h.data() + i * d);
   }
-  rms_norm(h.data(), h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model.weights().output_norm,
-           c.norm_eps, pool);
+  const int64_t m = static_cast<int64_t>(rows.size());
+  norm_rows(c.output_norm, h.data(), h.data(), m, c.n_embd, model.weights().output_norm,
+            model.weights().output_norm_b, c.norm_eps, pool);
+  if (c.logit_scale != 1.0f) {
+    for (float& v : h) v *= c.logit_scale;  // (s h) W^T = s (h W^T): Command-R's logit scale, before the product
+  }
   return h;
+}
+
+void output_logits(const Model& model, const float* h, int64_t m, float* logits, bool deterministic,
+                   ThreadPool& pool) {
+  const ModelConfig& c = model.config();
+  if (deterministic) {
+    matmul_fixed(h, m, c.n_embd, model.weights().output, logits, c.n_vocab, false, pool);
+  } else {
+    matmul(h, m, c.n_embd, model.weights().output, logits, c.n_vocab, false, pool);
+  }
+  softcap_logits(logits, m * c.n_vocab, c.final_softcap);
 }
 
 void check_tokens(const Model& model, std::span<const TokenId> tokens) {
@@ -239,7 +249,7 @@ std::vector<double> Model::score(std::span<const TokenId> input, std::span<const
   for (size_t i = 0; i < m; ++i) rows[i] = targets[i].position;
   const std::vector<float> h = final_norm_rows(*this, state, rows, pool);
   std::vector<double> nll(m);
-  output_nll(h.data(), static_cast<int64_t>(m), weights_.output, target_ids, nll.data(), pool);
+  output_nll(h.data(), static_cast<int64_t>(m), weights_.output, target_ids, nll.data(), pool, config_.final_softcap);
   return nll;
 }
 

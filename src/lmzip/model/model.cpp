@@ -6,46 +6,65 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/kernels/dequant.h"
-#include "lmzip/model/arch.h"
+#include "lmzip/model/family.h"
 
 namespace lmzip {
 namespace {
 
-int positive_int(const GgufFile& file, const std::string& key, int64_t value) {
-  if (value <= 0 || value > (int64_t{1} << 30)) {
+int checked_int(const GgufFile& file, const std::string& key, int64_t value, bool zero_ok = false) {
+  if (value < (zero_ok ? 0 : 1) || value > (int64_t{1} << 30)) {
     throw Error(file.name() + ": metadata " + key + " = " + std::to_string(value) + " is out of range");
   }
   return static_cast<int>(value);
 }
 
-ModelConfig read_config(const GgufFile& file, const ArchSpec& spec) {
-  const std::string& a = spec.name;
-  auto require = [&](const std::string& key) { return positive_int(file, a + key, file.require_int(a + key)); };
+// The hyper-parameters every family shares, read with llama.cpp's key names.
+ModelConfig read_config(const GgufFile& file, const Family& family) {
+  const std::string& a = family.name;
+  auto require = [&](const char* key) { return checked_int(file, a + key, file.require_int(a + key)); };
+  auto optional = [&](const char* key, int64_t fallback) {
+    return checked_int(file, a + key, file.get_int(a + key).value_or(fallback), /*zero_ok=*/true);
+  };
   ModelConfig c;
   c.architecture = a;
   c.n_embd = require(".embedding_length");
   c.n_layer = require(".block_count");
-  c.n_head = require(".attention.head_count");
-  c.n_head_kv = positive_int(file, a + ".attention.head_count_kv",
-                             file.get_int(a + ".attention.head_count_kv").value_or(c.n_head));
-  c.n_ff = require(".feed_forward_length");
-  c.n_ctx_train = positive_int(file, a + ".context_length", file.get_int(a + ".context_length").value_or(4096));
-  if (c.n_embd % c.n_head != 0 || c.n_head % c.n_head_kv != 0) {
-    throw Error(file.name() + ": embedding_length " + std::to_string(c.n_embd) + ", head_count " +
-                std::to_string(c.n_head) + " and head_count_kv " + std::to_string(c.n_head_kv) +
-                " do not divide evenly");
+  c.n_head = optional(".attention.head_count", 0);
+  c.n_head_kv = optional(".attention.head_count_kv", c.n_head);
+  c.n_ff = optional(".feed_forward_length", 0);
+  c.n_ctx_train = optional(".context_length", 4096);
+  if (c.n_head > 0) {
+    if (c.n_head_kv == 0 || c.n_head % c.n_head_kv != 0) {
+      throw Error(file.name() + ": head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
+                  std::to_string(c.n_head_kv));
+    }
+    if (!file.has(a + ".attention.key_length") && c.n_embd % c.n_head != 0) {
+      throw Error(file.name() + ": embedding_length " + std::to_string(c.n_embd) + " does not divide by head_count " +
+                  std::to_string(c.n_head));
+    }
+    c.head_dim = optional(".attention.key_length", c.n_embd / c.n_head);
+    const int v_dim = optional(".attention.value_length", c.head_dim);
+    if (v_dim != c.head_dim) {
+      throw Error(file.name() + ": attention.value_length " + std::to_string(v_dim) + " differs from key_length " +
+                  std::to_string(c.head_dim) + ", which this architecture does not support");
+    }
+    c.n_rot = optional(".rope.dimension_count", c.head_dim);
+    if (c.n_rot > c.head_dim || c.n_rot % 2 != 0) {
+      throw Error(file.name() + ": " + a + ".rope.dimension_count " + std::to_string(c.n_rot) +
+                  " must be even and at most the head dimension " + std::to_string(c.head_dim));
+    }
+    c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   }
-  c.head_dim = c.n_embd / c.n_head;
-  c.n_rot = positive_int(file, a + ".rope.dimension_count",
-                         file.get_int(a + ".rope.dimension_count").value_or(c.head_dim));
-  if (c.n_rot > c.head_dim || c.n_rot % 2 != 0) {
-    throw Error(file.name() + ": " + a + ".rope.dimension_count " + std::to_string(c.n_rot) +
-                " must be even and at most the head dimension " + std::to_string(c.head_dim));
-  }
+  c.rope = family.rope;
   c.rope_freq_base = static_cast<float>(file.get_double(a + ".rope.freq_base").value_or(10000.0));
-  c.norm_eps = static_cast<float>(file.get_double(a + ".attention.layer_norm_rms_epsilon").value_or(1e-5));
+  // The eps key follows the norm kind, and llama.cpp requires it: never a silent default.
+  const std::string eps_key =
+      a + (family.norm == NormKind::Rms ? ".attention.layer_norm_rms_epsilon" : ".attention.layer_norm_epsilon");
+  if (!file.has(eps_key)) throw Error(file.name() + ": missing metadata " + eps_key + " (required by " + a + ")");
+  c.norm_eps = static_cast<float>(file.require_double(eps_key));
+  c.output_norm = family.norm;
   if (!(c.rope_freq_base > 0) || !(c.norm_eps > 0) || !std::isfinite(c.norm_eps)) {
-    throw Error(file.name() + ": rope.freq_base and attention.layer_norm_rms_epsilon must be positive");
+    throw Error(file.name() + ": rope.freq_base and " + eps_key + " must be positive");
   }
   // Rope scaling as llama.cpp reads it: rope.scaling.factor (else the older rope.scale_linear) divides the
   // positions, for "linear" scaling or when no type is given. Other types (yarn, longrope) change the angles in
@@ -62,21 +81,50 @@ ModelConfig read_config(const GgufFile& file, const ArchSpec& spec) {
     }
     c.rope_freq_scale = static_cast<float>(1.0 / factor);
   }
-  c.rope_style = spec.rope_style;
-  c.qkv_bias = spec.qkv_bias;
-  return c;
-}
-
-int64_t dim_value(const ModelConfig& c, Dim d) {
-  switch (d) {
-    case Dim::Embd: return c.n_embd;
-    case Dim::Vocab: return c.n_vocab;
-    case Dim::QDim: return int64_t{c.n_head} * c.head_dim;
-    case Dim::KVDim: return int64_t{c.n_head_kv} * c.head_dim;
-    case Dim::FF: return c.n_ff;
-    case Dim::RotHalf: return c.n_rot / 2;
+  // Sparse experts.
+  c.n_expert = optional(".expert_count", 0);
+  if (c.n_expert > 0) {
+    c.n_expert_used = require(".expert_used_count");
+    if (c.n_expert_used > c.n_expert) {
+      throw Error(file.name() + ": expert_used_count " + std::to_string(c.n_expert_used) + " exceeds expert_count " +
+                  std::to_string(c.n_expert));
+    }
+    c.n_ff_exp = optional(".expert_feed_forward_length", c.n_ff);
+    c.n_ff_shexp = optional(".expert_shared_feed_forward_length", 0);
   }
-  return 0;
+  // Mamba.
+  c.ssm_d_inner = optional(".ssm.inner_size", 0);
+  c.ssm_d_state = optional(".ssm.state_size", 0);
+  c.ssm_d_conv = optional(".ssm.conv_kernel", 0);
+  c.ssm_dt_rank = optional(".ssm.time_step_rank", 0);
+  for (const FamilyKey& k : family.keys) {
+    if (k.required && !file.has(a + "." + k.suffix)) {
+      throw Error(file.name() + ": missing metadata " + a + "." + k.suffix + " (required by " + a + ")");
+    }
+  }
+  if (family.configure != nullptr) family.configure(file, c);
+  for (int il = 0; il < c.n_layer; ++il) c.layers.push_back(family.layer(file, c, il));
+  // What the layers need of the hyper-parameters.
+  for (const LayerSpec& L : c.layers) {
+    if (L.mixer == MixerKind::Attention && c.n_head == 0) {
+      throw Error(file.name() + ": missing metadata " + a + ".attention.head_count (the layers attend)");
+    }
+    if (L.mixer == MixerKind::Mamba && (c.ssm_d_inner == 0 || c.ssm_d_state == 0 || c.ssm_d_conv == 0 ||
+                                        c.ssm_dt_rank == 0)) {
+      throw Error(file.name() + ": missing metadata " + a +
+                  ".ssm.{inner_size,state_size,conv_kernel,time_step_rank} (the layers are Mamba blocks)");
+    }
+    if ((L.ffn.kind == FfnKind::Gated || L.ffn.kind == FfnKind::Plain) && c.n_ff == 0) {
+      throw Error(file.name() + ": missing metadata " + a + ".feed_forward_length");
+    }
+    if (L.ffn.kind == FfnKind::Experts && (c.n_expert == 0 || c.n_ff_exp == 0)) {
+      throw Error(file.name() + ": missing metadata " + a + ".expert_count / expert_feed_forward_length");
+    }
+    if (L.attention.fused_qkv && L.attention.qk_norm) {
+      throw Error(file.name() + ": fused QKV with Q/K norms is not supported");
+    }
+  }
+  return c;
 }
 
 std::string shape_string(const std::vector<int64_t>& dims) {
@@ -88,9 +136,9 @@ std::string shape_string(const std::vector<int64_t>& dims) {
 // Checks one tensor against its spec and binds it. Returns false when an optional tensor is absent.
 template <typename Owner>
 bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Owner>& spec,
-                 const std::string& name, Owner& owner) {
+                 const std::string& name, const LayerSpec* layer, Owner& owner) {
   const GgufTensorInfo* t = file.find_tensor(name);
-  const bool required = spec.need == Need::Required || (spec.need == Need::IfQkvBias && c.qkv_bias);
+  const bool required = tensor_required(spec.need, layer);
   if (t == nullptr) {
     if (!required) return false;
     throw Error(file.name() + ": missing tensor " + name + " (required by architecture " + c.architecture + ")");
@@ -102,7 +150,8 @@ bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Ow
     throw Error(file.name() + ": tensor " + name + " has shape " + t->shape_string() + ", expected " +
                 shape_string(expected) + " for n_embd " + std::to_string(c.n_embd) + ", n_head " +
                 std::to_string(c.n_head) + ", n_head_kv " + std::to_string(c.n_head_kv) + ", n_ff " +
-                std::to_string(c.n_ff) + ", n_vocab " + std::to_string(c.n_vocab));
+                std::to_string(c.n_ff) + ", n_vocab " + std::to_string(c.n_vocab) +
+                (c.n_expert ? ", n_expert " + std::to_string(c.n_expert) : std::string()));
   }
   if (!is_supported_weight_type(t->type)) {
     throw Error(file.name() + ": tensor " + name + " has type " + ggml_type_name(t->type) +
@@ -116,7 +165,10 @@ bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Ow
       [&](auto member) {
         using Slot = std::remove_reference_t<decltype(owner.*member)>;
         if constexpr (std::is_same_v<Slot, WeightView>) {
-          owner.*member = make_weight_view(name, t->type, t->data, actual[0], actual.size() > 1 ? actual[1] : 1);
+          // A 3-D expert tensor is n_expert stacked matrices: one view of all their rows (expert_matrix()).
+          int64_t rows = 1;
+          for (size_t i = 1; i < actual.size(); ++i) rows *= actual[i];
+          owner.*member = make_weight_view(name, t->type, t->data, actual[0], rows);
         } else {
           std::vector<float>& v = owner.*member;
           v.resize(t->n_elements);
@@ -129,17 +181,36 @@ bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Ow
 
 }  // namespace
 
+bool ModelConfig::has_attention() const {
+  for (const LayerSpec& L : layers) {
+    if (L.mixer == MixerKind::Attention) return true;
+  }
+  return false;
+}
+
+bool ModelConfig::recurrent() const {
+  for (const LayerSpec& L : layers) {
+    if (L.mixer == MixerKind::Mamba) return true;
+  }
+  return false;
+}
+
+WeightView expert_matrix(const WeightView& stacked, int n_expert, int e) {
+  const int64_t rows = stacked.n_out / n_expert;
+  return make_weight_view(stacked.name, stacked.type, stacked.row(rows * e), stacked.n_in, rows);
+}
+
 std::unique_ptr<Model> Model::load(const GgufFile& file) {
   const std::string arch = file.architecture();
-  const ArchSpec* spec = find_arch(arch);
-  if (spec == nullptr) {
+  const Family* family = find_family(arch);
+  if (family == nullptr) {
     throw Error(file.name() + ": unsupported architecture '" + arch + "' (supported: " +
                 supported_architectures() + ")");
   }
   std::unique_ptr<Model> model(new Model());
   model->file_name_ = file.name();
   ModelConfig& c = model->config_;
-  c = read_config(file, *spec);
+  c = read_config(file, *family);
   // The vocabulary size is the embedding's second dimension.
   const GgufTensorInfo* embd = file.find_tensor("token_embd.weight");
   if (embd == nullptr) throw Error(file.name() + ": missing tensor token_embd.weight");
@@ -150,16 +221,24 @@ std::unique_ptr<Model> Model::load(const GgufFile& file) {
   c.n_vocab = static_cast<int>(embd->dims[1]);
 
   ModelWeights& w = model->weights_;
-  for (const auto& t : spec->model_tensors) {
-    const bool present = bind_tensor(file, c, t, t.name, w);
+  for (const auto& t : family->model_tensors) {
+    const bool present = bind_tensor(file, c, t, t.name, nullptr, w);
     if (std::string_view(t.name) == "output.weight" && !present) c.tied_output = true;
   }
   if (c.tied_output) w.output = w.token_embd;
   c.rope_freq_factors = !w.rope_freq_factors.empty();
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int l = 0; l < c.n_layer; ++l) {
-    for (const auto& t : spec->layer_tensors) {
-      bind_tensor(file, c, t, "blk." + std::to_string(l) + "." + t.name, w.layers[static_cast<size_t>(l)]);
+    LayerWeights& L = w.layers[static_cast<size_t>(l)];
+    const LayerSpec& spec = c.layers[static_cast<size_t>(l)];
+    for (const auto& t : family->layer_tensors) {
+      bind_tensor(file, c, t, "blk." + std::to_string(l) + "." + t.name, &spec, L);
+    }
+    if (family->finish_layer != nullptr) family->finish_layer(L);
+    const bool split = L.wq.data != nullptr && L.wk.data != nullptr && L.wv.data != nullptr;
+    if (spec.mixer == MixerKind::Attention && L.wqkv.data == nullptr && !split) {
+      throw Error(file.name() + ": layer " + std::to_string(l) +
+                  " has neither attn_qkv.weight nor attn_q/attn_k/attn_v.weight");
     }
   }
   return model;

@@ -2,7 +2,8 @@
 //
 // Weights stay memory-mapped in their stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K); a matrix product
 // dequantizes panels of weights to fp32 and runs an fp32 GEMM. Activations are fp32, sums of nats double.
-// The architecture (llama, qwen2, ...) is a configuration plus a tensor table from the registry in arch.h.
+// The architecture (llama, falcon, mamba, ...) is data: a family (family.h) gives a block description per layer
+// (block.h) and a tensor table; one layer function runs every family.
 //
 // Thread safety: a Model is immutable after load(); score() is const and may run concurrently from several
 // threads, each with its own ThreadPool.
@@ -17,6 +18,7 @@
 #include "lmzip/format/gguf.h"
 #include "lmzip/kernels/matmul.h"
 #include "lmzip/kernels/thread_pool.h"
+#include "lmzip/model/block.h"
 #include "lmzip/tok/tokenizer.h"
 
 namespace lmzip {
@@ -27,10 +29,6 @@ struct ScoredTarget {
   TokenId target;
 };
 
-// How RoPE pairs the dimensions of a head. Normal (GGML mode 0): adjacent pairs (2i, 2i+1), what llama-family
-// converters' permuted Q/K weights expect. Neox (GGML mode 2): pairs (i, i + n_rot/2), as qwen2 stores Q/K.
-enum class RopeStyle { Normal, Neox };
-
 struct ModelConfig {
   std::string architecture;  // general.architecture
   int n_vocab = 0;
@@ -38,41 +36,81 @@ struct ModelConfig {
   int n_layer = 0;
   int n_head = 0;
   int n_head_kv = 0;
-  int n_ff = 0;
+  int n_ff = 0;      // feed_forward_length (the dense FFN's width)
   int n_ctx_train = 0;
-  int head_dim = 0;  // n_embd / n_head
+  int head_dim = 0;  // attention.key_length, else n_embd / n_head
   int n_rot = 0;     // rope.dimension_count (<= head_dim): dimensions of each head that are rotated
   float rope_freq_base = 10000.0f;
-  float rope_freq_scale = 1.0f;  // linear rope scaling: 1 / rope.scaling.factor (positions are compressed)
-  float norm_eps = 1e-5f;  // attention.layer_norm_rms_epsilon
-  RopeStyle rope_style = RopeStyle::Normal;
-  bool qkv_bias = false;     // Q/K/V projections have biases (qwen2)
-  bool tied_output = false;  // no output.weight: the output layer reuses token_embd
-  bool rope_freq_factors = false;  // rope_freqs.weight present (Llama 3 frequency scaling)
+  float rope_freq_scale = 1.0f;   // linear rope scaling: 1 / rope.scaling.factor (positions are compressed)
+  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: multiplies cos and sin (Phi-3 LongRoPE)
+  int64_t rope_orig_ctx = 0;      // rope.scaling.original_context_length: above it Phi-3 uses the long factors
+  float norm_eps = 1e-5f;         // attention.layer_norm_rms_epsilon or attention.layer_norm_epsilon
+  RopeKind rope = RopeKind::Normal;
+  float attn_scale = 0;           // the query scale (1 / sqrt(head_dim) unless the family says otherwise)
+  // Sparse experts (expert_count > 0).
+  int n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
+  // Mamba (ssm.*).
+  int ssm_d_inner = 0, ssm_d_state = 0, ssm_d_conv = 0, ssm_dt_rank = 0;
+  // Model-level behaviour of the family.
+  NormKind output_norm = NormKind::Rms;
+  float embedding_scale = 0;        // > 0: input embeddings multiplied by it (Gemma: sqrt(n_embd))
+  bool learned_positions = false;   // position_embd added to the input (StarCoder)
+  float logit_scale = 1;            // logits multiplied by it (Command-R)
+  float final_softcap = 0;          // > 0: logits become cap * tanh(logit / cap) (Gemma 2)
+  bool tied_output = false;         // no output.weight: the output layer reuses token_embd
+  bool rope_freq_factors = false;   // rope_freqs.weight present (Llama 3 frequency scaling)
+  std::vector<LayerSpec> layers;    // the block description of every layer
+
+  bool has_attention() const;   // some layer attends (needs a KV cache)
+  bool recurrent() const;       // some layer keeps a recurrent state (Mamba): no truncation, no shared prefixes
+  int64_t q_dim() const { return int64_t{n_head} * head_dim; }
+  int64_t kv_dim() const { return int64_t{n_head_kv} * head_dim; }
 };
 
-// The weights of one transformer block. Shapes as GGUF dims (ne[0] first = input features of a matrix).
-// Matrices are views into the mapping in their stored type; vectors (norms, biases) are small fp32 copies.
+// The weights of one block. Shapes as GGUF dims (ne[0] first = input features of a matrix). Matrices are views
+// into the mapping in their stored type; vectors (norms, biases, small SSM parameters) are fp32 copies. A tensor
+// the family does not have stays empty (a view with no data, an empty vector).
 struct LayerWeights {
-  std::vector<float> attn_norm;      // [n_embd]
-  WeightView wq;                     // [n_embd, n_head * head_dim]
-  WeightView wk;                     // [n_embd, n_head_kv * head_dim]
-  WeightView wv;                     // [n_embd, n_head_kv * head_dim]
-  std::vector<float> bq, bk, bv;     // [n_head * head_dim], [n_head_kv * head_dim] x2; empty without biases
-  WeightView wo;                     // [n_head * head_dim, n_embd]
-  std::vector<float> ffn_norm;       // [n_embd]
-  WeightView w_gate;                 // [n_embd, n_ff]
-  WeightView w_up;                   // [n_embd, n_ff]
-  WeightView w_down;                 // [n_ff, n_embd]
+  std::vector<float> attn_norm, attn_norm_b;  // [n_embd] (Falcon-40B: HF ln_attn, from attn_norm_2)
+  WeightView wqkv;                   // [n_embd, q_dim + 2 kv_dim] fused, rows [Q | K | V]
+  std::vector<float> bqkv;
+  WeightView wq, wk, wv;             // [n_embd, q_dim], [n_embd, kv_dim] x2
+  std::vector<float> bq, bk, bv;
+  std::vector<float> q_norm, k_norm;  // [q_dim], [kv_dim] (OLMo 2)
+  WeightView wo;                     // [q_dim, n_embd]
+  std::vector<float> bo;
+  std::vector<float> post_attn_norm;  // [n_embd] (Gemma 2, OLMo 2)
+  std::vector<float> ffn_norm, ffn_norm_b;  // [n_embd]
+  WeightView w_gate, w_up, w_down;   // [n_embd, n_ff] x2, [n_ff, n_embd]; Phi-3: w_up [n_embd, 2 n_ff]
+  std::vector<float> b_up, b_down;
+  std::vector<float> post_ffn_norm;  // [n_embd]
+  // Experts: 3-D tensors [n_in, n_out, n_expert] viewed as n_expert stacked matrices (expert_matrix()).
+  WeightView gate_inp;               // [n_embd, n_expert] the router
+  WeightView gate_exps, up_exps, down_exps;
+  WeightView gate_inp_shexp;         // [n_embd, 1]
+  WeightView gate_shexp, up_shexp, down_shexp;  // [n_embd, n_ff_shexp] x2, [n_ff_shexp, n_embd]
+  // Mamba.
+  WeightView ssm_in;                 // [n_embd, 2 d_inner] -> [x | z]
+  std::vector<float> ssm_conv1d, ssm_conv1d_b;  // [d_conv, d_inner], [d_inner]
+  WeightView ssm_x;                  // [d_inner, dt_rank + 2 d_state] -> [dt | B | C]
+  WeightView ssm_dt;                 // [dt_rank, d_inner]
+  std::vector<float> ssm_dt_b;       // [d_inner]
+  std::vector<float> ssm_a, ssm_d;   // [d_state, d_inner] (A = -exp(A_log)), [d_inner]
+  WeightView ssm_out;                // [d_inner, n_embd]
 };
 
 struct ModelWeights {
   WeightView token_embd;              // [n_embd, n_vocab]
+  WeightView position_embd;           // [n_embd, n_ctx_train] (StarCoder)
   std::vector<LayerWeights> layers;
-  std::vector<float> output_norm;     // [n_embd]
+  std::vector<float> output_norm, output_norm_b;  // [n_embd]
   WeightView output;                  // [n_embd, n_vocab] (token_embd when tied)
   std::vector<float> rope_freq_factors;  // [n_rot / 2], empty when absent
+  std::vector<float> rope_factors_long, rope_factors_short;  // [n_rot / 2] (Phi-3)
 };
+
+// Expert e of a 3-D expert tensor, as a 2-D matrix.
+WeightView expert_matrix(const WeightView& stacked, int n_expert, int e);
 
 class Model {
  public:

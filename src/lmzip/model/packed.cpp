@@ -14,9 +14,36 @@ int64_t packed_tokens(const ContextWithContinuations& request) {
   return n;
 }
 
+namespace {
+
+// A recurrent state cannot be shared by several continuations: each option runs after its own copy of the
+// context, one sequence at a time (the same numbers, without the prefix sharing).
+std::vector<std::vector<std::vector<double>>> score_continuations_separately(
+    const Model& model, std::span<const ContextWithContinuations> requests, ThreadPool& pool) {
+  std::vector<std::vector<std::vector<double>>> out(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const ContextWithContinuations& r = requests[i];
+    if (r.context.empty()) throw Error("score_continuations: empty context");
+    for (const auto& cont : r.continuations) {
+      if (cont.empty()) throw Error("score_continuations: empty continuation");
+      std::vector<TokenId> input(r.context.begin(), r.context.end());
+      input.insert(input.end(), cont.begin(), cont.end() - 1);
+      std::vector<ScoredTarget> targets;
+      for (size_t t = 0; t < cont.size(); ++t) {
+        targets.push_back({static_cast<uint32_t>(r.context.size() - 1 + t), cont[t]});
+      }
+      out[i].push_back(model.score(input, targets, pool));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::vector<std::vector<double>>> score_continuations(const Model& model,
                                                                   std::span<const ContextWithContinuations> requests,
                                                                   ThreadPool& pool) {
+  if (model.config().recurrent()) return score_continuations_separately(model, requests, pool);
   // Layout: per request, its context as one chunk, then each continuation but its last token as a chunk that
   // continues the context (positions after it, prefix = the context's slots). Slots are rows: the pass needs no
   // cache beyond itself.
@@ -54,7 +81,8 @@ std::vector<std::vector<std::vector<double>>> score_continuations(const Model& m
   const std::vector<float> h = final_norm_rows(model, s, out_rows, pool);
   std::vector<double> nll(targets.size());
   if (!targets.empty()) {
-    output_nll(h.data(), static_cast<int64_t>(targets.size()), model.weights().output, targets, nll.data(), pool);
+    output_nll(h.data(), static_cast<int64_t>(targets.size()), model.weights().output, targets, nll.data(), pool,
+               model.config().final_softcap);
   }
   // Targets were laid out request by request, continuation by continuation, token by token.
   size_t k = 0;
@@ -74,7 +102,7 @@ MultiSession::MultiSession(const Model& model, int n_sequences, int64_t max_cont
   // Sequence b owns cache slots [b * max_context, (b + 1) * max_context). Passes hold at most kMaxRows tokens.
   constexpr int64_t kMaxRows = 1024;
   state_ = std::make_unique<ForwardState>(model.config(), std::min(kMaxRows, n_sequences * max_context),
-                                          n_sequences * max_context, deterministic);
+                                          n_sequences * max_context, deterministic, n_sequences);
 }
 
 MultiSession::~MultiSession() = default;
@@ -109,7 +137,7 @@ std::vector<std::vector<float>> MultiSession::append(std::span<const Append> ent
       const int64_t base = int64_t{e.sequence} * max_context_;
       int64_t& len = sizes_[static_cast<size_t>(e.sequence)];
       chunks.push_back({.n_tokens = static_cast<int64_t>(take), .first_pos = len, .first_slot = base + len,
-                        .own_begin = base});
+                        .own_begin = base, .state = e.sequence});
       tokens.insert(tokens.end(), e.tokens.begin() + static_cast<long>(done[i]),
                     e.tokens.begin() + static_cast<long>(done[i] + take));
       done[i] += take;
@@ -122,13 +150,7 @@ std::vector<std::vector<float>> MultiSession::append(std::span<const Append> ent
       for (const auto& f : finished) rows.push_back(f.second);
       const std::vector<float> h = final_norm_rows(model_, *state_, rows, pool);
       std::vector<float> all(rows.size() * static_cast<size_t>(c.n_vocab));
-      if (deterministic_) {
-        matmul_fixed(h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model_.weights().output, all.data(),
-                     c.n_vocab, false, pool);
-      } else {
-        matmul(h.data(), static_cast<int64_t>(rows.size()), c.n_embd, model_.weights().output, all.data(),
-               c.n_vocab, false, pool);
-      }
+      output_logits(model_, h.data(), static_cast<int64_t>(rows.size()), all.data(), deterministic_, pool);
       for (size_t k = 0; k < finished.size(); ++k) {
         logits[finished[k].first].assign(all.begin() + static_cast<long>(k * c.n_vocab),
                                          all.begin() + static_cast<long>((k + 1) * c.n_vocab));

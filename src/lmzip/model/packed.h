@@ -29,7 +29,8 @@ struct ContextWithContinuations {
 };
 
 // out[i][j][t] = -ln p(continuations[j][t] | context, continuations[j][0..t)) in nats, for request i. All the
-// requests run in one forward pass: callers bound the total tokens (contexts plus continuations minus one each).
+// requests run in one forward pass (a recurrent model, which cannot share a context's state, runs each option
+// after its own copy of the context): callers bound the total tokens (contexts plus continuations minus one each).
 // Throws lmzip::Error for an empty context or continuation, or a token outside the vocabulary.
 std::vector<std::vector<std::vector<double>>> score_continuations(const Model& model,
                                                                   std::span<const ContextWithContinuations> requests,

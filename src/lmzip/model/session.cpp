@@ -28,6 +28,10 @@ void Session::truncate(int64_t n) {
   if (n < 0 || n > n_tokens_) {
     throw Error("Session::truncate: " + std::to_string(n) + " is outside 0.." + std::to_string(n_tokens_));
   }
+  if (!can_truncate() && n != 0 && n != n_tokens_) {
+    throw Error(model_.file_name() + ": Session::truncate: a " + model_.config().architecture +
+                " model keeps a recurrent state, which cannot go back to an earlier position (use reset())");
+  }
   n_tokens_ = n;
   logits_.clear();
 }
@@ -47,12 +51,11 @@ void Session::append(std::span<const TokenId> tokens, ThreadPool& pool) {
     n_tokens_ += static_cast<int64_t>(n);
     done += n;
     if (done == tokens.size()) {
-      // logits[n_vocab] = output · rms_norm(x of the last token) * output_norm
-      std::vector<float> h(state_->x.begin() + static_cast<long>((n - 1) * c.n_embd),
-                           state_->x.begin() + static_cast<long>(n * c.n_embd));
-      rms_norm(h.data(), h.data(), 1, c.n_embd, model_.weights().output_norm, c.norm_eps, pool);
+      // logits[n_vocab] = output · output_norm(x of the last token)
+      const int64_t last = static_cast<int64_t>(n) - 1;
+      const std::vector<float> h = final_norm_rows(model_, *state_, std::span<const int64_t>(&last, 1), pool);
       logits_.resize(static_cast<size_t>(c.n_vocab));
-      matmul_fixed(h.data(), 1, c.n_embd, model_.weights().output, logits_.data(), c.n_vocab, false, pool);
+      output_logits(model_, h.data(), 1, logits_.data(), /*deterministic=*/true, pool);
     }
   }
 }

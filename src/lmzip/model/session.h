@@ -40,7 +40,9 @@ class Session {
   // Keeps the first n tokens (0 <= n <= size()) and drops the rest, e.g. to score several continuations of one
   // shared prefix. The cache of the kept tokens is untouched, so later appends compute exactly what they would
   // after appending only those n tokens. logits() is empty until the next append().
+  // A recurrent model (Mamba) cannot go back: truncate() then accepts only 0 and size() (see can_truncate()).
   void truncate(int64_t n);
+  bool can_truncate() const { return !model_.config().recurrent(); }
 
   // The logits over the whole vocabulary ([n_vocab]) predicting the token after the last one appended;
   // empty before the first append().

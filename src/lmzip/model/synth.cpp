@@ -7,7 +7,7 @@
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
 #include "lmzip/kernels/dequant.h"
-#include "lmzip/model/arch.h"
+#include "lmzip/model/family.h"
 
 namespace lmzip {
 namespace {
@@ -111,36 +111,178 @@ void synthetic_tokenizer_metadata(int n_vocab, GgufWriter& w) {
 }
 
 void check_shape(const SynthShape& s) {
-  if (find_arch(s.arch) == nullptr) {
+  if (find_family(s.arch) == nullptr) {
     throw Error("synth: unsupported architecture '" + s.arch + "' (supported: " + supported_architectures() + ")");
   }
-  if (s.n_vocab < 3 || s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_head_kv <= 0 || s.n_ff <= 0 ||
-      s.n_embd % s.n_head != 0 || s.n_head % s.n_head_kv != 0) {
-    throw Error("synth: inconsistent shape (n_embd must divide by n_head, n_head by n_head_kv)");
+  if (s.n_vocab < 3 || s.n_embd <= 0 || s.n_layer <= 0) throw Error("synth: inconsistent shape");
+  if (s.n_head > 0) {
+    if (s.n_head_kv <= 0 || s.n_head % s.n_head_kv != 0 || (s.head_dim == 0 && s.n_embd % s.n_head != 0)) {
+      throw Error("synth: inconsistent shape (n_embd must divide by n_head, n_head by n_head_kv)");
+    }
+    const int head_dim = s.head_dim ? s.head_dim : s.n_embd / s.n_head;
+    if (s.n_rot < 0 || s.n_rot > head_dim || s.n_rot % 2 != 0) throw Error("synth: n_rot must be even, <= head_dim");
   }
-  const int head_dim = s.n_embd / s.n_head;
-  if (s.n_rot < 0 || s.n_rot > head_dim || s.n_rot % 2 != 0) throw Error("synth: n_rot must be even, <= head_dim");
+  if (s.n_expert > 0 && (s.n_expert_used <= 0 || s.n_expert_used > s.n_expert)) {
+    throw Error("synth: expert_used_count must be in 1..expert_count");
+  }
+}
+
+// The configuration the loader will read from what synth writes (for the tensor table's dimensions).
+ModelConfig shape_config(const SynthShape& s, const Family& f) {
+  ModelConfig c;
+  c.architecture = s.arch;
+  c.n_vocab = s.n_vocab;
+  c.n_embd = s.n_embd;
+  c.n_layer = s.n_layer;
+  c.n_head = s.n_head;
+  c.n_head_kv = s.n_head_kv;
+  c.n_ff = s.n_ff;
+  c.n_ctx_train = s.n_ctx;
+  c.head_dim = s.n_head == 0 ? 0 : s.head_dim ? s.head_dim : s.n_embd / s.n_head;
+  c.n_rot = s.n_rot ? s.n_rot : c.head_dim;
+  c.n_expert = s.n_expert;
+  c.n_expert_used = s.n_expert_used;
+  c.n_ff_exp = s.n_ff_exp ? s.n_ff_exp : s.n_ff;
+  c.n_ff_shexp = s.n_ff_shexp;
+  c.ssm_d_inner = s.ssm_d_inner;
+  c.ssm_d_state = s.ssm_d_state;
+  c.ssm_d_conv = s.ssm_d_conv;
+  c.ssm_dt_rank = s.ssm_dt_rank;
+  c.rope = f.rope;
+  return c;
+}
+
+// Whether synth writes a tensor of the table for this shape.
+bool synth_writes(const SynthShape& s, const char* name, Need need) {
+  switch (need) {
+    case Need::Required: return true;
+    case Need::IfDense: return s.n_expert == 0;
+    case Need::IfExperts: return s.n_expert > 0;
+    case Need::IfShared:
+    case Need::IfGatedShared: return s.n_expert > 0 && s.n_ff_shexp > 0;
+    case Need::Optional: break;
+  }
+  const std::string n = name;
+  if (n == "output.weight") return !s.tied_output;
+  if (n == "rope_freqs.weight") return s.rope_freqs;
+  for (const std::string& o : s.optional_tensors) {
+    if (o == n) return true;
+  }
+  return false;
+}
+
+// How a tensor's values are drawn, by what it is.
+Distribution distribution_for(const std::string& name, uint64_t n_in, bool tied_output) {
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  // Tied output: embeddings of std 2/sqrt(n_embd) give logits of std ~2 against a unit-RMS hidden state.
+  if (name == "token_embd.weight") return tied_output ? Distribution{0, std::sqrt(12.0f / n_in)} : Distribution{0, 1.7f};
+  if (name == "rope_freqs.weight") return {4.5f, 3.5f};
+  if (name.rfind("rope_factors", 0) == 0) return {1.5f, 0.5f};
+  if (ends_with("ssm_a")) return {-1.5f, 1.0f};  // A = -exp(A_log) < 0
+  if (ends_with("ssm_d")) return {1.0f, 0.5f};
+  if (ends_with("ssm_dt.bias")) return {-3.5f, 1.0f};  // softplus of it: dt in about [0.01, 0.1]
+  if (ends_with("ssm_conv1d.weight")) return {0.0f, 0.5f};
+  if (name.find("norm") != std::string::npos && ends_with(".weight")) return {1.0f, 0.1f};
+  if (ends_with(".bias")) return {0.0f, 0.1f};
+  if (name == "position_embd.weight") return {0.0f, 0.3f};
+  return matrix_distribution(n_in);
 }
 
 }  // namespace
 
-const char* synth_presets() { return "tiny, qwen2-0.5b, llama-7b"; }
+namespace {
+
+struct Preset {
+  const char* name;
+  SynthShape shape;
+};
+
+const std::vector<Preset>& model_presets() {
+  static const std::vector<Preset> presets = {
+      // Qwen2-0.5B / Qwen2.5-0.5B
+      {"qwen2-0.5b", {.arch = "qwen2", .n_vocab = 151936, .n_embd = 896, .n_layer = 24, .n_head = 14, .n_head_kv = 2,
+                      .n_ff = 4864, .n_ctx = 32768, .rope_freq_base = 1000000.0f, .norm_eps = 1e-6f,
+                      .tied_output = true, .optional_tensors = {"attn_q.bias", "attn_k.bias", "attn_v.bias"}}},
+      // Llama 2 7B
+      {"llama-7b", {.arch = "llama", .n_vocab = 32000, .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 32,
+                    .n_ff = 11008, .n_ctx = 4096}},
+      // Falcon-7B: multi-query, one LayerNorm feeding attention and MLP in parallel, tied output.
+      {"falcon-7b", {.arch = "falcon", .n_vocab = 65024, .n_embd = 4544, .n_layer = 32, .n_head = 71, .n_head_kv = 1,
+                     .n_ff = 18176, .n_ctx = 2048, .tied_output = true}},
+      // Falcon-40B: 8 KV groups, two norms (ln_attn, ln_mlp).
+      {"falcon-40b", {.arch = "falcon", .n_vocab = 65024, .n_embd = 8192, .n_layer = 60, .n_head = 128, .n_head_kv = 8,
+                      .n_ff = 32768, .n_ctx = 2048, .optional_tensors = {"attn_norm_2.weight", "attn_norm_2.bias"}}},
+      // Qwen-7B (v1): feed_forward_length is HF's intermediate_size, twice the FFN matrices' width.
+      {"qwen-7b", {.arch = "qwen", .n_vocab = 151936, .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 32,
+                   .n_ff = 22016, .n_ctx = 8192, .norm_eps = 1e-6f}},
+      // StarCoderBase-15.5B (gpt_bigcode): multi-query, learned positions.
+      {"starcoderbase", {.arch = "starcoder", .n_vocab = 49152, .n_embd = 6144, .n_layer = 40, .n_head = 48,
+                         .n_head_kv = 1, .n_ff = 24576, .n_ctx = 8192}},
+      // StarCoder2-7B
+      {"starcoder2-7b", {.arch = "starcoder2", .n_vocab = 49152, .n_embd = 4608, .n_layer = 32, .n_head = 36,
+                         .n_head_kv = 4, .n_ff = 18432, .n_ctx = 16384, .rope_freq_base = 1000000.0f}},
+      // Mixtral-8x7B: 8 experts, top 2.
+      {"mixtral-8x7b", {.arch = "llama", .n_vocab = 32000, .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8,
+                        .n_ff = 14336, .n_ctx = 32768, .rope_freq_base = 1000000.0f, .n_expert = 8,
+                        .n_expert_used = 2}},
+      // Mamba-2.8B
+      {"mamba-2.8b", {.arch = "mamba", .n_vocab = 50280, .n_embd = 2560, .n_layer = 64, .n_head = 0, .n_head_kv = 0,
+                      .n_ff = 0, .n_ctx = 1048576, .tied_output = true, .ssm_d_inner = 5120, .ssm_d_state = 16,
+                      .ssm_d_conv = 4, .ssm_dt_rank = 160}},
+  };
+  return presets;
+}
+
+// A small model of every family, with what sets the family apart.
+SynthShape tiny_shape(std::string_view arch) {
+  SynthShape s;
+  s.arch = std::string(arch);
+  if (arch == "qwen2" || arch == "qwen2moe" || arch == "stablelm") s.optional_tensors = {"attn_q.bias", "attn_k.bias", "attn_v.bias"};
+  if (arch == "qwen2moe") {
+    s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 48, s.n_ff_shexp = 96;
+  } else if (arch == "falcon") {
+    s.n_head_kv = 1;
+  } else if (arch == "gemma" || arch == "gemma2") {
+    s.head_dim = 24, s.tied_output = true;
+    if (arch == "gemma2") s.n_layer = 26, s.n_ff = 64, s.keys = {{"attention.sliding_window", 8}};
+  } else if (arch == "phi3") {
+    s.optional_tensors = {"rope_factors_long.weight", "rope_factors_short.weight"};
+    s.keys = {{"attention.sliding_window", 16}};
+  } else if (arch == "gptneox" || arch == "stablelm") {
+    s.n_head_kv = 4, s.n_rot = 4;
+    if (arch == "stablelm") s.optional_tensors.push_back("ffn_norm.weight"), s.optional_tensors.push_back("ffn_norm.bias");
+  } else if (arch == "olmo2") {
+    s.n_head_kv = 4;
+  } else if (arch == "command-r") {
+    s.tied_output = true;
+  } else if (arch == "mamba") {
+    s.n_head = s.n_head_kv = s.n_ff = 0, s.tied_output = true;
+    s.ssm_d_inner = 128, s.ssm_d_state = 16, s.ssm_d_conv = 4, s.ssm_dt_rank = 4;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string synth_presets() {
+  std::string s = "tiny";
+  for (const Preset& p : model_presets()) s += std::string(", ") + p.name;
+  return s;
+}
 
 std::optional<SynthShape> synth_preset(std::string_view preset, std::string_view arch) {
-  SynthShape s;
-  if (preset == "tiny") {
-    s = SynthShape{};
-  } else if (preset == "qwen2-0.5b") {  // Qwen2-0.5B / Qwen2.5-0.5B
-    s = {.n_vocab = 151936, .n_embd = 896, .n_layer = 24, .n_head = 14, .n_head_kv = 2, .n_ff = 4864,
-         .n_ctx = 32768, .rope_freq_base = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true};
-  } else if (preset == "llama-7b") {  // Llama 2 7B
-    s = {.n_vocab = 32000, .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 32, .n_ff = 11008,
-         .n_ctx = 4096};
-  } else {
-    return std::nullopt;
+  if (preset == "tiny") return tiny_shape(arch.empty() ? "llama" : arch);
+  for (const Preset& p : model_presets()) {
+    if (preset != p.name) continue;
+    if (!arch.empty() && arch != p.shape.arch) {
+      throw Error("synth: preset " + std::string(preset) + " is a " + p.shape.arch + " model, not " +
+                  std::string(arch));
+    }
+    return p.shape;
   }
-  s.arch = std::string(arch);
-  return s;
+  return std::nullopt;
 }
 
 SynthModel synth_model(const SynthOptions& options) {
@@ -150,6 +292,7 @@ SynthModel synth_model(const SynthOptions& options) {
     throw Error(std::string("synth: unsupported weight type ") + ggml_type_name(options.type) + " (supported: " +
                 supported_weight_types() + ")");
   }
+  const Family& family = *find_family(s.arch);
   SynthModel model;
   GgufWriter& w = model.writer;
   w.set_string("general.architecture", s.arch);
@@ -159,58 +302,77 @@ SynthModel synth_model(const SynthOptions& options) {
   } else {
     synthetic_tokenizer_metadata(s.n_vocab, w);
   }
+  const ModelConfig c = shape_config(s, family);
   const std::string& a = s.arch;
-  const int head_dim = s.n_embd / s.n_head, n_rot = s.n_rot ? s.n_rot : head_dim;
   w.set_u32(a + ".context_length", static_cast<uint32_t>(s.n_ctx));
   w.set_u32(a + ".embedding_length", static_cast<uint32_t>(s.n_embd));
   w.set_u32(a + ".block_count", static_cast<uint32_t>(s.n_layer));
   w.set_u32(a + ".feed_forward_length", static_cast<uint32_t>(s.n_ff));
   w.set_u32(a + ".attention.head_count", static_cast<uint32_t>(s.n_head));
   w.set_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
-  w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(n_rot));
-  w.set_f32(a + ".rope.freq_base", s.rope_freq_base);
+  if (s.head_dim > 0) {
+    w.set_u32(a + ".attention.key_length", static_cast<uint32_t>(s.head_dim));
+    w.set_u32(a + ".attention.value_length", static_cast<uint32_t>(s.head_dim));
+  }
+  if (s.n_head > 0) {
+    w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(c.n_rot));
+    w.set_f32(a + ".rope.freq_base", s.rope_freq_base);
+  }
   if (s.rope_scale_linear > 0) {
     w.set_string(a + ".rope.scaling.type", "linear");
     w.set_f32(a + ".rope.scaling.factor", s.rope_scale_linear);
   }
-  w.set_f32(a + ".attention.layer_norm_rms_epsilon", s.norm_eps);
+  w.set_f32(a + (family.norm == NormKind::Rms ? ".attention.layer_norm_rms_epsilon" : ".attention.layer_norm_epsilon"),
+            s.norm_eps);
+  if (s.n_expert > 0) {
+    w.set_u32(a + ".expert_count", static_cast<uint32_t>(s.n_expert));
+    w.set_u32(a + ".expert_used_count", static_cast<uint32_t>(s.n_expert_used));
+    if (s.n_ff_exp > 0) w.set_u32(a + ".expert_feed_forward_length", static_cast<uint32_t>(s.n_ff_exp));
+    if (s.n_ff_shexp > 0) w.set_u32(a + ".expert_shared_feed_forward_length", static_cast<uint32_t>(s.n_ff_shexp));
+  }
+  if (s.ssm_d_inner > 0) {
+    w.set_u32(a + ".ssm.inner_size", static_cast<uint32_t>(s.ssm_d_inner));
+    w.set_u32(a + ".ssm.state_size", static_cast<uint32_t>(s.ssm_d_state));
+    w.set_u32(a + ".ssm.conv_kernel", static_cast<uint32_t>(s.ssm_d_conv));
+    w.set_u32(a + ".ssm.time_step_rank", static_cast<uint32_t>(s.ssm_dt_rank));
+  }
+  for (const FamilyKey& k : family.keys) {
+    double value = k.synth_value;
+    for (const auto& [suffix, v] : s.keys) {
+      if (suffix == k.suffix) value = v;
+    }
+    const std::string key = a + "." + k.suffix;
+    if (k.type == FamilyKey::U32) w.set_u32(key, static_cast<uint32_t>(value));
+    if (k.type == FamilyKey::F32) w.set_f32(key, static_cast<float>(value));
+    if (k.type == FamilyKey::Bool) w.set_bool(key, value != 0);
+  }
 
   const uint64_t seed = options.seed;
-  auto add = [&](const std::string& name, uint64_t n_in, uint64_t rows, Distribution dist, bool matrix) {
+  // Matrices (view slots) in options.type, falling back where rows do not fit its blocks; vectors in F32.
+  auto add = [&](const std::string& name, const std::vector<int64_t>& shape, bool matrix) {
     GgmlType type = matrix ? options.type : GgmlType::F32;
+    const uint64_t n_in = static_cast<uint64_t>(shape[0]);
+    uint64_t rows = 1;
+    for (size_t i = 1; i < shape.size(); ++i) rows *= static_cast<uint64_t>(shape[i]);
     if (n_in % ggml_type_info(type).block_elements != 0) {
       type = n_in % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16;
       model.fallbacks.push_back(name + ": " + ggml_type_name(type));
     }
-    std::vector<uint64_t> dims = rows == 1 ? std::vector<uint64_t>{n_in} : std::vector<uint64_t>{n_in, rows};
-    w.add_tensor_generated(name, type, dims,
+    const std::string base = name.rfind("blk.", 0) == 0 ? name.substr(name.find('.', 4) + 1) : name;
+    const Distribution dist = distribution_for(base, n_in, s.tied_output);
+    w.add_tensor_generated(name, type, std::vector<uint64_t>(shape.begin(), shape.end()),
                            [=] { return generate_tensor(name, seed, type, n_in, rows, dist); });
   };
-  const uint64_t d = s.n_embd, v = s.n_vocab, q_dim = d, kv_dim = uint64_t(s.n_head_kv) * head_dim, ff = s.n_ff;
-  const Distribution norm{1.0f, 0.1f}, bias{0.0f, 0.1f};
-  // Tied output: embeddings of std 2/sqrt(n_embd) give logits of std ~2 against a unit-RMS hidden state.
-  add("token_embd.weight", d, v, s.tied_output ? Distribution{0, std::sqrt(12.0f / d)} : Distribution{0, 1.7f},
-      true);
-  add("output_norm.weight", d, 1, norm, false);
-  if (!s.tied_output) add("output.weight", d, v, matrix_distribution(d), true);
-  if (s.rope_freqs) add("rope_freqs.weight", n_rot / 2, 1, {4.5f, 3.5f}, false);
-  const bool qkv_bias = find_arch(a)->qkv_bias;
+  auto add_spec = [&](const auto& spec, const std::string& name) {
+    if (!synth_writes(s, spec.name, spec.need)) return;
+    std::vector<int64_t> shape;
+    for (Dim d : spec.dims) shape.push_back(dim_value(c, d));
+    const bool matrix = spec.slot.index() == 0 && shape.size() > 1;
+    add(name, shape, matrix);
+  };
+  for (const auto& t : family.model_tensors) add_spec(t, t.name);
   for (int l = 0; l < s.n_layer; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add(p + "attn_norm.weight", d, 1, norm, false);
-    add(p + "attn_q.weight", d, q_dim, matrix_distribution(d), true);
-    add(p + "attn_k.weight", d, kv_dim, matrix_distribution(d), true);
-    add(p + "attn_v.weight", d, kv_dim, matrix_distribution(d), true);
-    if (qkv_bias) {
-      add(p + "attn_q.bias", q_dim, 1, bias, false);
-      add(p + "attn_k.bias", kv_dim, 1, bias, false);
-      add(p + "attn_v.bias", kv_dim, 1, bias, false);
-    }
-    add(p + "attn_output.weight", q_dim, d, matrix_distribution(q_dim), true);
-    add(p + "ffn_norm.weight", d, 1, norm, false);
-    add(p + "ffn_gate.weight", d, ff, matrix_distribution(d), true);
-    add(p + "ffn_up.weight", d, ff, matrix_distribution(d), true);
-    add(p + "ffn_down.weight", ff, d, matrix_distribution(ff), true);
+    for (const auto& t : family.layer_tensors) add_spec(t, "blk." + std::to_string(l) + "." + t.name);
   }
   return model;
 }

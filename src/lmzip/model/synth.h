@@ -14,7 +14,7 @@
 namespace lmzip {
 
 struct SynthShape {
-  std::string arch = "llama";  // a registered architecture (arch.h)
+  std::string arch = "llama";  // a registered family (family.h)
   int n_vocab = 512;           // ignored when a vocabulary file is given (its token count is used)
   int n_embd = 64;
   int n_layer = 2;
@@ -22,17 +22,27 @@ struct SynthShape {
   int n_head_kv = 2;
   int n_ff = 160;
   int n_ctx = 512;
-  int n_rot = 0;  // 0: the head dimension
+  int n_rot = 0;     // 0: the head dimension
+  int head_dim = 0;  // > 0: attention.key_length/value_length (Gemma); 0: n_embd / n_head
   float rope_freq_base = 10000.0f;
   float norm_eps = 1e-5f;
   bool tied_output = false;  // no output.weight
   bool rope_freqs = false;   // write a Llama 3 style rope_freqs.weight (factors between 1 and 8)
   float rope_scale_linear = 0;  // > 0: rope.scaling.type "linear" with this rope.scaling.factor
+  int n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;  // sparse experts
+  int ssm_d_inner = 0, ssm_d_state = 0, ssm_d_conv = 0, ssm_dt_rank = 0;  // Mamba
+  // Optional tensors of the family's table to write (per layer without "blk.N."), e.g. "attn_q.bias",
+  // "attn_norm_2.weight" (Falcon-40B), "ffn_norm.weight" (StableLM, sequential).
+  std::vector<std::string> optional_tensors{};
+  // Family keys (family.h FamilyKey suffixes) with a value other than the family's synth default.
+  std::vector<std::pair<std::string, double>> keys{};
 };
 
-// "tiny", "qwen2-0.5b" or "llama-7b" with `arch` ("llama" or "qwen2"; qwen2 adds the Q/K/V biases), or nullopt.
+// A shape by preset name: "tiny" (a small model of `arch`, every family), or a study model's real shape
+// ("falcon-7b", "mixtral-8x7b", ...: the preset names its family; `arch` must then be empty or agree).
+// nullopt for an unknown preset; throws lmzip::Error when `arch` contradicts the preset.
 std::optional<SynthShape> synth_preset(std::string_view preset, std::string_view arch);
-const char* synth_presets();  // "tiny, qwen2-0.5b, llama-7b"
+std::string synth_presets();  // "tiny, qwen2-0.5b, llama-7b, falcon-7b, ..."
 
 struct SynthOptions {
   SynthShape shape;

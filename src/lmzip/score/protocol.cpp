@@ -160,7 +160,9 @@ void for_each_document(const TokenStream& s, Fn fn) {
 
 }  // namespace
 
-std::vector<Window> plan_windows(const ProtocolParams& p, const TokenStream& s, std::optional<TokenId> bos) {
+namespace {
+
+std::vector<Window> plan_all_windows(const ProtocolParams& p, const TokenStream& s, std::optional<TokenId> bos) {
   switch (p.protocol) {
     case Protocol::Hkust: return hkust_windows(s.tokens.size(), p.window, p.stride);
     case Protocol::LlamaCpp: {
@@ -179,6 +181,14 @@ std::vector<Window> plan_windows(const ProtocolParams& p, const TokenStream& s, 
     }
   }
   return {};
+}
+
+}  // namespace
+
+std::vector<Window> plan_windows(const ProtocolParams& p, const TokenStream& s, std::optional<TokenId> bos) {
+  std::vector<Window> windows = plan_all_windows(p, s, bos);
+  if (p.max_windows > 0 && windows.size() > p.max_windows) windows.resize(p.max_windows);
+  return windows;
 }
 
 size_t count_scored(const std::vector<Window>& windows) {

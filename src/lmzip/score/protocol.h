@@ -32,6 +32,7 @@ struct ProtocolParams {
   Protocol protocol = Protocol::Hkust;
   size_t window = 1900;  // tokens the model reads per window (hkust: windows are window+1 tokens long)
   size_t stride = 512;   // hkust: distance between window starts = tokens scored per later window; doc: the same
+  size_t max_windows = 0;  // > 0: score only the first max_windows windows (llama-perplexity's --chunks)
 };
 
 // The default window/stride of a protocol (hkust 1900/512, lm-eval 2048, llama.cpp 512, doc 1900/512).
