@@ -83,18 +83,30 @@ double gemm_gflops_openblas(int64_t n, int threads) {
   return best;
 }
 
-// FLOPs a window needs: the dense matrices for every token, causal attention, the output layer per target.
+// FLOPs a window needs: every dense matrix for every token, only the routed experts' share of the expert
+// matrices (n_expert_used of n_expert), causal attention on attention layers, the selective scan on Mamba
+// layers, and the output layer per target.
 double window_flops(const Model& m, int64_t n_tokens, int64_t n_scored) {
   const ModelConfig& c = m.config();
+  auto size = [](const WeightView& w) { return static_cast<double>(w.n_in) * static_cast<double>(w.n_out); };
   double params = 0;
+  int attention_layers = 0;
   for (const LayerWeights& L : m.weights().layers) {
-    for (const WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
-      params += static_cast<double>(w->n_in) * static_cast<double>(w->n_out);
+    for (const WeightView* w : {&L.wqkv, &L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.gate_inp,
+                                &L.gate_inp_shexp, &L.gate_shexp, &L.up_shexp, &L.down_shexp, &L.ssm_in, &L.ssm_x,
+                                &L.ssm_dt, &L.ssm_out}) {
+      params += size(*w);
     }
+    if (c.n_expert > 0) {
+      params += (size(L.gate_exps) + size(L.up_exps) + size(L.down_exps)) * c.n_expert_used / c.n_expert;
+    }
+    attention_layers += L.wo.data != nullptr;
   }
   const double pairs = 0.5 * static_cast<double>(n_tokens) * static_cast<double>(n_tokens + 1);
-  const double attention = 4.0 * c.head_dim * pairs * c.n_head * c.n_layer;  // QK^T and PV
-  return 2.0 * params * n_tokens + attention + 2.0 * c.n_embd * static_cast<double>(c.n_vocab) * n_scored;
+  const double attention = 4.0 * c.head_dim * pairs * c.n_head * attention_layers;  // QK^T and PV
+  const double scan = 6.0 * c.ssm_d_inner * c.ssm_d_state * static_cast<double>(n_tokens) *
+                      (c.n_layer - attention_layers);
+  return 2.0 * params * n_tokens + attention + scan + 2.0 * c.n_embd * static_cast<double>(c.n_vocab) * n_scored;
 }
 
 void synthesize_in_child(const std::string& path) {

@@ -262,7 +262,7 @@ namespace lmzip::codec {
 
 int lockstep_slots(const Model& model, uint32_t max_tokens, uint64_t wanted) {
   const ModelConfig& c = model.config();
-  const double per_slot = 2.0 * c.n_layer * (max_tokens + 1.0) * c.n_head_kv * c.head_dim * sizeof(float);
+  const double per_slot = std::max(1.0, 2.0 * c.n_layer * (max_tokens + 1.0) * c.n_head_kv * c.head_dim * sizeof(float));
   const double fit = std::max(1.0, double(1 << 30) / per_slot);
   return static_cast<int>(std::clamp<double>(static_cast<double>(wanted), 1.0, std::min(fit, 64.0)));
 }

@@ -102,7 +102,9 @@ std::vector<std::string> EngineLanguageModel::generate_batch(const std::vector<G
   if (!sessions_) {
     // Sequences whose caches fit in 1 GiB, at most max_in_flight.
     const ModelConfig& c = model_.config();
-    const double per_sequence = 2.0 * c.n_layer * options_.max_context * c.n_head_kv * c.head_dim * sizeof(float);
+    // A KV cache per sequence (a recurrent model's state is small: count it as one cache row per layer).
+    const double per_sequence =
+        std::max(1.0, 2.0 * c.n_layer * options_.max_context * c.n_head_kv * c.head_dim * sizeof(float));
     const int n = std::clamp(static_cast<int>(double(1 << 30) / per_sequence), 1, options_.max_in_flight);
     sessions_ = std::make_unique<MultiSession>(model_, n, options_.max_context);
   }
