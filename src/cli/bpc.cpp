@@ -223,7 +223,7 @@ int run_bpc(int argc, char** argv) {
   }
   const std::string model_id = hex_u64(xxh64(file.file_data(), file.file_size()));
   const std::string model_name = a.name.empty() ? default_model_name(a.model_path) : a.name;
-  ThreadPool pool(a.threads);
+  ThreadPool pool(resolve_threads(a.threads));
   const int threads = pool.size();
 
   if (!a.checkpoint_path.empty()) std::signal(SIGINT, on_sigint);
@@ -243,6 +243,7 @@ int run_bpc(int argc, char** argv) {
 
   std::vector<Corpus> corpora;
   std::vector<BpcResult> results;
+  std::vector<std::string> problems;
   for (const auto& path : a.corpora) {
     corpora.push_back(load_corpus(path, {.field = a.field, .skip_invalid_utf8 = a.skip_invalid}));
     const Corpus& c = corpora.back();
@@ -265,7 +266,19 @@ int run_bpc(int argc, char** argv) {
     nlohmann::json j = result_json(r, params, c, a, model_name, model_id, file.file_size(), threads);
     j["started_at"] = started;
     j["finished_at"] = iso_now();
-    if (store) j["run_id"] = store->record_bpc(to_record(j));
+    // A finished measurement is never lost: a store that fails (read-only, locked, a value it refuses) is
+    // reported after the result is printed, and the run exits non-zero.
+    std::string problem;
+    if (!std::isfinite(j["bpc"].get<double>())) {
+      problem = c.name + ": the BPC is not a finite number (the model produced NaN or infinite log-probabilities)";
+    } else if (store) {
+      try {
+        j["run_id"] = store->record_bpc(to_record(j));
+      } catch (const Error& e) {
+        problem = std::string("the result was not recorded in the results store: ") + e.what();
+      }
+    }
+    if (!problem.empty()) problems.push_back(problem);
     if (a.json) {
       std::cout << j.dump() << std::endl;
     } else {
@@ -276,7 +289,8 @@ int run_bpc(int argc, char** argv) {
     results.push_back(std::move(r));
   }
   if (!a.per_doc_path.empty()) write_per_doc(a.per_doc_path, results, corpora);
-  return 0;
+  for (const std::string& p : problems) std::cerr << "lmzip bpc: error: " << p << "\n";
+  return problems.empty() ? 0 : 1;
 }
 
 Registration reg{{"bpc", "bits per character of a model on corpora, under a named window protocol", run_bpc}};

@@ -1,5 +1,6 @@
 #include "command.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <sstream>
 
 #include "lmzip/core/error.h"
+#include "lmzip/kernels/thread_pool.h"
 
 namespace lmzip::cli {
 namespace {
@@ -33,10 +35,37 @@ T parse_number(const std::string& name, const std::string& text) {
   T v{};
   ss >> v;
   if (ss.fail() || !ss.eof()) throw UsageError("option " + name + " expects a number, got '" + text + "'");
+  if (v < 0 || text.find('-') == 0) {
+    throw UsageError("option " + name + " must not be negative, got '" + text + "'");
+  }
   return v;
 }
 
 }  // namespace
+
+int resolve_threads(long long requested) {
+  const int hardware = ThreadPool::hardware_threads();
+  if (requested <= 0) return hardware;
+  const long long cap = 4LL * hardware;
+  if (requested > cap) {
+    std::cerr << "lmzip: warning: -t " << requested << " is more than 4 threads per hardware thread (" << hardware
+              << " here); using " << cap << "\n";
+    return static_cast<int>(cap);
+  }
+  return static_cast<int>(requested);
+}
+
+void check_overwrite(const std::string& output, const std::vector<std::string>& inputs, bool force) {
+  struct stat out;
+  if (output == "-" || ::stat(output.c_str(), &out) != 0) return;
+  for (const std::string& in : inputs) {
+    struct stat st;
+    if (in != "-" && ::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino) {
+      throw Error(output + ": is the input file " + in + "; refusing to write the output onto it");
+    }
+  }
+  if (S_ISREG(out.st_mode) && !force) throw Error(output + ": already exists; use --force to overwrite it");
+}
 
 Registration::Registration(Command command) { registry()[command.name] = std::move(command); }
 

@@ -22,8 +22,18 @@ struct Registration {
 
 const std::map<std::string, Command>& commands();
 
+// The thread count to use for `-t N`: 0 means every hardware thread; more than 4 threads per hardware thread
+// only slows a run down (and thousands exhaust the process table), so it is capped there with a warning.
+int resolve_threads(long long requested);
+
+// Before a command writes `output` from `inputs` (gzip's rules): never onto one of its inputs (the same file,
+// whatever the name); an existing regular file only with --force. "-" and devices/FIFOs are always fine.
+// Throws lmzip::Error naming the file.
+void check_overwrite(const std::string& output, const std::vector<std::string>& inputs, bool force);
+
 // A declarative argument parser: options are declared with pointers to where their values go.
 // `--name VALUE`, `--name=VALUE`, `-n VALUE`, flags `--name`; `--` ends options; `-` is a positional.
+// Numbers are never negative: a negative value is refused with the option named (no option gives one a meaning).
 class ArgParser {
  public:
   ArgParser(std::string usage, std::string description);

@@ -107,8 +107,8 @@ int run_compress(int argc, char** argv) {
   std::vector<std::string> inputs, codecs;
   int threads = 0;
   long long segment_tokens = 1024;
-  bool json = false;
-  ArgParser args("lmzip compress -m MODEL.gguf INPUT [-o OUTPUT.lmz] [-t N] [--json] [--codec zstd|xz|gzip]",
+  bool json = false, force = false;
+  ArgParser args("lmzip compress -m MODEL.gguf INPUT [-o OUTPUT.lmz] [--force] [-t N] [--json] [--codec zstd|xz|gzip]",
                  "Compresses any file losslessly with a language model and a range coder (format: docs/FORMAT.md).\n"
                  "Prints sizes, bits per byte and per character, and the model's cross-entropy on the same tokens.");
   args.option("-m,--model", "MODEL.gguf", &model_path, "the model (the same file is needed to decompress)");
@@ -117,12 +117,14 @@ int run_compress(int argc, char** argv) {
   args.option("--segment-tokens", "N", &segment_tokens, "token budget of each independently coded segment (1024)");
   args.option("--codec", "NAME", &codecs, "also report a classic compressor's size: zstd, xz or gzip (repeatable)");
   args.flag("--json", &json, "print one JSON object instead of the table");
+  args.flag("-f,--force", &force, "overwrite an existing output file (never the input itself)");
   args.positionals("INPUT", &inputs, 1, 1, "the file to compress ('-' for stdin)");
   if (!args.parse(argc, argv)) return 0;
   if (model_path.empty()) throw UsageError("-m MODEL.gguf is required");
   if (segment_tokens < 1 || segment_tokens > (1 << 20)) throw UsageError("--segment-tokens must be in 1..1048576");
   if (output.empty()) output = inputs[0] == "-" ? "-" : inputs[0] + ".lmz";
-  if (threads <= 0) threads = ThreadPool::hardware_threads();
+  check_overwrite(output, {inputs[0], model_path}, force);
+  threads = resolve_threads(threads);
   std::vector<codec::Baseline> baselines;
   for (const std::string& c : codecs) baselines.push_back(codec::parse_baseline(c));
 

@@ -27,19 +27,21 @@ int run_decompress(int argc, char** argv) {
   std::string model_path, output;
   std::vector<std::string> inputs;
   int threads = 0;
-  bool json = false;
-  ArgParser args("lmzip decompress -m MODEL.gguf INPUT.lmz [-o OUTPUT] [-t N] [--json]",
+  bool json = false, force = false;
+  ArgParser args("lmzip decompress -m MODEL.gguf INPUT.lmz [-o OUTPUT] [--force] [-t N] [--json]",
                  "Restores the original bytes of an .lmz file. Needs the model file it was compressed with.\n"
                  "The output appears only once every checksum has passed (written to a temporary file first).");
   args.option("-m,--model", "MODEL.gguf", &model_path, "the model the file was compressed with");
   args.option("-o,--output", "OUTPUT", &output, "output file ('-' for stdout; default INPUT without .lmz)");
   args.option("-t,--threads", "N", &threads, "threads (default: all cores); up to 16 segments are decoded in lockstep");
   args.flag("--json", &json, "print one JSON object (sizes, seconds) to stderr");
+  args.flag("-f,--force", &force, "overwrite an existing output file (never the input itself)");
   args.positionals("INPUT.lmz", &inputs, 1, 1, "the compressed file ('-' for stdin)");
   if (!args.parse(argc, argv)) return 0;
   if (model_path.empty()) throw UsageError("-m MODEL.gguf is required");
   if (output.empty()) output = default_output(inputs[0]);
-  if (threads <= 0) threads = ThreadPool::hardware_threads();
+  check_overwrite(output, {inputs[0], model_path}, force);
+  threads = resolve_threads(threads);
 
   CodecModel m(model_path);
   std::string lmz = read_file(inputs[0]);

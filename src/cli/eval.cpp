@@ -182,7 +182,7 @@ int run_eval(int argc, char** argv) {
   GgufFile file = GgufFile::open(a.model_path);
   auto tokenizer = Tokenizer::from_gguf(file);
   auto model = Model::load(file);
-  ThreadPool threads(a.threads);
+  ThreadPool threads(resolve_threads(a.threads));
   // A block's generations are all decoded together; its option requests share passes of up to 2048 tokens.
   eval::EngineLanguageModel lm(*model, *tokenizer, threads,
                                {.max_context = a.max_context, .add_bos = a.add_bos,

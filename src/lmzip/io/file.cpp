@@ -100,18 +100,58 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// The file a path names, following symlinks deliberately: the link stays and its target is written. A dangling
+// link names the file it would point to.
+std::string resolve_output(const std::string& path) {
+  std::string target = path;
+  for (int hops = 0; hops < 32; ++hops) {
+    struct stat st;
+    if (::lstat(target.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return target;
+    char buf[4096];
+    const ssize_t n = ::readlink(target.c_str(), buf, sizeof buf - 1);
+    if (n < 0) throw Error(path + ": cannot read the symbolic link: " + errno_text());
+    std::string link(buf, static_cast<size_t>(n));
+    if (link.empty() || link[0] != '/') {  // relative to the link's directory
+      const size_t slash = target.rfind('/');
+      link = (slash == std::string::npos ? std::string() : target.substr(0, slash + 1)) + link;
+    }
+    target = link;
+  }
+  throw Error(path + ": too many levels of symbolic links");
+}
+
+}  // namespace
+
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  if (path_ == "-") {  // standard output: written through, never closed here
+    fd_ = STDOUT_FILENO;
+    direct_ = true;
+    return;
+  }
+  target_ = resolve_output(path_);
+  struct stat st;
+  if (::stat(target_.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(path_ + ": is a directory");
+    if (!S_ISREG(st.st_mode)) {
+      // A device, FIFO or socket: write through to it. Renaming a temporary file over it would replace
+      // /dev/null or a pipe with a regular file.
+      fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0) throw Error(path_ + ": cannot open for writing: " + errno_text());
+      direct_ = true;
+      return;
+    }
+  }
   std::random_device rd;
-  temp_path_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd() % 1000000);
-  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  temp_path_ = target_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd() % 1000000);
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path_ + ": cannot create temporary file " + temp_path_ + ": " + errno_text());
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    ::unlink(temp_path_.c_str());
-  }
+  if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+  if (fd_ >= 0 && !direct_) ::unlink(temp_path_.c_str());
 }
 
 void AtomicFileWriter::write(const void* data, size_t size) {
@@ -128,6 +168,12 @@ void AtomicFileWriter::write(const void* data, size_t size) {
 }
 
 void AtomicFileWriter::commit() {
+  if (direct_) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (fd != STDOUT_FILENO && ::close(fd) != 0) throw Error(path_ + ": close failed: " + errno_text());
+    return;
+  }
   if (::fsync(fd_) != 0) throw Error(path_ + ": fsync failed: " + errno_text());
   if (::close(fd_) != 0) {
     fd_ = -1;
@@ -135,7 +181,7 @@ void AtomicFileWriter::commit() {
     throw Error(path_ + ": close failed: " + errno_text());
   }
   fd_ = -1;
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+  if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
     std::string e = errno_text();
     ::unlink(temp_path_.c_str());
     throw Error(path_ + ": cannot rename temporary file into place: " + e);

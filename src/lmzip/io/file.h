@@ -40,6 +40,8 @@ void write_file_atomic(const std::string& path, std::string_view content);
 
 // A file being written under a temporary name; commit() renames it into place. If destroyed without
 // commit() (an error, an exception), the temporary file is removed and `path` is untouched.
+// "-" is standard output; a device, FIFO or socket is written through (never replaced by a regular file); a
+// symbolic link is followed (its target is replaced, the link stays); a directory is an error.
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);
@@ -54,8 +56,10 @@ class AtomicFileWriter {
 
  private:
   std::string path_;
+  std::string target_;  // path_ with symbolic links followed
   std::string temp_path_;
   int fd_ = -1;
+  bool direct_ = false;  // writing straight to stdout or a non-regular file
 };
 
 bool file_exists(const std::string& path);
