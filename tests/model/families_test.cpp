@@ -84,10 +84,10 @@ std::vector<ArchCase> arch_cases() {
   std::vector<ArchCase> cases;
   for (const char* f : {"llama", "qwen2", "mixtral", "qwen2moe", "qwen", "falcon-7b", "falcon-40b", "starcoder",
                         "starcoder2", "gemma", "gemma2", "phi3", "gptneox", "stablelm", "mamba", "command-r",
-                        "olmo2"}) {
+                        "olmo2", "deepseek2"}) {
     cases.push_back({f, 5e-4});
   }
-  for (const char* f : {"llama-F16", "mixtral-F16", "qwen2moe-F16", "starcoder-F16", "mamba-F16"}) {
+  for (const char* f : {"llama-F16", "mixtral-F16", "qwen2moe-F16", "starcoder-F16", "mamba-F16", "deepseek2-F16"}) {
     cases.push_back({f, 1e-3});
   }
   return cases;
