@@ -19,7 +19,7 @@ int checked_int(const GgufFile& file, const std::string& key, int64_t value, boo
 }
 
 // attention.head_count_kv: a number, or (hybrid models, Jamba) one per layer with 0 for the layers that do not
-// attend; the attending layers must then agree (per-layer KV widths are not supported).
+// attend; the attending layers must then agree (per-layer KV widths are not supported: one KV cache width).
 int head_count_kv(const GgufFile& file, const std::string& key, int fallback) {
   const GgufValue* v = file.find(key);
   if (v == nullptr) return fallback;
@@ -33,7 +33,8 @@ int head_count_kv(const GgufFile& file, const std::string& key, int fallback) {
     }
     common = n;
   }
-  return checked_int(file, key, common, /*zero_ok=*/true);
+  // All zero: no layer attends (a Jamba cut to its first Mamba layers); the value is then unused.
+  return common == 0 ? fallback : checked_int(file, key, common);
 }
 
 // The hyper-parameters every family shares, read with llama.cpp's key names.
