@@ -13,6 +13,7 @@
 #include "lmzip/model/packed.h"
 #include "lmzip/model/session.h"
 #include "lmzip/model/synth.h"
+#include "model/reference_forward.h"
 #include "model/synth_fixture.h"
 #include "testutil/testutil.h"
 
@@ -84,10 +85,10 @@ std::vector<ArchCase> arch_cases() {
   std::vector<ArchCase> cases;
   for (const char* f : {"llama", "qwen2", "mixtral", "qwen2moe", "qwen", "falcon-7b", "falcon-40b", "starcoder",
                         "starcoder2", "gemma", "gemma2", "phi3", "gptneox", "stablelm", "mamba", "command-r",
-                        "olmo2"}) {
+                        "olmo2", "deepseek2"}) {
     cases.push_back({f, 5e-4});
   }
-  for (const char* f : {"llama-F16", "mixtral-F16", "qwen2moe-F16", "starcoder-F16", "mamba-F16"}) {
+  for (const char* f : {"llama-F16", "mixtral-F16", "qwen2moe-F16", "starcoder-F16", "mamba-F16", "deepseek2-F16"}) {
     cases.push_back({f, 1e-3});
   }
   return cases;
@@ -98,6 +99,50 @@ INSTANTIATE_TEST_SUITE_P(Archs, LlamaCppArchs, ::testing::ValuesIn(arch_cases())
   for (char& ch : n) if (ch == '-') ch = '_';
   return n;
 });
+
+// The fast forward (Model::score: BLAS kernels, fp32 activations) against the double-precision reference
+// forward (reference_forward.cpp, written apart from the engine) on every F32 file of ../shared/archs: chunk 0
+// as llama-perplexity scores it (BOS + 127 tokens, the 63 targets at 65..127). Measured: at most 2.5e-7
+// relative on the NLL sum and 2e-5 nats per token (fp32 rounding over 2-26 layers of width 64; gemma2's 26
+// layers the largest). The bounds (2e-5 relative on the sum, 5e-4 nats per token) leave 1-2 orders of magnitude
+// for other BLAS builds while any real difference in the math (a wrong pair layout, scale, norm, routing) moves
+// these random models' NLLs by 1e-3 relative or more (the README's discriminative checks).
+class ArchsAgainstReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ArchsAgainstReference, FastForwardMatchesDoubleReference) {
+  LMZIP_REQUIRE_SHARED("archs/reference.json");
+  const nlohmann::json ref = archs_reference();
+  std::vector<TokenId> input = ref["scored_region_token_ids"].get<std::vector<TokenId>>();
+  input.resize(128);
+  input[0] = 1;
+  std::vector<ScoredTarget> targets;
+  for (uint32_t p = 64; p < 127; ++p) targets.push_back({p, input[p + 1]});
+  GgufFile file = GgufFile::open(test::shared_dir() + "/archs/" + GetParam() + ".gguf");
+  const auto model = Model::load(file);
+  ThreadPool pool(2);
+  const std::vector<double> got = model->score(input, targets, pool);
+  const std::vector<double> want = test::reference_nll(file, input, targets);
+  double sum_got = 0, sum_want = 0, worst = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    sum_got += got[i], sum_want += want[i];
+    worst = std::max(worst, std::abs(got[i] - want[i]));
+    EXPECT_NEAR(got[i], want[i], 5e-4) << GetParam() << " target " << i;
+  }
+  const double rel = std::abs(sum_got - sum_want) / sum_want;
+  EXPECT_LT(rel, 2e-5) << GetParam() << ": NLL sum " << sum_got << " vs reference " << sum_want;
+  std::printf("%s: NLL sum relative difference to the double reference %.2e, worst token %.2e nats\n",
+              GetParam().c_str(), rel, worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, ArchsAgainstReference,
+                         ::testing::Values("llama", "qwen2", "mixtral", "qwen2moe", "qwen", "falcon-7b", "falcon-40b",
+                                           "starcoder", "starcoder2", "gemma", "gemma2", "phi3", "gptneox",
+                                           "stablelm", "mamba", "command-r", "olmo2", "deepseek2"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n) if (ch == '-') ch = '_';
+                           return n;
+                         });
 
 // ---- Sequence paths of every family on tiny synth models ----
 
@@ -171,6 +216,57 @@ TEST_P(FamilyPaths, ContinuationsAgreeWithScore) {
         EXPECT_NEAR(got[i][j][t], expected[t], 1e-4) << GetParam() << " request " << i << " option " << j;
       }
     }
+  }
+}
+
+// Every family's tiny synth model (jamba: Mamba and attention layers, experts and dense FFNs; deepseek2: latent
+// attention with YaRN, a dense block then experts) scored by Model::score against the double reference forward,
+// on 48 random tokens, every position a target. fp32 against double on 2-26 layers of width 64: measured below
+// 4.4e-6 nats per token (gemma), jamba 1.2e-6, deepseek2 7e-7; the bound 1e-4.
+TEST_P(FamilyPaths, ScoreMatchesDoubleReference) {
+  test::SynthFixture f = tiny(GetParam());
+  ThreadPool pool(2);
+  const auto tokens = test::random_tokens(48, 21);
+  std::vector<ScoredTarget> targets;
+  for (uint32_t p = 0; p + 1 < tokens.size(); ++p) targets.push_back({p, tokens[p + 1]});
+  const std::vector<double> got = f.model->score(tokens, targets, pool);
+  const std::vector<double> want = test::reference_nll(f.file, tokens, targets);
+  double worst = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    worst = std::max(worst, std::abs(got[i] - want[i]));
+    EXPECT_NEAR(got[i], want[i], 1e-4) << GetParam() << " target " << i;
+  }
+  std::printf("%s (tiny synth): worst |nll - reference| %.2e nats\n", GetParam().c_str(), worst);
+}
+
+// DeepSeek-V2-Lite's form: no q LoRA (attn_q.weight directly); and Jamba's real layer pattern on a small width.
+TEST(FamilyVariants, DeepSeekLiteAndJambaPatternMatchReference) {
+  SynthShape lite = *synth_preset("tiny", "deepseek2");
+  lite.q_lora_rank = 0, lite.optional_tensors = {"attn_q.weight"};
+  SynthShape jamba = *synth_preset("jamba-52b", "jamba");
+  jamba.n_vocab = 300, jamba.n_embd = 32, jamba.n_layer = 10, jamba.n_head = 4, jamba.n_head_kv = 2;
+  jamba.n_ff = 48, jamba.n_expert = 4, jamba.ssm_d_inner = 64, jamba.ssm_dt_rank = 4;
+  for (const auto& [name, shape] : {std::pair{"deepseek2-lite", lite}, std::pair{"jamba-pattern", jamba}}) {
+    test::SynthFixture f = test::load_synth(shape, 5, GgmlType::F32, std::string("variant-") + name);
+    if (std::string(name) == "deepseek2-lite") {
+      EXPECT_EQ(f.model->config().q_lora_rank, 0);
+      EXPECT_EQ(f.model->weights().layers[0].wq_a.data, nullptr);
+    } else {
+      int mamba = 0, experts = 0;
+      for (const LayerSpec& L : f.model->config().layers) {
+        mamba += L.mixer == MixerKind::Mamba;
+        experts += L.ffn.kind == FfnKind::Experts;
+      }
+      EXPECT_EQ(mamba, 9);    // attention only at layer 4
+      EXPECT_EQ(experts, 5);  // layers 1, 3, 5, 7, 9
+    }
+    ThreadPool pool(2);
+    const auto tokens = test::random_tokens(40, 3);
+    std::vector<ScoredTarget> targets;
+    for (uint32_t p = 0; p + 1 < tokens.size(); ++p) targets.push_back({p, tokens[p + 1]});
+    const std::vector<double> got = f.model->score(tokens, targets, pool);
+    const std::vector<double> want = test::reference_nll(f.file, tokens, targets);
+    for (size_t i = 0; i < targets.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4) << name << " target " << i;
   }
 }
 

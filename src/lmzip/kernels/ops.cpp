@@ -1,5 +1,6 @@
 #include "lmzip/kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "lmzip/core/error.h"
@@ -71,7 +72,8 @@ void swiglu(float* gate, const float* up, int64_t n_rows, int64_t n, ThreadPool&
 }
 
 RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
-                          std::span<const float> freq_factors, float freq_scale, float magnitude) {
+                          std::span<const float> freq_factors, float freq_scale, float magnitude,
+                          const RopeYarn& yarn) {
   const int half = n_rot / 2;
   LMZIP_CHECK(freq_factors.empty() || static_cast<int>(freq_factors.size()) == half, "rope: freq_factors size");
   RopeTable t;
@@ -83,6 +85,20 @@ RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, floa
     inv_freq[static_cast<size_t>(i)] = std::pow(static_cast<double>(freq_base), -2.0 * i / n_rot) /
                                        (freq_factors.empty() ? 1.0 : freq_factors[static_cast<size_t>(i)]) *
                                        static_cast<double>(freq_scale);
+  }
+  if (yarn.n_ctx_orig > 0 && freq_scale != 1.0f) {
+    // Angles are linear in the position for each pair: blend the per-pair frequencies.
+    auto corr_dim = [&](double beta) {
+      return n_rot * std::log(static_cast<double>(yarn.n_ctx_orig) / (beta * 2 * M_PI)) /
+             (2 * std::log(static_cast<double>(freq_base)));
+    };
+    const double low = std::max(0.0, std::floor(corr_dim(yarn.beta_fast)));
+    const double high = std::min(n_rot - 1.0, std::ceil(corr_dim(yarn.beta_slow)));
+    for (int i = 0; i < half; ++i) {
+      const double ramp = (1.0 - std::clamp((i - low) / std::max(0.001, high - low), 0.0, 1.0)) * yarn.ext_factor;
+      double& f = inv_freq[static_cast<size_t>(i)];
+      f = f * (1 - ramp) + f / static_cast<double>(freq_scale) * ramp;
+    }
   }
   for (int64_t p = 0; p < n_pos; ++p) {
     for (int i = 0; i < half; ++i) {

@@ -35,8 +35,19 @@ struct RopeTable {
   int n_rot = 0;
   std::vector<float> cos, sin;
 };
+// YaRN (n_ctx_orig > 0), as ggml's rope_yarn computes it: pair i's angle blends the interpolated angle (times
+// freq_scale) and the extrapolated one (without it), theta = interp (1 - r_i) + extrap r_i, with the ramp
+// r_i = ext_factor (1 - clamp((i - low) / max(0.001, high - low), 0, 1)), low = max(0, floor(corr(beta_fast))),
+// high = min(n_rot - 1, ceil(corr(beta_slow))), corr(beta) = n_rot ln(n_ctx_orig / (2 pi beta)) / (2 ln base).
+// ggml's own YaRN magnitude (1 + 0.1 ln(1 / freq_scale)) is not applied: pass it in `magnitude` if wanted
+// (llama.cpp's DeepSeek-V2 cancels it).
+struct RopeYarn {
+  int64_t n_ctx_orig = 0;
+  float beta_fast = 32, beta_slow = 1, ext_factor = 1;
+};
 RopeTable make_rope_table(int64_t first_position, int64_t n_pos, int n_rot, float freq_base,
-                          std::span<const float> freq_factors, float freq_scale = 1.0f, float magnitude = 1.0f);
+                          std::span<const float> freq_factors, float freq_scale = 1.0f, float magnitude = 1.0f,
+                          const RopeYarn& yarn = {});
 
 // Rotates the first n_rot dimensions of each head of each row in place. x: [n_rows x n_heads * head_dim];
 // row r has the table's position table_row0 + r. neox: pairs (i, i + n_rot/2); otherwise adjacent pairs (2i, 2i+1).

@@ -20,6 +20,9 @@ enum class RopeKind { None, Normal, Neox };
 enum class MixerKind {
   Attention,  // multi-head / grouped-query / multi-query softmax attention with a KV cache
   Mamba,      // Mamba-1 selective state space: causal conv + scan, with a recurrent state per sequence
+  // DeepSeek-V2 multi-head latent attention: Q (optionally through a low-rank q LoRA) and a compressed KV
+  // latent expanded per head to [k_nope | v], plus one shared rotated k_pe; keys wider than values.
+  LatentAttention,
 };
 
 enum class Activation {

@@ -74,12 +74,39 @@ Table experts(Dim width) {
           {"ffn_up_exps.weight", {Dim::Embd, width, Dim::Expert}, Need::IfExperts, &LW::up_exps},
           {"ffn_down_exps.weight", {width, Dim::Embd, Dim::Expert}, Need::IfExperts, &LW::down_exps}};
 }
-Table shared_expert() {
-  return {{"ffn_gate_inp_shexp.weight", {Dim::Embd, Dim::One}, Need::IfGatedShared, &LW::gate_inp_shexp},
+Table shared_expert(bool gated = true) {
+  Table gate;
+  if (gated) gate = {{"ffn_gate_inp_shexp.weight", {Dim::Embd, Dim::One}, Need::IfGatedShared, &LW::gate_inp_shexp}};
+  return gate + Table{
           {"ffn_gate_shexp.weight", {Dim::Embd, Dim::FFShexp}, Need::IfShared, &LW::gate_shexp},
           {"ffn_up_shexp.weight", {Dim::Embd, Dim::FFShexp}, Need::IfShared, &LW::up_shexp},
           {"ffn_down_shexp.weight", {Dim::FFShexp, Dim::Embd}, Need::IfShared, &LW::down_shexp}};
 }
+// Mamba-1 mixer tensors; `need` Required (mamba) or IfMamba (hybrid layers).
+Table mamba_tensors(Need need) {
+  return {{"ssm_in.weight", {Dim::Embd, Dim::DInner2}, need, &LW::ssm_in},
+          {"ssm_conv1d.weight", {Dim::DConv, Dim::DInner}, need, &LW::ssm_conv1d},
+          {"ssm_conv1d.bias", {Dim::DInner}, need, &LW::ssm_conv1d_b},
+          {"ssm_x.weight", {Dim::DInner, Dim::XProj}, need, &LW::ssm_x},
+          {"ssm_dt.weight", {Dim::DtRank, Dim::DInner}, need, &LW::ssm_dt},
+          {"ssm_dt.bias", {Dim::DInner}, need, &LW::ssm_dt_b},
+          {"ssm_a", {Dim::DState, Dim::DInner}, need, &LW::ssm_a},
+          {"ssm_d", {Dim::DInner}, need, &LW::ssm_d},
+          {"ssm_out.weight", {Dim::DInner, Dim::Embd}, need, &LW::ssm_out}};
+}
+// DeepSeek-V2 latent attention: with q LoRA (attn_q_a, its norm, attn_q_b) or without ("lite": attn_q); which
+// one the file has is checked by the loader.
+Table latent_attention() {
+  return {{"attn_q_a.weight", {Dim::Embd, Dim::QLora}, Need::Optional, &LW::wq_a},
+          {"attn_q_a_norm.weight", {Dim::QLora}, Need::Optional, &LW::q_a_norm},
+          {"attn_q_b.weight", {Dim::QLora, Dim::QDim}, Need::Optional, &LW::wq_b},
+          {"attn_q.weight", {Dim::Embd, Dim::QDim}, Need::Optional, &LW::wq},
+          {"attn_kv_a_mqa.weight", {Dim::Embd, Dim::KVLoraRot}, Need::Required, &LW::wkv_a},
+          {"attn_kv_a_norm.weight", {Dim::KVLora}, Need::Required, &LW::kv_a_norm},
+          {"attn_kv_b.weight", {Dim::KVLora, Dim::KVB}, Need::Required, &LW::wkv_b},
+          {"attn_output.weight", {Dim::VDim, Dim::Embd}, Need::Required, &LW::wo}};
+}
+
 Table post_norms() {
   return {{"post_attention_norm.weight", {Dim::Embd}, Need::Required, &LW::post_attn_norm},
           {"post_ffw_norm.weight", {Dim::Embd}, Need::Required, &LW::post_ffn_norm}};
@@ -217,6 +244,30 @@ LayerSpec mamba_layer(const GgufFile&, const ModelConfig&, int) {
   return s;
 }
 
+// DeepSeek-V2: latent attention; the first leading_dense_block_count FFNs dense, then experts (softmax, top-k,
+// renormalized iff expert_weights_norm, times expert_weights_scale) plus the ungated shared experts.
+LayerSpec deepseek2_layer(const GgufFile& f, const ModelConfig& c, int il) {
+  LayerSpec s;
+  s.mixer = MixerKind::LatentAttention;
+  if (il >= static_cast<int>(key_or(f, c, "leading_dense_block_count", 0)) && c.n_expert > 0) {
+    const GgufValue* norm = f.find(c.architecture + ".expert_weights_norm");
+    s.ffn = {.kind = FfnKind::Experts, .act = Activation::Silu,
+             .renormalize = norm != nullptr && norm->as_bool().value_or(false), .shared_expert = c.n_ff_shexp > 0,
+             .shared_expert_gated = false,
+             .expert_weight_scale = static_cast<float>(key_or(f, c, "expert_weights_scale", 1.0))};
+  }
+  return s;
+}
+
+// Jamba: a Mamba mixer where the layer has ssm_in, attention (no RoPE) otherwise; experts (softmax, top-k, not
+// renormalized) where it has a router, a dense SwiGLU otherwise.
+LayerSpec jamba_layer(const GgufFile& f, const ModelConfig&, int il) {
+  LayerSpec s;
+  if (has_tensor(f, il, "ssm_in.weight")) s.mixer = MixerKind::Mamba;
+  if (has_tensor(f, il, "ffn_gate_inp.weight")) s.ffn = {.kind = FfnKind::Experts, .act = Activation::Silu};
+  return s;
+}
+
 // ---- Family-specific configuration ----
 
 void gemma_configure(const GgufFile&, ModelConfig& c) { c.embedding_scale = std::sqrt(static_cast<float>(c.n_embd)); }
@@ -239,6 +290,26 @@ void command_r_configure(const GgufFile& f, ModelConfig& c) {
 }
 
 void starcoder_configure(const GgufFile&, ModelConfig& c) { c.learned_positions = true; }
+
+void deepseek2_configure(const GgufFile& f, ModelConfig& c) {
+  c.q_lora_rank = static_cast<int>(key_or(f, c, "attention.q_lora_rank", 0));
+  c.kv_lora_rank = static_cast<int>(require_key(f, c, "attention.kv_lora_rank"));
+  if (c.q_lora_rank < 0 || c.kv_lora_rank <= 0 || c.n_rot >= c.head_dim || c.n_head_kv != c.n_head) {
+    throw Error(f.name() + ": deepseek2 needs kv_lora_rank > 0, rope.dimension_count < key_length and "
+                "head_count_kv = head_count");
+  }
+  if (key_or(f, c, "expert_gating_func", 1) != 1) {
+    throw Error(f.name() + ": deepseek2 expert_gating_func " + std::to_string(key_or(f, c, "expert_gating_func", 1)) +
+                " (sigmoid gating, DeepSeek-V3) is not supported (supported: 1, softmax)");
+  }
+  c.n_ff_shexp = c.n_ff_exp * static_cast<int>(key_or(f, c, "expert_shared_count", 0));
+  // llama.cpp: kq_scale = mscale^2 / sqrt(key_length), mscale = 1 + yarn_log_multiplier ln(factor); the rope
+  // gets attn_factor 1 / (1 + 0.1 ln(factor)), which cancels ggml's YaRN magnitude (only applied with YaRN).
+  const double ln_factor = std::log(1.0 / c.rope_freq_scale);
+  const double mscale = 1.0 + key_or(f, c, "rope.scaling.yarn_log_multiplier", 0.0) * ln_factor;
+  c.attn_scale = static_cast<float>(mscale * mscale / std::sqrt(static_cast<double>(c.head_dim)));
+  c.rope_attn_factor = c.rope_yarn ? 1.0f : static_cast<float>(1.0 / (1.0 + 0.1 * ln_factor));
+}
 
 std::vector<Family> make_registry() {
   std::vector<Family> fs;
@@ -326,18 +397,30 @@ std::vector<Family> make_registry() {
                                  attn_output() + gated_ffn(Need::Required) + post_norms(),
                 .layer = olmo2_layer});
   fs.push_back({.name = "mamba", .models = "Mamba (v1) 130M-2.8B", .rope = RopeKind::None,
-                .model_tensors = model_tensors(),
-                .layer_tensors = attn_norm() +
-                                 Table{{"ssm_in.weight", {Dim::Embd, Dim::DInner2}, Need::Required, &LW::ssm_in},
-                                       {"ssm_conv1d.weight", {Dim::DConv, Dim::DInner}, Need::Required, &LW::ssm_conv1d},
-                                       {"ssm_conv1d.bias", {Dim::DInner}, Need::Required, &LW::ssm_conv1d_b},
-                                       {"ssm_x.weight", {Dim::DInner, Dim::XProj}, Need::Required, &LW::ssm_x},
-                                       {"ssm_dt.weight", {Dim::DtRank, Dim::DInner}, Need::Required, &LW::ssm_dt},
-                                       {"ssm_dt.bias", {Dim::DInner}, Need::Required, &LW::ssm_dt_b},
-                                       {"ssm_a", {Dim::DState, Dim::DInner}, Need::Required, &LW::ssm_a},
-                                       {"ssm_d", {Dim::DInner}, Need::Required, &LW::ssm_d},
-                                       {"ssm_out.weight", {Dim::DInner, Dim::Embd}, Need::Required, &LW::ssm_out}},
+                .model_tensors = model_tensors(), .layer_tensors = attn_norm() + mamba_tensors(Need::Required),
                 .layer = mamba_layer});
+  fs.push_back({.name = "deepseek2", .models = "DeepSeek-V2, DeepSeek-V2-Lite, DeepSeek-Coder-V2",
+                .rope = RopeKind::Normal, .rope_yarn = true,
+                .keys = {{"expert_shared_count", FamilyKey::U32, false, 1},
+                         {"expert_weights_scale", FamilyKey::F32, false, 1.5},
+                         {"rope.scaling.yarn_log_multiplier", FamilyKey::F32, false, 0.1}},
+                .model_tensors = model_tensors(),
+                .layer_tensors = attn_norm() + latent_attention() + ffn_norm() + gated_ffn() +
+                                 experts(Dim::FFExp) + shared_expert(/*gated=*/false),
+                .configure = deepseek2_configure, .layer = deepseek2_layer});
+  fs.push_back({.name = "jamba", .models = "Jamba-v0.1, Jamba-1.5 (attention + Mamba + experts)",
+                .rope = RopeKind::None, .model_tensors = model_tensors(),
+                .layer_tensors = attn_norm() +
+                                 Table{{"attn_q.weight", {Dim::Embd, Dim::QDim}, Need::IfAttention, &LW::wq},
+                                       {"attn_k.weight", {Dim::Embd, Dim::KVDim}, Need::IfAttention, &LW::wk},
+                                       {"attn_v.weight", {Dim::Embd, Dim::KVDim}, Need::IfAttention, &LW::wv},
+                                       {"attn_output.weight", {Dim::QDim, Dim::Embd}, Need::IfAttention, &LW::wo}} +
+                                 mamba_tensors(Need::IfMamba) +
+                                 Table{{"ssm_dt_norm.weight", {Dim::DtRank}, Need::IfMamba, &LW::ssm_dt_norm},
+                                       {"ssm_b_norm.weight", {Dim::DState}, Need::IfMamba, &LW::ssm_b_norm},
+                                       {"ssm_c_norm.weight", {Dim::DState}, Need::IfMamba, &LW::ssm_c_norm}} +
+                                 ffn_norm() + gated_ffn() + experts(Dim::FFExp),
+                .layer = jamba_layer});
   return fs;
 }
 
@@ -383,6 +466,11 @@ int64_t dim_value(const ModelConfig& c, Dim d) {
     case Dim::DConv: return c.ssm_d_conv;
     case Dim::DtRank: return c.ssm_dt_rank;
     case Dim::XProj: return int64_t{c.ssm_dt_rank} + 2 * c.ssm_d_state;
+    case Dim::QLora: return c.q_lora_rank;
+    case Dim::KVLora: return c.kv_lora_rank;
+    case Dim::KVLoraRot: return int64_t{c.kv_lora_rank} + c.n_rot;
+    case Dim::KVB: return int64_t{c.n_head} * (c.head_dim - c.n_rot + c.v_head_dim);
+    case Dim::VDim: return int64_t{c.n_head} * c.v_head_dim;
   }
   return 0;
 }
@@ -397,6 +485,8 @@ bool tensor_required(Need need, const LayerSpec* layer) {
     case Need::IfShared: return layer != nullptr && layer->ffn.kind == FfnKind::Experts && layer->ffn.shared_expert;
     case Need::IfGatedShared:
       return layer != nullptr && layer->ffn.kind == FfnKind::Experts && layer->ffn.shared_expert_gated;
+    case Need::IfAttention: return layer != nullptr && layer->mixer != MixerKind::Mamba;
+    case Need::IfMamba: return layer != nullptr && layer->mixer == MixerKind::Mamba;
   }
   return false;
 }

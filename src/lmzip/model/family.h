@@ -23,6 +23,8 @@ enum class Dim {
   RotHalf,                     // n_rot / 2
   Expert, FFExp, FFShexp, One, // n_expert, expert_feed_forward_length, the shared expert's width, 1
   DInner, DInner2, DState, DConv, DtRank, XProj,  // Mamba: d_inner, 2 d_inner, d_state, d_conv, dt_rank, dt_rank + 2 d_state
+  // Latent attention: q_lora_rank, kv_lora_rank, kv_lora_rank + n_rot, n_head (k_nope + v_head_dim), n_head v_head_dim
+  QLora, KVLora, KVLoraRot, KVB, VDim,
 };
 
 // When a tensor must be present.
@@ -33,6 +35,8 @@ enum class Need {
   IfExperts,   // required in layers with sparse experts
   IfShared,    // required in layers with a shared expert
   IfGatedShared,  // required when the shared expert is gated
+  IfAttention,    // required in layers that attend (hybrid models: Jamba)
+  IfMamba,        // required in Mamba layers (hybrid models)
 };
 
 // Where a loaded tensor goes: a matrix (view in stored type) or a vector (fp32 copy).
@@ -60,6 +64,7 @@ struct Family {
   std::string models;   // the models it covers, for `lmzip info` and errors
   NormKind norm = NormKind::Rms;  // also picks the eps key: layer_norm_rms_epsilon or layer_norm_epsilon
   RopeKind rope = RopeKind::Normal;
+  bool rope_yarn = false;  // accepts rope.scaling.type "yarn" (the others refuse it)
   std::vector<FamilyKey> keys;
   std::vector<TensorSpec<ModelWeights>> model_tensors;
   std::vector<TensorSpec<LayerWeights>> layer_tensors;

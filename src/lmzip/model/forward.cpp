@@ -8,6 +8,7 @@
 #include "lmzip/kernels/attention.h"
 #include "lmzip/kernels/logits.h"
 #include "lmzip/kernels/ops.h"
+#include "lmzip/model/family.h"
 #include "lmzip/model/forward.h"
 #include "lmzip/model/model.h"
 #include "lmzip/model/blocks/blocks.h"
@@ -62,11 +63,18 @@ ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max
   const size_t n = static_cast<size_t>(max_batch);
   const size_t q_dim = static_cast<size_t>(c.q_dim()), kv_dim = static_cast<size_t>(c.kv_dim());
   const size_t ff = static_cast<size_t>(widest_ffn(c));
-  bool fused = false, parallel = false, mamba = false;
+  bool fused = false, parallel = false, mamba = false, latent = false;
   for (const LayerSpec& L : c.layers) {
     fused |= L.attention.fused_qkv;
     parallel |= L.residual == Residual::Parallel;
     mamba |= L.mixer == MixerKind::Mamba;
+    latent |= L.mixer == MixerKind::LatentAttention;
+  }
+  if (latent) {
+    mla_q_a.resize(n * static_cast<size_t>(c.q_lora_rank));
+    mla_kv_a.resize(n * static_cast<size_t>(c.kv_lora_rank + c.n_rot));
+    mla_c.resize(n * static_cast<size_t>(c.kv_lora_rank));
+    mla_kv_b.resize(n * static_cast<size_t>(dim_value(c, Dim::KVB)));
   }
   x.resize(n * c.n_embd);
   xn.resize(n * c.n_embd);
@@ -86,7 +94,7 @@ ForwardState::ForwardState(const ModelConfig& c, int64_t max_batch_, int64_t max
   ssm_state.resize(layers);
   const size_t di = static_cast<size_t>(c.ssm_d_inner), ds = static_cast<size_t>(c.ssm_d_state);
   for (size_t l = 0; l < layers; ++l) {
-    if (c.layers[l].mixer == MixerKind::Attention) {
+    if (c.layers[l].mixer != MixerKind::Mamba) {
       k_cache[l].resize(static_cast<size_t>(max_context) * kv_dim);
       v_cache[l].resize(static_cast<size_t>(max_context) * kv_dim);
     } else {
@@ -109,7 +117,9 @@ bool ForwardState::fits(const ModelConfig& c, int64_t batch, int64_t context) co
   const bool same = a.n_embd == c.n_embd && a.n_layer == c.n_layer && a.q_dim() == c.q_dim() &&
                     a.kv_dim() == c.kv_dim() && widest_ffn(a) == widest_ffn(c) && a.layers == c.layers &&
                     a.ssm_d_inner == c.ssm_d_inner && a.ssm_d_state == c.ssm_d_state &&
-                    a.ssm_d_conv == c.ssm_d_conv && a.ssm_dt_rank == c.ssm_dt_rank;
+                    a.ssm_d_conv == c.ssm_d_conv && a.ssm_dt_rank == c.ssm_dt_rank && a.n_rot == c.n_rot &&
+                    a.v_head_dim == c.v_head_dim && a.q_lora_rank == c.q_lora_rank &&
+                    a.kv_lora_rank == c.kv_lora_rank;
   return same && batch <= max_batch && context <= max_context && !deterministic;
 }
 
@@ -147,7 +157,7 @@ void run_layers(const Model& model, std::span<const TokenId> tokens, std::span<c
       factors = w.rope_factors_long;
     }
     rope = make_rope_table(pos_lo, pos_hi - pos_lo, c.n_rot, c.rope_freq_base, factors, c.rope_freq_scale,
-                           c.rope_attn_factor);
+                           c.rope_attn_factor, RopeYarn{.n_ctx_orig = c.rope_yarn ? c.rope_orig_ctx : 0});
   }
   for (int l = 0; l < c.n_layer; ++l) {
     // Every layer but the last must produce all rows: the next layer's keys, values and states need them.

@@ -37,6 +37,9 @@ struct ForwardState {
   // Mamba, per layer (empty for attention layers): [n_states x (d_conv - 1) x d_inner], [n_states x d_inner x d_state]
   std::vector<std::vector<float>> conv_state, ssm_state;
   std::vector<float> ssm_xz, ssm_x, ssm_dbc, ssm_dt, ssm_y;  // [n x 2 d_inner], [n x d_inner], [n x xproj], ...
+  // Latent attention (empty otherwise): [n x q_lora], [n x (kv_lora + n_rot)], [n x kv_lora],
+  // [n x n_head (nope + v_head_dim)]
+  std::vector<float> mla_q_a, mla_kv_a, mla_c, mla_kv_b;
 };
 
 // One sequence's new tokens in a packed forward pass: n_tokens tokens at positions first_pos.., whose keys and

@@ -34,6 +34,8 @@ void run_layer(const ModelConfig& c, const LayerSpec& spec, const LayerWeights& 
   float* mix_out = direct ? x_out : s.mix.data();
   if (spec.mixer == MixerKind::Attention) {
     attention_block(c, spec, L, layer, mix_in, rows, mix_out, direct, s, pool);
+  } else if (spec.mixer == MixerKind::LatentAttention) {
+    latent_attention_block(c, L, layer, mix_in, rows, mix_out, direct, s, pool);
   } else {
     // The recurrent block produces every row; only [r0, n) are added.
     mamba_block(c, L, layer, mix_in, rows, s.mix.data(), false, s, pool);
@@ -69,6 +71,8 @@ std::string LayerSpec::describe(RopeKind rope, int n_head, int n_head_kv) const 
   std::string mixer_s;
   if (mixer == MixerKind::Mamba) {
     mixer_s = "Mamba (conv + selective scan)";
+  } else if (mixer == MixerKind::LatentAttention) {
+    mixer_s = "latent attention (MLA, RoPE normal on the rope dims)";
   } else {
     mixer_s = std::string("attention (") + (n_head_kv == 1 ? "MQA" : n_head_kv < n_head ? "GQA" : "MHA") +
               (attention.fused_qkv ? ", fused QKV" : "") + (attention.qk_norm ? ", Q/K norm" : "") +
@@ -84,7 +88,9 @@ std::string LayerSpec::describe(RopeKind rope, int n_head, int n_head_kv) const 
     case FfnKind::Plain: ffn_s = std::string(act) + " MLP"; break;
     case FfnKind::Experts:
       ffn_s = std::string("experts (gated ") + act + (ffn.renormalize ? ", renormalized top-k" : ", top-k") +
-              (ffn.shared_expert ? ffn.shared_expert_gated ? ", gated shared expert" : ", shared expert" : "") + ")";
+              (ffn.shared_expert ? ffn.shared_expert_gated ? ", gated shared expert" : ", shared expert" : "") +
+              (ffn.expert_weight_scale != 1 ? ", scale " + std::to_string(ffn.expert_weight_scale).substr(0, 5) : "") +
+              ")";
       break;
   }
   const std::string pre = pre_norm ? norm_name() + " -> " : "";

@@ -18,6 +18,25 @@ int checked_int(const GgufFile& file, const std::string& key, int64_t value, boo
   return static_cast<int>(value);
 }
 
+// attention.head_count_kv: a number, or (hybrid models, Jamba) one per layer with 0 for the layers that do not
+// attend; the attending layers must then agree (per-layer KV widths are not supported: one KV cache width).
+int head_count_kv(const GgufFile& file, const std::string& key, int fallback) {
+  const GgufValue* v = file.find(key);
+  if (v == nullptr) return fallback;
+  if (v->type() != GgufType::ARRAY) return checked_int(file, key, file.require_int(key), /*zero_ok=*/true);
+  int64_t common = 0;
+  for (uint64_t i = 0; i < v->array_size(); ++i) {
+    const int64_t n = v->array_int(i);
+    if (n == 0) continue;
+    if (common != 0 && n != common) {
+      throw Error(file.name() + ": metadata " + key + " varies between attending layers, which is not supported");
+    }
+    common = n;
+  }
+  // All zero: no layer attends (a Jamba cut to its first Mamba layers); the value is then unused.
+  return common == 0 ? fallback : checked_int(file, key, common);
+}
+
 // The hyper-parameters every family shares, read with llama.cpp's key names.
 ModelConfig read_config(const GgufFile& file, const Family& family) {
   const std::string& a = family.name;
@@ -30,7 +49,7 @@ ModelConfig read_config(const GgufFile& file, const Family& family) {
   c.n_embd = require(".embedding_length");
   c.n_layer = require(".block_count");
   c.n_head = optional(".attention.head_count", 0);
-  c.n_head_kv = optional(".attention.head_count_kv", c.n_head);
+  c.n_head_kv = head_count_kv(file, a + ".attention.head_count_kv", c.n_head);
   c.n_ff = optional(".feed_forward_length", 0);
   c.n_ctx_train = optional(".context_length", 4096);
   if (c.n_head > 0) {
@@ -43,11 +62,7 @@ ModelConfig read_config(const GgufFile& file, const Family& family) {
                   std::to_string(c.n_head));
     }
     c.head_dim = optional(".attention.key_length", c.n_embd / c.n_head);
-    const int v_dim = optional(".attention.value_length", c.head_dim);
-    if (v_dim != c.head_dim) {
-      throw Error(file.name() + ": attention.value_length " + std::to_string(v_dim) + " differs from key_length " +
-                  std::to_string(c.head_dim) + ", which this architecture does not support");
-    }
+    c.v_head_dim = optional(".attention.value_length", c.head_dim);  // checked against the layers below
     c.n_rot = optional(".rope.dimension_count", c.head_dim);
     if (c.n_rot > c.head_dim || c.n_rot % 2 != 0) {
       throw Error(file.name() + ": " + a + ".rope.dimension_count " + std::to_string(c.n_rot) +
@@ -69,9 +84,16 @@ ModelConfig read_config(const GgufFile& file, const Family& family) {
   // Rope scaling as llama.cpp reads it: rope.scaling.factor (else the older rope.scale_linear) divides the
   // positions, for "linear" scaling or when no type is given. Other types (yarn, longrope) change the angles in
   // ways this engine does not implement: refused rather than scored wrong.
+  // YaRN only for the families that declare it (DeepSeek-V2: the ramp blend of make_rope_table).
   const std::string scaling = file.get_string(a + ".rope.scaling.type").value_or("");
-  if (!scaling.empty() && scaling != "none" && scaling != "linear") {
-    throw Error(file.name() + ": rope scaling type '" + scaling + "' is not supported (supported: none, linear)");
+  c.rope_yarn = scaling == "yarn" && family.rope_yarn;
+  if (!scaling.empty() && scaling != "none" && scaling != "linear" && !c.rope_yarn) {
+    throw Error(file.name() + ": rope scaling type '" + scaling + "' is not supported (supported: none, linear" +
+                (family.rope_yarn ? ", yarn)" : ")"));
+  }
+  if (c.rope_yarn) {
+    c.rope_orig_ctx = checked_int(file, a + ".rope.scaling.original_context_length",
+                                  file.get_int(a + ".rope.scaling.original_context_length").value_or(c.n_ctx_train));
   }
   double factor = file.get_double(a + ".rope.scaling.factor").value_or(0.0);
   if (factor == 0.0) factor = file.get_double(a + ".rope.scale_linear").value_or(0.0);
@@ -106,8 +128,13 @@ ModelConfig read_config(const GgufFile& file, const Family& family) {
   for (int il = 0; il < c.n_layer; ++il) c.layers.push_back(family.layer(file, c, il));
   // What the layers need of the hyper-parameters.
   for (const LayerSpec& L : c.layers) {
-    if (L.mixer == MixerKind::Attention && c.n_head == 0) {
-      throw Error(file.name() + ": missing metadata " + a + ".attention.head_count (the layers attend)");
+    if (L.mixer != MixerKind::Mamba && (c.n_head == 0 || c.n_head_kv == 0)) {
+      throw Error(file.name() + ": missing metadata " + a + ".attention.head_count(_kv) (the layers attend)");
+    }
+    if (L.mixer == MixerKind::Attention && c.v_head_dim != c.head_dim) {
+      throw Error(file.name() + ": attention.value_length " + std::to_string(c.v_head_dim) +
+                  " differs from key_length " + std::to_string(c.head_dim) +
+                  ", which this architecture does not support");
     }
     if (L.mixer == MixerKind::Mamba && (c.ssm_d_inner == 0 || c.ssm_d_state == 0 || c.ssm_d_conv == 0 ||
                                         c.ssm_dt_rank == 0)) {
@@ -183,7 +210,7 @@ bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Ow
 
 bool ModelConfig::has_attention() const {
   for (const LayerSpec& L : layers) {
-    if (L.mixer == MixerKind::Attention) return true;
+    if (L.mixer != MixerKind::Mamba) return true;
   }
   return false;
 }
@@ -239,6 +266,14 @@ std::unique_ptr<Model> Model::load(const GgufFile& file) {
     if (spec.mixer == MixerKind::Attention && L.wqkv.data == nullptr && !split) {
       throw Error(file.name() + ": layer " + std::to_string(l) +
                   " has neither attn_qkv.weight nor attn_q/attn_k/attn_v.weight");
+    }
+    if (spec.mixer == MixerKind::LatentAttention) {
+      const bool lora = c.q_lora_rank > 0;
+      if (lora ? (L.wq_a.data == nullptr || L.wq_b.data == nullptr || L.q_a_norm.empty()) : L.wq.data == nullptr) {
+        throw Error(file.name() + ": layer " + std::to_string(l) + " needs " +
+                    (lora ? "attn_q_a.weight, attn_q_a_norm.weight and attn_q_b.weight (q_lora_rank > 0)"
+                          : "attn_q.weight (no q_lora_rank)"));
+      }
     }
   }
   return model;

@@ -43,10 +43,15 @@ struct ModelConfig {
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;   // linear rope scaling: 1 / rope.scaling.factor (positions are compressed)
   float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: multiplies cos and sin (Phi-3 LongRoPE)
-  int64_t rope_orig_ctx = 0;      // rope.scaling.original_context_length: above it Phi-3 uses the long factors
+  int64_t rope_orig_ctx = 0;      // rope.scaling.original_context_length: above it Phi-3 uses the long factors;
+                                  // YaRN's n_ctx_orig
+  bool rope_yarn = false;         // rope.scaling.type "yarn" (families that declare it: DeepSeek-V2)
   float norm_eps = 1e-5f;         // attention.layer_norm_rms_epsilon or attention.layer_norm_epsilon
   RopeKind rope = RopeKind::Normal;
   float attn_scale = 0;           // the query scale (1 / sqrt(head_dim) unless the family says otherwise)
+  int v_head_dim = 0;  // attention.value_length; differs from head_dim only for latent attention
+  // Multi-head latent attention (DeepSeek-V2): q_lora_rank (0: attn_q directly, "lite"), kv_lora_rank.
+  int q_lora_rank = 0, kv_lora_rank = 0;
   // Sparse experts (expert_count > 0).
   int n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
   // Mamba (ssm.*).
@@ -62,6 +67,7 @@ struct ModelConfig {
   std::vector<LayerSpec> layers;    // the block description of every layer
 
   bool has_attention() const;   // some layer attends (needs a KV cache)
+  bool attends(int il) const { return layers[static_cast<size_t>(il)].mixer != MixerKind::Mamba; }
   bool recurrent() const;       // some layer keeps a recurrent state (Mamba): no truncation, no shared prefixes
   int64_t q_dim() const { return int64_t{n_head} * head_dim; }
   int64_t kv_dim() const { return int64_t{n_head_kv} * head_dim; }
@@ -77,7 +83,14 @@ struct LayerWeights {
   WeightView wq, wk, wv;             // [n_embd, q_dim], [n_embd, kv_dim] x2
   std::vector<float> bq, bk, bv;
   std::vector<float> q_norm, k_norm;  // [q_dim], [kv_dim] (OLMo 2)
-  WeightView wo;                     // [q_dim, n_embd]
+  // Latent attention (DeepSeek-V2): q = wq_b(rms(wq_a x)) (or wq x), [c_kv | k_pe] = wkv_a x,
+  // per head [k_nope | v] = wkv_b rms(c_kv).
+  WeightView wq_a, wq_b;             // [n_embd, q_lora], [q_lora, q_dim]
+  std::vector<float> q_a_norm;       // [q_lora]
+  WeightView wkv_a;                  // [n_embd, kv_lora + n_rot]
+  std::vector<float> kv_a_norm;      // [kv_lora]
+  WeightView wkv_b;                  // [kv_lora, n_head (nope + v_head_dim)]
+  WeightView wo;                     // [q_dim, n_embd] (latent attention: [n_head v_head_dim, n_embd])
   std::vector<float> bo;
   std::vector<float> post_attn_norm;  // [n_embd] (Gemma 2, OLMo 2)
   std::vector<float> ffn_norm, ffn_norm_b;  // [n_embd]
@@ -96,6 +109,7 @@ struct LayerWeights {
   WeightView ssm_dt;                 // [dt_rank, d_inner]
   std::vector<float> ssm_dt_b;       // [d_inner]
   std::vector<float> ssm_a, ssm_d;   // [d_state, d_inner] (A = -exp(A_log)), [d_inner]
+  std::vector<float> ssm_dt_norm, ssm_b_norm, ssm_c_norm;  // [dt_rank], [d_state] x2: Jamba's RMSNorms on dt, B, C
   WeightView ssm_out;                // [d_inner, n_embd]
 };
 

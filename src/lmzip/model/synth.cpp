@@ -148,18 +148,31 @@ ModelConfig shape_config(const SynthShape& s, const Family& f) {
   c.ssm_d_state = s.ssm_d_state;
   c.ssm_d_conv = s.ssm_d_conv;
   c.ssm_dt_rank = s.ssm_dt_rank;
+  c.v_head_dim = s.v_head_dim ? s.v_head_dim : c.head_dim;
+  c.q_lora_rank = s.q_lora_rank;
+  c.kv_lora_rank = s.kv_lora_rank;
   c.rope = f.rope;
   return c;
 }
 
-// Whether synth writes a tensor of the table for this shape.
-bool synth_writes(const SynthShape& s, const char* name, Need need) {
+// Layer il of the shape: a Mamba block (else it attends), sparse experts (else a dense FFN).
+bool synth_mamba_layer(const SynthShape& s, int il) {
+  return s.ssm_d_inner > 0 && (s.n_head == 0 || (s.attn_period > 0 && il % s.attn_period != s.attn_offset));
+}
+bool synth_experts_layer(const SynthShape& s, int il) {
+  return s.n_expert > 0 && il >= s.dense_lead && (s.expert_period == 0 || il % s.expert_period == s.expert_offset);
+}
+
+// Whether synth writes a tensor of the table for this shape, in layer il (-1: a model tensor).
+bool synth_writes(const SynthShape& s, int il, const char* name, Need need) {
   switch (need) {
     case Need::Required: return true;
-    case Need::IfDense: return s.n_expert == 0;
-    case Need::IfExperts: return s.n_expert > 0;
+    case Need::IfDense: return !synth_experts_layer(s, il);
+    case Need::IfExperts: return synth_experts_layer(s, il);
     case Need::IfShared:
-    case Need::IfGatedShared: return s.n_expert > 0 && s.n_ff_shexp > 0;
+    case Need::IfGatedShared: return synth_experts_layer(s, il) && s.n_ff_shexp > 0;
+    case Need::IfAttention: return !synth_mamba_layer(s, il);
+    case Need::IfMamba: return synth_mamba_layer(s, il);
     case Need::Optional: break;
   }
   const std::string n = name;
@@ -227,6 +240,12 @@ const std::vector<Preset>& model_presets() {
       {"mixtral-8x7b", {.arch = "llama", .n_vocab = 32000, .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8,
                         .n_ff = 14336, .n_ctx = 32768, .rope_freq_base = 1000000.0f, .n_expert = 8,
                         .n_expert_used = 2}},
+      // Jamba-v0.1 (52B): attention every 8th layer from layer 4 (32 heads, 8 KV heads, no RoPE), Mamba
+      // otherwise; 16 experts top-2 every other layer from layer 1, a dense SwiGLU otherwise.
+      {"jamba-52b", {.arch = "jamba", .n_vocab = 65536, .n_embd = 4096, .n_layer = 32, .n_head = 32, .n_head_kv = 8,
+                     .n_ff = 14336, .n_ctx = 262144, .norm_eps = 1e-6f, .n_expert = 16, .n_expert_used = 2,
+                     .ssm_d_inner = 8192, .ssm_d_state = 16, .ssm_d_conv = 4, .ssm_dt_rank = 256,
+                     .attn_period = 8, .attn_offset = 4, .expert_period = 2, .expert_offset = 1}},
       // Mamba-2.8B
       {"mamba-2.8b", {.arch = "mamba", .n_vocab = 50280, .n_embd = 2560, .n_layer = 64, .n_head = 0, .n_head_kv = 0,
                       .n_ff = 0, .n_ctx = 1048576, .tied_output = true, .ssm_d_inner = 5120, .ssm_d_state = 16,
@@ -257,6 +276,18 @@ SynthShape tiny_shape(std::string_view arch) {
     s.n_head_kv = 4;
   } else if (arch == "command-r") {
     s.tied_output = true;
+  } else if (arch == "deepseek2") {
+    // MLA with q LoRA, key 16 nope + 8 rope, value 16; YaRN; a dense first block, then 4 experts top-2 plus one
+    // shared expert (as ../shared/archs/deepseek2.gguf).
+    s.n_head_kv = 4, s.head_dim = 24, s.v_head_dim = 16, s.n_rot = 8, s.q_lora_rank = 32, s.kv_lora_rank = 32;
+    s.n_ff = 128, s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ff_shexp = 32, s.dense_lead = 1;
+    s.rope_scale_yarn = 4, s.rope_yarn_orig_ctx = 128;
+    s.optional_tensors = {"attn_q_a.weight", "attn_q_a_norm.weight", "attn_q_b.weight"};
+  } else if (arch == "jamba") {
+    // Layers 0 Mamba + experts, 1 attention + dense, 2 Mamba + dense, 3 attention + experts.
+    s.n_layer = 4, s.attn_period = 2, s.attn_offset = 1, s.expert_period = 3, s.expert_offset = 0;
+    s.n_expert = 4, s.n_expert_used = 2;
+    s.ssm_d_inner = 128, s.ssm_d_state = 16, s.ssm_d_conv = 4, s.ssm_dt_rank = 4;
   } else if (arch == "mamba") {
     s.n_head = s.n_head_kv = s.n_ff = 0, s.tied_output = true;
     s.ssm_d_inner = 128, s.ssm_d_state = 16, s.ssm_d_conv = 4, s.ssm_dt_rank = 4;
@@ -309,10 +340,24 @@ SynthModel synth_model(const SynthOptions& options) {
   w.set_u32(a + ".block_count", static_cast<uint32_t>(s.n_layer));
   w.set_u32(a + ".feed_forward_length", static_cast<uint32_t>(s.n_ff));
   w.set_u32(a + ".attention.head_count", static_cast<uint32_t>(s.n_head));
-  w.set_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
-  if (s.head_dim > 0) {
-    w.set_u32(a + ".attention.key_length", static_cast<uint32_t>(s.head_dim));
-    w.set_u32(a + ".attention.value_length", static_cast<uint32_t>(s.head_dim));
+  if (s.attn_period > 0 && s.ssm_d_inner > 0) {
+    std::vector<int32_t> kv(static_cast<size_t>(s.n_layer));
+    for (int il = 0; il < s.n_layer; ++il) kv[static_cast<size_t>(il)] = synth_mamba_layer(s, il) ? 0 : s.n_head_kv;
+    w.set_i32s(a + ".attention.head_count_kv", kv);
+  } else {
+    w.set_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
+  }
+  if (s.head_dim > 0 || s.v_head_dim > 0) {
+    w.set_u32(a + ".attention.key_length", static_cast<uint32_t>(c.head_dim));
+    w.set_u32(a + ".attention.value_length", static_cast<uint32_t>(c.v_head_dim));
+  }
+  if (s.q_lora_rank > 0) w.set_u32(a + ".attention.q_lora_rank", static_cast<uint32_t>(s.q_lora_rank));
+  if (s.kv_lora_rank > 0) w.set_u32(a + ".attention.kv_lora_rank", static_cast<uint32_t>(s.kv_lora_rank));
+  if (s.dense_lead > 0) w.set_u32(a + ".leading_dense_block_count", static_cast<uint32_t>(s.dense_lead));
+  if (s.rope_scale_yarn > 0) {
+    w.set_string(a + ".rope.scaling.type", "yarn");
+    w.set_f32(a + ".rope.scaling.factor", s.rope_scale_yarn);
+    w.set_u32(a + ".rope.scaling.original_context_length", static_cast<uint32_t>(s.rope_yarn_orig_ctx));
   }
   if (s.n_head > 0) {
     w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(c.n_rot));
@@ -363,16 +408,16 @@ SynthModel synth_model(const SynthOptions& options) {
     w.add_tensor_generated(name, type, std::vector<uint64_t>(shape.begin(), shape.end()),
                            [=] { return generate_tensor(name, seed, type, n_in, rows, dist); });
   };
-  auto add_spec = [&](const auto& spec, const std::string& name) {
-    if (!synth_writes(s, spec.name, spec.need)) return;
+  auto add_spec = [&](const auto& spec, int il, const std::string& name) {
+    if (!synth_writes(s, il, spec.name, spec.need)) return;
     std::vector<int64_t> shape;
     for (Dim d : spec.dims) shape.push_back(dim_value(c, d));
     const bool matrix = spec.slot.index() == 0 && shape.size() > 1;
     add(name, shape, matrix);
   };
-  for (const auto& t : family.model_tensors) add_spec(t, t.name);
+  for (const auto& t : family.model_tensors) add_spec(t, -1, t.name);
   for (int l = 0; l < s.n_layer; ++l) {
-    for (const auto& t : family.layer_tensors) add_spec(t, "blk." + std::to_string(l) + "." + t.name);
+    for (const auto& t : family.layer_tensors) add_spec(t, l, "blk." + std::to_string(l) + "." + t.name);
   }
   return model;
 }

@@ -31,6 +31,17 @@ struct SynthShape {
   float rope_scale_linear = 0;  // > 0: rope.scaling.type "linear" with this rope.scaling.factor
   int n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;  // sparse experts
   int ssm_d_inner = 0, ssm_d_state = 0, ssm_d_conv = 0, ssm_dt_rank = 0;  // Mamba
+  // Hybrid and mixed layers. With Mamba dimensions and heads, layer il attends iff il % attn_period ==
+  // attn_offset (the others are Mamba blocks; attention.head_count_kv is then written per layer, 0 for Mamba).
+  // With experts, layer il has them iff il >= dense_lead (written as leading_dense_block_count) and, when
+  // expert_period > 0, il % expert_period == expert_offset; the other layers have a dense FFN.
+  int attn_period = 0, attn_offset = 0;
+  int expert_period = 0, expert_offset = 0, dense_lead = 0;
+  // Latent attention (DeepSeek-V2): value_length when it differs from head_dim, q_lora_rank (0: attn_q
+  // directly), kv_lora_rank.
+  int v_head_dim = 0, q_lora_rank = 0, kv_lora_rank = 0;
+  float rope_scale_yarn = 0;   // > 0: rope.scaling.type "yarn" with this factor
+  int rope_yarn_orig_ctx = 0;  // its rope.scaling.original_context_length
   // Optional tensors of the family's table to write (per layer without "blk.N."), e.g. "attn_q.bias",
   // "attn_norm_2.weight" (Falcon-40B), "ffn_norm.weight" (StableLM, sequential).
   std::vector<std::string> optional_tensors{};

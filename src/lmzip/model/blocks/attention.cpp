@@ -12,8 +12,6 @@ void attention_block(const ModelConfig& c, const LayerSpec& spec, const LayerWei
                      ThreadPool& pool) {
   const int64_t d = c.n_embd, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const int64_t n = pass.n, r0 = pass.r0, n_q = n - r0;
-  float* k = s.k_cache[static_cast<size_t>(layer)].data();
-  float* v = s.v_cache[static_cast<size_t>(layer)].data();
   if (spec.attention.fused_qkv) {
     // qkv[n x (q_dim + 2 kv_dim)] = xn Wqkv^T + b, rows [Q | K | V]; split into the Q, K, V buffers.
     const int64_t w = q_dim + 2 * kv_dim;
@@ -37,6 +35,16 @@ void attention_block(const ModelConfig& c, const LayerSpec& spec, const LayerWei
     rms_norm(s.q.data(), s.q.data(), n_q, q_dim, L.q_norm, c.norm_eps, pool);
     rms_norm(s.k_new.data(), s.k_new.data(), n, kv_dim, L.k_norm, c.norm_eps, pool);
   }
+  cache_and_attend(c, spec.attention, layer, pass, s, pool);
+  project(s, s.attn.data(), n_q, q_dim, L.wo, out, d, accumulate, pool);  // out (+)= attn Wo^T
+  if (!L.bo.empty()) add_bias(out, n_q, d, L.bo);
+}
+
+void cache_and_attend(const ModelConfig& c, const AttentionSpec& spec, int layer, const PassRows& pass,
+                      ForwardState& s, ThreadPool& pool) {
+  const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim(), r0 = pass.r0;
+  float* k = s.k_cache[static_cast<size_t>(layer)].data();
+  float* v = s.v_cache[static_cast<size_t>(layer)].data();
   const bool rotate = c.rope != RopeKind::None, neox = c.rope == RopeKind::Neox;
   std::vector<AttentionRun> runs;
   int64_t row = 0;
@@ -59,15 +67,12 @@ void attention_block(const ModelConfig& c, const LayerSpec& spec, const LayerWei
     row += ch.n_tokens;
   }
   const AttentionShape shape{.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim,
-                             .scale = c.attn_scale, .softcap = spec.attention.softcap,
-                             .window = spec.attention.sliding_window};
+                             .scale = c.attn_scale, .softcap = spec.softcap, .window = spec.sliding_window};
   if (s.deterministic) {
     attention_runs_fixed(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
   } else {
     attention_runs(s.q.data(), runs, k, v, s.attn.data(), shape, pool);
   }
-  project(s, s.attn.data(), n_q, q_dim, L.wo, out, d, accumulate, pool);  // out (+)= attn Wo^T
-  if (!L.bo.empty()) add_bias(out, n_q, d, L.bo);
 }
 
 }  // namespace lmzip

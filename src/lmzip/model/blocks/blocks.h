@@ -34,6 +34,16 @@ void attention_block(const ModelConfig& c, const LayerSpec& spec, const LayerWei
                      const float* xn, const PassRows& rows, float* out, bool accumulate, ForwardState& s,
                      ThreadPool& pool);
 
+// The attention core shared by the attention mixers: RoPE on s.k_new [n x kv_dim] and s.q [n - r0 x q_dim]
+// (the first n_rot dims of each head), the new keys and values (s.v_new) into the layer's cache at the chunks'
+// slots, then softmax attention of each chunk's carried rows into s.attn [n - r0 x q_dim].
+void cache_and_attend(const ModelConfig& c, const AttentionSpec& spec, int layer, const PassRows& rows,
+                      ForwardState& s, ThreadPool& pool);
+
+// out[rows r0..n) (+)= DeepSeek-V2 multi-head latent attention of xn[n x d]. blocks/latent_attention.cpp
+void latent_attention_block(const ModelConfig& c, const LayerWeights& L, int layer, const float* xn,
+                            const PassRows& rows, float* out, bool accumulate, ForwardState& s, ThreadPool& pool);
+
 // out[n x d] (+)= Mamba-1 mixer of xn[n x d], advancing each chunk's recurrent state. blocks/mamba.cpp
 void mamba_block(const ModelConfig& c, const LayerWeights& L, int layer, const float* xn, const PassRows& rows,
                  float* out, bool accumulate, ForwardState& s, ThreadPool& pool);

@@ -1,7 +1,7 @@
 // The Mamba-1 mixer (Gu & Dao 2023), as the reference implementation and llama.cpp's GGUF layout define it:
 //   [x | z] = W_in xn                                  [n x 2 d_inner]
 //   x = silu(causal_conv1d(x) + conv_b)                 per channel, d_conv taps, tap d_conv-1 = current token
-//   [dt_in | B | C] = W_x x                             [n x (dt_rank + 2 d_state)]
+//   [dt_in | B | C] = W_x x                             [n x (dt_rank + 2 d_state)]; Jamba: each RMSNormed
 //   dt = softplus(W_dt dt_in + dt_b)                    [n x d_inner]
 //   h = h * exp(dt A) + dt B x;  y = h C + D x          per channel, the recurrent state h [d_inner x d_state]
 //   out = W_out (y * silu(z))
@@ -19,6 +19,14 @@ namespace {
 
 float silu(float v) { return v / (1.0f + std::exp(-v)); }
 float softplus(float v) { return v <= 20.0f ? std::log1p(std::exp(v)) : v; }
+
+// x[0..n) = x / sqrt(mean(x^2) + eps) * w, the sum of squares in double (as rms_norm).
+void rms_norm_segment(float* x, int64_t n, const std::vector<float>& w, float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] * scale * w[static_cast<size_t>(i)];
+}
 
 }  // namespace
 
@@ -63,6 +71,15 @@ void mamba_block(const ModelConfig& c, const LayerWeights& L, int layer, const f
   // [dt_in | B | C] and dt for every row at once.
   float* dbc = s.ssm_dbc.data();
   project(s, s.ssm_x.data(), n, di, L.ssm_x, dbc, xp, false, pool);
+  if (!L.ssm_dt_norm.empty()) {
+    // Jamba: RMSNorm on dt_in, B and C of each row (each segment with its weight).
+    for (int64_t r = 0; r < n; ++r) {
+      float* row = dbc + r * xp;
+      rms_norm_segment(row, dt_rank, L.ssm_dt_norm, c.norm_eps);
+      rms_norm_segment(row + dt_rank, ds, L.ssm_b_norm, c.norm_eps);
+      rms_norm_segment(row + dt_rank + ds, ds, L.ssm_c_norm, c.norm_eps);
+    }
+  }
   float* dt = s.ssm_dt.data();
   project(s, dbc, n, xp, L.ssm_dt, dt, di, false, pool);
   for (int64_t r = 0; r < n; ++r) {
