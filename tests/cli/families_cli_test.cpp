@@ -83,7 +83,7 @@ TEST_P(FamilyCli, EvalRunsChoiceAndGenerationTasks) {
 INSTANTIATE_TEST_SUITE_P(Archs, FamilyCli,
                          ::testing::Values("llama", "qwen2", "mixtral", "qwen2moe", "qwen", "falcon-7b", "falcon-40b",
                                            "starcoder", "starcoder2", "gemma", "gemma2", "phi3", "gptneox",
-                                           "stablelm", "mamba", "command-r", "olmo2"),
+                                           "stablelm", "mamba", "command-r", "olmo2", "deepseek2"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& ch : n) if (ch == '-') ch = '_';
@@ -108,7 +108,8 @@ TEST(FamilyCliInfo, PrintsTheBlockStructure) {
 TEST(FamilyCliSynth, EveryFamilyAndStudyPresetsLoad) {
   const std::string dir = test::temp_dir();
   for (const char* arch : {"llama", "qwen2", "qwen2moe", "qwen", "falcon", "starcoder", "starcoder2", "gemma",
-                           "gemma2", "phi3", "gptneox", "stablelm", "command-r", "olmo2", "mamba"}) {
+                           "gemma2", "phi3", "gptneox", "stablelm", "command-r", "olmo2", "mamba", "deepseek2",
+                           "jamba"}) {
     const std::string path = dir + "/synth-" + std::string(arch) + ".gguf";
     test::CliResult s = test::run_lmzip(std::string("synth --arch ") + arch + " -o " + path);
     ASSERT_EQ(s.rc, 0) << arch << ": " << s.err;

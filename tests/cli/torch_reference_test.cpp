@@ -65,7 +65,7 @@ TEST_P(TorchReference, TotalNatsAgree) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Recurrent, TorchReference,
-                         ::testing::Values("archs/mamba.gguf", "archs/mamba-F16.gguf", "mamba"),
+                         ::testing::Values("archs/mamba.gguf", "archs/mamba-F16.gguf", "mamba", "jamba"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& ch : n) if (ch == '/' || ch == '-' || ch == '.') ch = '_';

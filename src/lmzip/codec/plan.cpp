@@ -151,12 +151,19 @@ std::vector<SegmentPlan> plan_segments(std::string_view input, const Tokenizer& 
         size = std::max<uint64_t>(1, static_cast<uint64_t>((end - pos) * ratio * 0.95));
       }
     }
-    while (best.size == 0) {  // still over budget: halve until it fits (one byte always does)
+    while (best.size == 0) {  // still over budget: halve until it fits
       size = std::max<uint64_t>(1, size / 2);
       uint64_t end = size >= remaining ? input.size() : cut_point(input, pos, pos + size);
       SegmentPlan plan{.offset = pos, .size = end - pos, .spans = {}, .token_count = 0};
       plan.spans = analyze_spans(input.substr(pos, end - pos), tokenizer, options);
       plan.token_count = count_tokens(plan.spans);
+      if (plan.token_count > options.segment_tokens && size == 1) {
+        // One character the tokenizer needs more tokens for than the budget (SentencePiece's "a" is "▁" "a"):
+        // code its bytes raw, which costs no tokens. Without this the loop never ends (--segment-tokens 1).
+        plan.spans.clear();
+        add_raw(plan.spans, 0, plan.size);
+        plan.token_count = 0;
+      }
       if (plan.token_count <= options.segment_tokens) best = std::move(plan);
     }
     if (best.token_count > 0) bytes_per_token = static_cast<double>(best.size) / best.token_count;

@@ -65,7 +65,7 @@ struct Family {
   NormKind norm = NormKind::Rms;  // also picks the eps key: layer_norm_rms_epsilon or layer_norm_epsilon
   RopeKind rope = RopeKind::Normal;
   bool rope_yarn = false;  // accepts rope.scaling.type "yarn" (the others refuse it)
-  std::vector<FamilyKey> keys;
+  std::vector<FamilyKey> keys{};
   std::vector<TensorSpec<ModelWeights>> model_tensors;
   std::vector<TensorSpec<LayerWeights>> layer_tensors;
   // Reads the family's keys (and anything that depends on the file) into the configuration. May be null.

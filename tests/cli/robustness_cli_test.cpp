@@ -1,0 +1,120 @@
+// Outputs that never clobber what they should not, bounded work, and one rule for numeric arguments
+// (docs/SECURITY.md): each case failed before its fix.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "lmzip/format/gguf.h"
+#include "lmzip/io/file.h"
+#include "testutil/testutil.h"
+
+namespace lmzip {
+namespace {
+
+const std::string kModel = "models/zoo-m2-F16.gguf";
+
+std::string make_dir(const std::string& name) {
+  const std::string dir = test::temp_dir() + "/" + name;
+  ::mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+TEST(Outputs, CompressNeverWritesOntoItsInputAndOverwritesOnlyWithForce) {
+  const std::string dir = make_dir("clobber");
+  write(dir + "/f", "some text to keep\n");
+  test::CliResult r = test::run_lmzip("compress -m " + kModel + " " + dir + "/f -o " + dir + "/f");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("is the input file"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(dir + "/f"), "some text to keep\n");
+  // Even with --force, and through another name for the same file.
+  ASSERT_EQ(::link((dir + "/f").c_str(), (dir + "/g").c_str()), 0);
+  r = test::run_lmzip("compress --force -m " + kModel + " " + dir + "/f -o " + dir + "/g");
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_EQ(read_file(dir + "/f"), "some text to keep\n");
+
+  ASSERT_EQ(test::run_lmzip("compress -m " + kModel + " " + dir + "/f").rc, 0);
+  r = test::run_lmzip("compress -m " + kModel + " " + dir + "/f");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("already exists; use --force"), std::string::npos) << r.err;
+  EXPECT_EQ(test::run_lmzip("compress --force -m " + kModel + " " + dir + "/f").rc, 0);
+  // decompress f.lmz would replace f: refused without --force.
+  r = test::run_lmzip("decompress -m " + kModel + " " + dir + "/f.lmz");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find(dir + "/f: already exists"), std::string::npos) << r.err;
+  r = test::run_lmzip("decompress --force -m " + kModel + " " + dir + "/f.lmz");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(read_file(dir + "/f"), "some text to keep\n");
+}
+
+TEST(Outputs, DevicesAndSymlinksAreWrittenThroughNotReplaced) {
+  const std::string dir = make_dir("devices");
+  write(dir + "/f", "hello\n");
+  test::CliResult r = test::run_lmzip("compress -m " + kModel + " " + dir + "/f -o /dev/null");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  struct stat st;
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "/dev/null was replaced";
+  ASSERT_EQ(::symlink("real.lmz", (dir + "/link.lmz").c_str()), 0);
+  ASSERT_EQ(test::run_lmzip("compress -m " + kModel + " " + dir + "/f -o " + dir + "/link.lmz").rc, 0);
+  ASSERT_EQ(::lstat((dir + "/link.lmz").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_GT(file_size(dir + "/real.lmz"), 0u);
+}
+
+TEST(Outputs, NanBpcIsAnErrorAfterTheResultIsPrinted) {
+  // A model whose final norm is NaN: every log-probability is NaN.
+  const std::string dir = make_dir("nan");
+  const std::string good = dir + "/tiny.gguf", bad = dir + "/nan.gguf";
+  ASSERT_EQ(test::run_lmzip("synth --arch llama -o " + good).rc, 0);
+  std::string bytes = read_file(good);
+  {
+    GgufFile f = GgufFile::open(good);
+    const GgufTensorInfo* t = f.find_tensor("output_norm.weight");
+    ASSERT_NE(t, nullptr);
+    const size_t offset = static_cast<size_t>(t->data - f.file_data());
+    const float nan = std::nanf("");
+    for (uint64_t i = 0; i < t->n_elements; ++i) std::memcpy(&bytes[offset + 4 * i], &nan, 4);
+  }
+  write(bad, bytes);
+  write(dir + "/text.txt", "a few words of text to score\n");
+  test::CliResult r = test::run_lmzip("bpc --json --db " + dir + "/store.sqlite -m " + bad + " " + dir + "/text.txt");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("not a finite number"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);  // still printed, still valid JSON
+  EXPECT_TRUE(j["bpc"].is_null());
+}
+
+TEST(BoundedWork, OneTokenSegmentsTerminate) {
+  const std::string dir = make_dir("tiny-budget");
+  write(dir + "/h", "a\nb");
+  test::CliResult r = test::run_lmzip("compress --segment-tokens 1 -t 1 -m " + kModel + " " + dir + "/h");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = test::run_lmzip("decompress --force -m " + kModel + " " + dir + "/h.lmz");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(read_file(dir + "/h"), "a\nb");
+}
+
+TEST(BoundedWork, ThreadCountIsCappedWithAWarning) {
+  const test::CliResult r = test::run_lmzip("bpc --no-db -t 100000 -m " + kModel + " data/cc.testA.jsonl --protocol "
+                                            "llama.cpp --window 64 --max-chunks 1");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("-t 100000 is more than 4 threads per hardware thread"), std::string::npos) << r.err;
+}
+
+TEST(Arguments, NegativeNumbersAreRefusedWithTheOptionNamed) {
+  for (const char* args : {"bpc --no-db --window -5", "bpc --no-db --stride -1", "bpc --no-db -t -1",
+                           "compress --segment-tokens -3"}) {
+    const test::CliResult r = test::run_lmzip(std::string(args) + " -m " + kModel + " data/cc.testA.jsonl");
+    EXPECT_EQ(r.rc, 2) << args;
+    EXPECT_NE(r.err.find("must not be negative"), std::string::npos) << args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace lmzip
