@@ -13,6 +13,7 @@
 #include "command.h"
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
+#include "lmzip/core/utf8.h"
 #include "lmzip/core/version.h"
 #include "lmzip/io/file.h"
 #include "lmzip/model/model.h"
@@ -87,8 +88,9 @@ nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Co
           {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? double(r.scored_this_run) / r.seconds : 0.0},
           {"protocol", protocol_name(p.protocol)}, {"window", p.window}, {"stride", p.stride},
           {"max_chunks", p.max_windows},
-          {"model", model_name}, {"model_path", a.model_path}, {"model_id", model_id}, {"model_bytes", model_bytes},
-          {"corpus", c.name}, {"corpus_path", c.path}, {"corpus_sha256", c.sha256}, {"field", a.field},
+          {"model", escape_invalid_utf8(model_name)}, {"model_path", escape_invalid_utf8(a.model_path)},
+          {"model_id", model_id}, {"model_bytes", model_bytes},
+          {"corpus", escape_invalid_utf8(c.name)}, {"corpus_path", escape_invalid_utf8(c.path)}, {"corpus_sha256", c.sha256}, {"field", a.field},
           {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
           {"threads", threads}, {"lmzip_version", kVersion}};
 }
@@ -211,6 +213,7 @@ int run_bpc(int argc, char** argv) {
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL.gguf");
+  if (a.no_db && !a.db_path.empty()) throw UsageError("--db and --no-db contradict each other: give one");
 
   const auto started = iso_now();
   GgufFile file = GgufFile::open(a.model_path);

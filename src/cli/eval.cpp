@@ -173,7 +173,10 @@ int run_eval(int argc, char** argv) {
   if (a.data.empty()) throw UsageError("give the evaluated data with --data PATH");
   if (a.max_context < 16) throw UsageError("--max-context must be at least 16");
   if (a.min_k < 0 || a.min_k > 100) throw UsageError("--min-k is a percentage in (0, 100]");
-  if (a.batch < 1 || a.batch > 1000000) throw UsageError("--batch must be at least 1");
+  if (a.batch < 1 || a.batch > 1000000) throw UsageError("--batch must be in 1..1000000");
+  if (a.limit == 0) throw UsageError("--limit 0 evaluates nothing: give at least 1 (or leave it out for all)");
+  if (a.no_db && !a.db_path.empty()) throw UsageError("--db and --no-db contradict each other: give one");
+  if (!a.task.empty() && !a.task_file.empty()) throw UsageError("give --task or --task-file, not both");
   const eval::TaskSpec spec = resolve_task(a);
   const auto docs = eval::load_documents(spec, a.data);
   std::vector<nlohmann::ordered_json> pool;

@@ -12,6 +12,9 @@
 namespace lmzip::cli {
 namespace {
 
+// Stores written before names were escaped may hold invalid UTF-8: keep every JSON output valid regardless.
+constexpr auto kReplaceInvalid = nlohmann::json::error_handler_t::replace;
+
 const char* kDbHelp = "results database (default: $LMZIP_DB, else ./lmzip-results.sqlite)";
 
 std::string db_path(const std::string& db) { return db.empty() ? ResultsStore::default_path() : db; }
@@ -42,7 +45,7 @@ int list(int argc, char** argv) {
     if (!json) std::cout << pad("model", 28) << pad("benchmark", 24) << pad("score", 8) << pad("stderr", 8) << "metric\n";
     for (const auto& s : store.scores()) {
       if (json) {
-        std::cout << score_json(s).dump() << "\n";
+        std::cout << score_json(s).dump(-1, ' ', false, kReplaceInvalid) << "\n";
         continue;
       }
       std::cout << pad(s.score.model_name, 28) << pad(s.score.benchmark, 24) << pad(fixed(s.score.score, 4), 8)
@@ -56,7 +59,7 @@ int list(int argc, char** argv) {
   }
   for (const auto& r : store.bpc_runs({.model_name = model, .corpus_name = corpus})) {
     if (json) {
-      std::cout << bpc_run_json(r).dump() << "\n";
+      std::cout << bpc_run_json(r).dump(-1, ' ', false, kReplaceInvalid) << "\n";
       continue;
     }
     std::cout << pad(std::to_string(r.id), 6) << pad(r.run.model_name, 28) << pad(r.run.corpus_name, 20)
@@ -83,7 +86,7 @@ int show(int argc, char** argv) {
   if (!run) throw Error("no run with id " + ids[0] + " in " + store.path() + " (see lmzip results list)");
   nlohmann::ordered_json j = bpc_run_json(*run);
   if (json) {
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, kReplaceInvalid) << "\n";
     return 0;
   }
   for (const auto& [k, v] : j.items()) {
@@ -115,7 +118,7 @@ int export_results(int argc, char** argv) {
     for (const auto& r : store.bpc_runs()) j["bpc_runs"].push_back(bpc_run_json(r));
     j["scores"] = nlohmann::ordered_json::array();
     for (const auto& s : store.scores()) j["scores"].push_back(score_json(s));
-    text = j.dump(1) + "\n";
+    text = j.dump(1, ' ', false, kReplaceInvalid) + "\n";
   }
   if (output.empty()) std::cout << text;
   else write_file_atomic(output, text);

@@ -83,11 +83,25 @@ TEST(Outputs, NanBpcIsAnErrorAfterTheResultIsPrinted) {
   }
   write(bad, bytes);
   write(dir + "/text.txt", "a few words of text to score\n");
-  test::CliResult r = test::run_lmzip("bpc --json --db " + dir + "/store.sqlite -m " + bad + " " + dir + "/text.txt");
+  test::CliResult r = test::run_lmzip("bpc --json --protocol doc --db " + dir + "/store.sqlite -m " + bad + " " +
+                                          dir + "/text.txt");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("not a finite number"), std::string::npos) << r.err;
   const auto j = nlohmann::json::parse(r.out);  // still printed, still valid JSON
   EXPECT_TRUE(j["bpc"].is_null());
+}
+
+TEST(Outputs, FileNamesThatAreNotUtf8KeepTheStoreAndJsonValid) {
+  const std::string dir = make_dir("names");
+  const std::string corpus = dir + "/caf\xe9.txt";  // Latin-1 bytes, not UTF-8
+  write(corpus, "a few words of text to score\n");
+  const std::string db = dir + "/store.sqlite";
+  test::CliResult r = test::run_lmzip("bpc --json --protocol doc --db " + db + " -m " + kModel + " '" + corpus + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["corpus_path"], dir + "/caf\\xE9.txt");
+  r = test::run_lmzip("results list --json --db " + db);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("caf\\\\xE9"), std::string::npos) << r.out;  // the JSON text holds caf\\xE9
 }
 
 TEST(BoundedWork, OneTokenSegmentsTerminate) {
@@ -114,6 +128,23 @@ TEST(Arguments, NegativeNumbersAreRefusedWithTheOptionNamed) {
     EXPECT_EQ(r.rc, 2) << args;
     EXPECT_NE(r.err.find("must not be negative"), std::string::npos) << args << ": " << r.err;
   }
+}
+
+TEST(Arguments, MeaninglessOrConflictingOptionsAreRefused) {
+  const std::string bpc = "bpc -m " + kModel + " data/cc.testA.jsonl ";
+  test::CliResult r = test::run_lmzip(bpc + "--db /tmp/x.sqlite --no-db");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--db and --no-db contradict"), std::string::npos) << r.err;
+  const std::string eval = "eval --no-db -m " + kModel + " --data tests/eval/fixtures/arc/ARC-Challenge-Test.jsonl ";
+  r = test::run_lmzip(eval + "--task arc_challenge --limit 0");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--limit 0 evaluates nothing"), std::string::npos) << r.err;
+  r = test::run_lmzip(eval + "--task arc_challenge --task-file tasks/x.json");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--task or --task-file, not both"), std::string::npos) << r.err;
+  r = test::run_lmzip(eval + "--task arc_challenge --shots -1");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--shots must not be negative"), std::string::npos) << r.err;
 }
 
 }  // namespace

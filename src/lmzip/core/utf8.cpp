@@ -68,4 +68,28 @@ uint32_t decode_utf8(std::string_view s, size_t& pos) {
   return cp;
 }
 
+std::string escape_invalid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t bad = 0;
+    if (is_valid_utf8(s.substr(pos), &bad)) bad = s.size() - pos;
+    for (size_t i = pos; i < pos + bad; ++i) {
+      out += s[i];
+      if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == 'x') out += '\\';  // "\x" stays distinguishable
+    }
+    pos += bad;
+    if (pos < s.size()) {
+      static const char* hex = "0123456789ABCDEF";
+      const auto b = static_cast<unsigned char>(s[pos]);
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 15];
+      ++pos;
+    }
+  }
+  return out;
+}
+
 }  // namespace lmzip

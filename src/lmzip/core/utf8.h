@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace lmzip {
@@ -13,6 +14,11 @@ bool is_valid_utf8(std::string_view s, size_t* error_offset = nullptr);
 
 // Number of code points in valid UTF-8 (every byte that is not a continuation byte starts one).
 size_t count_code_points(std::string_view s);
+
+// `s` with every byte that is not part of valid UTF-8 written as the four characters \xNN (and a backslash
+// that would start such an escape doubled), so that names from the file system stay valid in JSON and in the
+// results store, and the original bytes can be read back.
+std::string escape_invalid_utf8(std::string_view s);
 
 // Decodes one code point at s[pos] (valid UTF-8 assumed by the caller or checked): returns the code point and
 // advances pos; malformed input yields U+FFFD and advances by one byte.
