@@ -44,7 +44,8 @@ int run_decompress(int argc, char** argv) {
   threads = resolve_threads(threads);
 
   CodecModel m(model_path);
-  std::string lmz = read_file(inputs[0]);
+  // The magic bytes first: a wrong input (or an endless stream) is refused before it is read whole.
+  std::string lmz = read_file(inputs[0], {.magic = std::string_view("\x89LMZ\r\n\x1a\n", 8), .format = "an .lmz"});
   std::string name = inputs[0] == "-" ? "<stdin>" : inputs[0];
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };

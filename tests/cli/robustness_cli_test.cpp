@@ -114,6 +114,26 @@ TEST(BoundedWork, OneTokenSegmentsTerminate) {
   EXPECT_EQ(read_file(dir + "/h"), "a\nb");
 }
 
+TEST(BoundedWork, EndlessInputsAndFifoModelsAreRefusedAtOnce) {
+  test::CliResult r = test::run_lmzip("decompress -m " + kModel + " /dev/zero -o /dev/null");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("/dev/zero: is a device, not a file"), std::string::npos) << r.err;
+  r = test::run_lmzip("compress -m " + kModel + " /dev/zero -o /dev/null");
+  EXPECT_NE(r.err.find("is a device"), std::string::npos) << r.err;
+  // A stream that is not .lmz is refused after its first 8 bytes, not after reading it all.
+  std::string out, err;
+  const int rc = test::run_command("timeout 20 sh -c 'cat /dev/zero | " + test::lmzip_bin() + " decompress -m " +
+                                       kModel + " - -o /dev/null'", &out, &err);
+  EXPECT_EQ(rc, 1) << err;
+  EXPECT_NE(err.find("<stdin>: not an .lmz file (bad magic bytes)"), std::string::npos) << err;
+  // A FIFO as the model: an error naming it, at once (it used to block, then report a wrong "missing magic").
+  const std::string fifo = make_dir("fifo") + "/model.gguf";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  r = test::run_lmzip("bpc --no-db -m " + fifo + " data/cc.testA.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("is not a regular file"), std::string::npos) << r.err;
+}
+
 TEST(BoundedWork, ThreadCountIsCappedWithAWarning) {
   const test::CliResult r = test::run_lmzip("bpc --no-db -t 100000 -m " + kModel + " data/cc.testA.jsonl --protocol "
                                             "llama.cpp --window 64 --max-chunks 1");

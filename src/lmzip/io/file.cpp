@@ -21,7 +21,8 @@ std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO given as a model must be refused, not wait forever for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -32,6 +33,10 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
     throw Error(path + ": is a directory, expected a file");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path + ": is not a regular file (a FIFO, device or socket cannot be memory-mapped); give a file");
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {
@@ -72,32 +77,57 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
-std::string read_file(const std::string& path) {
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw Error(path + ": is a directory, expected a file");
-  }
+namespace {
+
+// Reads fd to the end, within the limits. `name` is for messages.
+std::string read_all(int fd, const std::string& name, bool stream, const ReadLimits& limits) {
   std::string out;
   char buf[1 << 16];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      std::string e = errno_text();
-      ::close(fd);
-      throw Error(path + ": read failed: " + e);
+      throw Error(name + ": read failed: " + errno_text());
     }
     if (n == 0) break;
+    const size_t before = out.size();
     out.append(buf, static_cast<size_t>(n));
+    // The magic bytes as soon as there are enough of them: a wrong file is refused before it is read whole.
+    if (!limits.magic.empty() && before < limits.magic.size() && out.size() >= limits.magic.size() &&
+        out.compare(0, limits.magic.size(), limits.magic) != 0) {
+      throw Error(name + ": not " + std::string(limits.format) + " file (bad magic bytes)");
+    }
+    if (stream && out.size() > limits.max_stream_bytes) {
+      throw Error(name + ": more than " + std::to_string(limits.max_stream_bytes >> 20) +
+                  " MiB from a stream; give a file instead");
+    }
   }
-  ::close(fd);
+  if (!limits.magic.empty() && out.size() < limits.magic.size()) {
+    throw Error(name + ": not " + std::string(limits.format) + " file (too short for its magic bytes)");
+  }
   return out;
+}
+
+}  // namespace
+
+std::string read_file(const std::string& path, const ReadLimits& limits) {
+  if (path == "-") return read_all(STDIN_FILENO, "<stdin>", /*stream=*/true, limits);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+    ::close(fd);
+    throw Error(path + (S_ISDIR(st.st_mode) ? ": is a directory, expected a file"
+                                            : ": is a device, not a file (use '-' to read standard input)"));
+  }
+  try {
+    std::string out = read_all(fd, path, !S_ISREG(st.st_mode), limits);
+    ::close(fd);
+    return out;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
 }
 
 namespace {

@@ -32,8 +32,17 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// What read_file accepts. Streams (standard input, pipes) are read up to max_stream_bytes; a device (/dev/zero)
+// is refused: it never ends. With `magic`, the first bytes must equal it, checked before reading the rest, and
+// the error says the file is not a `format` file.
+struct ReadLimits {
+  uint64_t max_stream_bytes = uint64_t{8} << 30;
+  std::string_view magic{};
+  std::string_view format{};
+};
+
 // The whole content of a file ("-" reads standard input).
-std::string read_file(const std::string& path);
+std::string read_file(const std::string& path, const ReadLimits& limits = {});
 
 // Writes `content` to `path` atomically: a temporary file beside it, fsync, then rename.
 void write_file_atomic(const std::string& path, std::string_view content);
