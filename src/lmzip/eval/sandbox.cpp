@@ -41,6 +41,7 @@
 #include <thread>
 
 #include "lmzip/core/error.h"
+#include "lmzip/io/file.h"
 
 namespace lmzip::eval {
 namespace {
@@ -334,6 +335,10 @@ void build_dev(const Plan& p) {
       mount("tmpfs", p.shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, p.shm_opts.c_str()) != 0) {
     setup_failed(p, "/dev/shm");
   }
+  // (In a user namespace init and the program share a uid: only a read-only /dev keeps it unwritable.)
+  if (mount(nullptr, p.dev.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, nullptr) != 0) {
+    setup_failed(p, "read-only /dev");
+  }
 }
 
 // The program's /tmp: a fresh tmpfs of limits.tmp_bytes owned by 65534, holding the program.
@@ -395,6 +400,9 @@ void build_root(const Plan& p) {
 
 [[noreturn]] void namespace_init(const Plan& p) {
   build_root(p);
+  // Not dumpable: its /proc/1 entries belong to root, and (in a user namespace, where it shares the program's
+  // uid) the program cannot open its memory. The program's exec makes the program itself dumpable again.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   const pid_t program = fork();
   if (program < 0) setup_failed(p, "fork of the program");
   if (program == 0) exec_program(p, true);
@@ -483,7 +491,19 @@ RunOutcome run_confined(Plan& plan) {
   return o;
 }
 
-RunOutcome run_unconfined(const Plan& plan, bool& network_isolated) {
+// The pre-namespace sandbox: the program in a host temporary directory (dir/work, handed to 65534), the
+// rlimits, the uid drop and a process-group kill.
+RunOutcome run_unconfined(Plan& plan, const std::string& program, const std::string& dir, bool& network_isolated) {
+  plan.workdir = dir + "/work";
+  std::filesystem::create_directory(plan.workdir);
+  if (geteuid() == 0 && chown(plan.workdir.c_str(), kNobody, kNobody) != 0) {
+    throw Error("sandbox: cannot hand " + plan.workdir + " to uid 65534");
+  }
+  chmod(dir.c_str(), 0711);
+  plan.script = plan.workdir + "/program.py";
+  plan.env_strings.clear(), plan.env.clear();
+  plan_exec(plan, plan.workdir);
+  write_file_atomic(plan.script, program);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw Error("sandbox: pipe failed");
   const auto start = std::chrono::steady_clock::now();
@@ -551,7 +571,7 @@ SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimi
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
     }
-  } cleanup{dir};
+  } cleanup{dir, -1};
   Plan plan;
   plan.limits = limits;
   plan.output = cleanup.fd = memfd_create("lmzip-sandbox-output", 0);
@@ -571,22 +591,8 @@ SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimi
                   "it. lmzip eval --unsafe-exec runs it anyway with only rlimits, a uid drop and a process-group "
                   "kill");
     }
-    // The pre-namespace sandbox: the program in a host temporary directory, only the rlimits and a group kill.
-    plan.workdir = dir + "/work";
-    std::filesystem::create_directory(plan.workdir);
-    if (geteuid() == 0 && chown(plan.workdir.c_str(), kNobody, kNobody) != 0) {
-      throw Error("sandbox: cannot hand " + plan.workdir + " to uid 65534");
-    }
-    chmod(dir.c_str(), 0711);
-    plan.script = plan.workdir + "/program.py";
-    plan.env_strings.clear(), plan.env.clear();
-    plan_exec(plan, plan.workdir);
-    { std::FILE* f = std::fopen(plan.script.c_str(), "wb");
-      if (!f) throw Error("sandbox: cannot write " + plan.script);
-      std::fwrite(program.data(), 1, program.size(), f);
-      std::fclose(f); }
     r.isolation = "none (--unsafe-exec): " + o.setup_error;
-    o = run_unconfined(plan, r.network_isolated);
+    o = run_unconfined(plan, program, dir, r.network_isolated);
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.have_status && WIFEXITED(o.status)) r.exit_code = WEXITSTATUS(o.status);
