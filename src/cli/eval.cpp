@@ -20,6 +20,7 @@
 #include "lmzip/eval/engine_lm.h"
 #include "lmzip/eval/results_json.h"
 #include "lmzip/eval/runner.h"
+#include "lmzip/eval/sandbox.h"
 #include "lmzip/eval/task.h"
 #include "lmzip/format/gguf.h"
 #include "lmzip/io/file.h"
@@ -38,7 +39,7 @@ struct EvalArgs {
   int shots = -1, threads = 0;
   long long max_context = 2048;
   double min_k = 0;
-  bool json = false, add_bos = false, no_db = false, list_tasks = false;
+  bool json = false, add_bos = false, no_db = false, list_tasks = false, unsafe_exec = false;
 };
 
 std::string model_name_of(const std::string& path) {
@@ -132,6 +133,17 @@ eval::TaskSpec resolve_task(const EvalArgs& a) {
   return eval::builtin_task(a.task);
 }
 
+// A code task runs untrusted generated programs: find out before loading the model whether this kernel lets the
+// sandbox confine them (an error without --unsafe-exec where it does not; a warning with it).
+void check_sandbox(bool unsafe_exec) {
+  eval::SandboxLimits probe;
+  probe.allow_unsafe = unsafe_exec;
+  const eval::SandboxResult r = eval::run_python_sandboxed("", probe);
+  if (!r.isolated) {
+    std::fprintf(stderr, "warning: generated code runs unconfined: %s\n", r.isolation.c_str());
+  }
+}
+
 int run_eval(int argc, char** argv) {
   EvalArgs a;
   ArgParser args("lmzip eval -m MODEL.gguf --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]\n"
@@ -164,6 +176,9 @@ int run_eval(int argc, char** argv) {
   args.flag("--no-db", &a.no_db, "do not record the scores");
   args.flag("--json", &a.json, "print JSON instead of a table");
   args.flag("--list-tasks", &a.list_tasks, "list the built-in tasks and exit");
+  args.flag("--unsafe-exec", &a.unsafe_exec,
+            "code tasks: run generated programs even where the kernel refuses the sandbox's namespaces\n"
+            "(then only rlimits, a uid drop and a process-group kill confine them; docs/SECURITY.md)");
   if (!args.parse(argc, argv)) return 0;
   if (a.list_tasks) {
     for (const auto& n : eval::builtin_task_names()) std::printf("%-16s %s\n", n.c_str(), eval::builtin_task(n).title.c_str());
@@ -178,6 +193,7 @@ int run_eval(int argc, char** argv) {
   if (a.no_db && !a.db_path.empty()) throw UsageError("--db and --no-db contradict each other: give one");
   if (!a.task.empty() && !a.task_file.empty()) throw UsageError("give --task or --task-file, not both");
   const eval::TaskSpec spec = resolve_task(a);
+  if (!spec.program.empty()) check_sandbox(a.unsafe_exec);
   const auto docs = eval::load_documents(spec, a.data);
   std::vector<nlohmann::ordered_json> pool;
   if (!a.fewshot_data.empty()) pool = eval::load_documents(spec, a.fewshot_data);
@@ -195,6 +211,7 @@ int run_eval(int argc, char** argv) {
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   eval::EvalOptions options{.limit = a.limit, .num_fewshot = a.shots, .min_k = a.min_k / 100.0,
                             .batch_docs = static_cast<size_t>(a.batch)};
+  options.unsafe_exec = a.unsafe_exec;
   const auto* pool_ptr = a.fewshot_data.empty() ? nullptr : &pool;
 
   // Open the results store before the long work, so a bad --db fails at once.

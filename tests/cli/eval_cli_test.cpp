@@ -98,6 +98,33 @@ TEST(EvalCli, EveryBuiltinTaskRunsOnItsFixture) {
   EXPECT_TRUE(nlohmann::json::parse(r.out)["metrics"].contains("pass@1"));
 }
 
+// Code tasks on a kernel that refuses the sandbox's namespaces (simulated with LMZIP_SANDBOX_NO_NAMESPACES=1):
+// an error naming --unsafe-exec before the model is loaded; with --unsafe-exec a warning, and every sample says
+// how it was confined.
+TEST(EvalCli, CodeTasksRefuseToRunUnconfinedWithoutUnsafeExec) {
+  const std::string dir = test::temp_dir();
+  const std::string mbpp_test = dir + "/mbpp_unsafe.jsonl", samples = dir + "/unsafe_samples.jsonl";
+  std::string all = read_file(kFixtures + "mbpp/mbpp.jsonl");
+  write_file_atomic(mbpp_test, all.substr(all.rfind("{\"text\"")));
+  const std::string cmd = "eval --json --no-db -t 1 -m " + kModel + " --task mbpp --data " + mbpp_test +
+                          " --fewshot-data " + kFixtures + "mbpp/mbpp.jsonl --log-samples " + samples;
+  CliRun confined = lmzip(cmd);
+  ASSERT_EQ(confined.rc, 0) << confined.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(samples))["isolation"], "namespaces");
+  setenv("LMZIP_SANDBOX_NO_NAMESPACES", "1", 1);
+  CliRun refused = lmzip(cmd);
+  CliRun unsafe = lmzip(cmd + " --unsafe-exec");
+  unsetenv("LMZIP_SANDBOX_NO_NAMESPACES");
+  EXPECT_EQ(refused.rc, 1);
+  EXPECT_NE(refused.err.find("cannot confine untrusted code"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--unsafe-exec"), std::string::npos) << refused.err;
+  ASSERT_EQ(unsafe.rc, 0) << unsafe.err;
+  EXPECT_NE(unsafe.err.find("warning: generated code runs unconfined"), std::string::npos) << unsafe.err;
+  const std::string isolation = nlohmann::json::parse(read_file(samples))["isolation"];
+  EXPECT_EQ(isolation.rfind("none (--unsafe-exec)", 0), 0u) << isolation;
+  EXPECT_NE(lmzip("eval --help").out.find("--unsafe-exec"), std::string::npos);
+}
+
 TEST(EvalCli, ListTasks) {
   CliRun r = lmzip("eval --list-tasks");
   ASSERT_EQ(r.rc, 0);

@@ -175,6 +175,42 @@ TEST(TaskData, ErrorsNameTheFileAndExpectedFields) {
                Error);  // generation needs doc_to_target
 }
 
+// Issue "eval code sandbox" item 5: a code task's limits are checked when the task file is read: a zero or
+// negative timeout (every program "times out"), memory_mb -1 (no memory cap) and strings where numbers belong
+// are errors naming the field, not raw JSON library messages.
+TEST(TaskData, CodeTaskLimitsAreValidated) {
+  const Json base = Json::parse(R"({"name": "x", "format": "jsonl", "doc_to_text": "{{q}}", "doc_to_target": "{{a}}",
+                                    "request": "generate_until", "program": "{{_response}}"})");
+  EXPECT_NO_THROW(parse_task(base, "x.json"));
+  auto message = [&](const char* key, const Json& value) -> std::string {
+    Json d = base;
+    d[key] = value;
+    try {
+      parse_task(d, "x.json");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  for (const Json& bad : {Json(0), Json(-1.5), Json("3"), Json(nullptr), Json(1e9)}) {
+    const std::string m = message("timeout_seconds", bad);
+    EXPECT_NE(m.find("x.json"), std::string::npos) << bad << ": " << m;
+    EXPECT_NE(m.find("timeout_seconds"), std::string::npos) << bad << ": " << m;
+    EXPECT_EQ(m.find("json.exception"), std::string::npos) << m;
+  }
+  for (const Json& bad : {Json(-1), Json(0), Json("1024"), Json(2.5), Json(1 << 30)}) {
+    const std::string m = message("memory_mb", bad);
+    EXPECT_NE(m.find("memory_mb"), std::string::npos) << bad << ": " << m;
+    EXPECT_EQ(m.find("json.exception"), std::string::npos) << m;
+  }
+  Json ok = base;
+  ok["timeout_seconds"] = 0.5;
+  ok["memory_mb"] = 8192;
+  TaskSpec t = parse_task(ok, "x.json");
+  EXPECT_EQ(t.timeout_seconds, 0.5);
+  EXPECT_EQ(t.memory_mb, 8192);
+}
+
 TEST(TaskData, EveryBuiltinTaskParses) {
   for (const auto& name : builtin_task_names()) EXPECT_EQ(builtin_task(name).name, name);
 }

@@ -205,16 +205,19 @@ void score_choice_doc(const TaskSpec& spec, const Json& doc, const std::vector<C
   sample["acc_norm"] = v.acc_norm;
 }
 
-void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::string& response, Json& sample,
-                          std::map<std::string, std::vector<double>>& values) {
+void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::string& response, bool unsafe_exec,
+                          Json& sample, std::map<std::string, std::vector<double>>& values) {
   sample["response"] = response;
   if (!spec.program.empty()) {
     Json with_response = doc;
     with_response["_response"] = response;
     const std::string program = render_text(spec.program, with_response);
-    const SandboxLimits limits{.wall_seconds = spec.timeout_seconds,
-                               .cpu_seconds = static_cast<int>(std::ceil(spec.timeout_seconds)),
-                               .memory_bytes = static_cast<uint64_t>(spec.memory_mb) << 20};
+    // The task file's limits were range-checked by parse_task; the sandbox checks them again.
+    SandboxLimits limits;
+    limits.wall_seconds = spec.timeout_seconds;
+    limits.cpu_seconds = static_cast<int>(std::ceil(spec.timeout_seconds));
+    limits.memory_bytes = static_cast<uint64_t>(std::max(spec.memory_mb, 0)) << 20;
+    limits.allow_unsafe = unsafe_exec;
     if (!spec.program_requires.empty()) {
       // A document whose library is missing is reported as skipped: never a pass, never a fail.
       values.try_emplace("pass@1");  // the metric exists even when document 0 is skipped
@@ -235,6 +238,7 @@ void score_generation_doc(const TaskSpec& spec, const Json& doc, const std::stri
     sample["execution"] = status_name(run.status);
     sample["execution_output"] = run.output;
     sample["network_isolated"] = run.network_isolated;
+    sample["isolation"] = run.isolation;
     return;
   }
   auto refs = references_of(spec, doc);
@@ -287,7 +291,7 @@ DocOutcome score_document(const TaskSpec& spec, const Json& doc, const PendingDo
   if (spec.request == RequestType::LoglikelihoodOptions) {
     score_choice_doc(spec, doc, loglikelihoods[p.options], out.sample, out.values);
   } else {
-    score_generation_doc(spec, doc, generations[p.generation], out.sample, out.values);
+    score_generation_doc(spec, doc, generations[p.generation], options.unsafe_exec, out.sample, out.values);
   }
   if (options.min_k > 0) {
     const auto& answer = loglikelihoods[p.min_k];

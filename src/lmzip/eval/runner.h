@@ -100,6 +100,9 @@ struct EvalOptions {
   std::function<void(const std::vector<DocOutcome>& block)> on_block = nullptr;
   // Checked after each block (after on_block): when set, run_task throws EvalInterrupted.
   const std::atomic<bool>* cancel = nullptr;
+  // Code tasks: run generated programs even where the kernel refuses the sandbox's namespaces (lmzip eval
+  // --unsafe-exec; sandbox.h). Off: such a task fails with an error instead.
+  bool unsafe_exec = false;
 };
 
 // Thrown by run_task when EvalOptions::cancel was set; every finished block has gone to on_block.

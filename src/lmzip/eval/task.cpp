@@ -1,6 +1,7 @@
 #include "lmzip/eval/task.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <regex>
 
@@ -35,8 +36,19 @@ std::vector<std::string> get_strings(const Json& d, const char* key, const std::
 
 int get_int(const Json& d, const char* key, const std::string& origin, int fallback) {
   if (!d.contains(key)) return fallback;
-  if (!d[key].is_number_integer()) throw Error(origin + ": task field \"" + key + "\" must be an integer");
-  return d[key].get<int>();
+  const Json& v = d[key];
+  // (is_number_integer alone would let get<int> wrap 2^40 or a huge unsigned into a small or negative int.)
+  if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX ||
+      (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT32_MAX))) {
+    throw Error(origin + ": task field \"" + key + "\" must be an integer");
+  }
+  return v.get<int>();
+}
+
+double get_number(const Json& d, const char* key, const std::string& origin, double fallback) {
+  if (!d.contains(key)) return fallback;
+  if (!d[key].is_number()) throw Error(origin + ": task field \"" + key + "\" must be a number");
+  return d[key].get<double>();
 }
 
 void parse_generation(const Json& d, const std::string& origin, TaskSpec& t) {
@@ -149,9 +161,16 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
     if (t.doc_to_target.empty()) throw Error(origin + ": a generate_until task needs \"doc_to_target\"");
     parse_generation(d, origin, t);
     t.program = get_string(d, "program", origin, false);
-    if (d.contains("timeout_seconds")) t.timeout_seconds = d["timeout_seconds"].get<double>();
+    t.timeout_seconds = get_number(d, "timeout_seconds", origin, 3.0);
+    // Limits that would disable a guard (0 s: every program "times out"; -1 MiB: no memory cap) are errors.
+    if (!(t.timeout_seconds > 0 && t.timeout_seconds <= 86400)) {
+      throw Error(origin + ": task field \"timeout_seconds\" must be in (0, 86400] seconds");
+    }
     t.program_requires = get_string(d, "program_requires", origin, false);
     t.memory_mb = get_int(d, "memory_mb", origin, 1024);
+    if (t.memory_mb < 1 || t.memory_mb > (1 << 20)) {
+      throw Error(origin + ": task field \"memory_mb\" must be an integer in 1..1048576 (MiB)");
+    }
     t.metrics = {t.program.empty() ? "exact_match" : "pass@1"};
   } else {
     throw Error(origin + ": request '" + request + "' is not loglikelihood_options or generate_until");
