@@ -1,6 +1,7 @@
 // HTML → text with gumbo.
 #include <gumbo.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -139,11 +140,115 @@ std::string title_of(const GumboOutput* out) {
   return title;
 }
 
+// ---- Nesting cap ----
+// gumbo's tree construction costs O(depth) per tag (scope checks walk the open elements), so a hostile page of
+// 200k nested <div>s takes minutes. Before parsing, one linear scan estimates the depth; past kMaxDepth the
+// tags that would nest deeper are dropped (their text stays), which bounds the parse to O(n * kMaxDepth).
+// Normal pages never come near it and are parsed untouched.
+constexpr int kMaxDepth = 512;
+
+bool ascii_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::string lower_name(std::string_view html, size_t i) {
+  std::string n;
+  while (i < html.size() && (ascii_alpha(html[i]) || (html[i] >= '0' && html[i] <= '9'))) {
+    n += static_cast<char>(html[i] | 0x20);
+    ++i;
+  }
+  return n;
+}
+
+// Elements that never hold children (void) or whose end tag is usually omitted: they do not count as nesting.
+bool counts_as_nesting(const std::string& name) {
+  static const char* const flat[] = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                                     "param", "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th",
+                                     "option", "optgroup", "thead", "tbody", "tfoot", "colgroup", "caption", "rb",
+                                     "rt", "rp", "html", "head", "body"};
+  for (const char* f : flat) {
+    if (name == f) return false;
+  }
+  return true;
+}
+
+// Calls on_tag(begin, end, opening, nesting) for every tag [begin, end) outside comments and raw text.
+template <typename OnTag>
+void scan_tags(std::string_view html, OnTag on_tag) {
+  size_t i = 0;
+  while ((i = html.find('<', i)) != std::string_view::npos) {
+    if (html.compare(i, 4, "<!--") == 0) {
+      const size_t e = html.find("-->", i + 4);
+      i = e == std::string_view::npos ? html.size() : e + 3;
+      continue;
+    }
+    const bool closing = i + 1 < html.size() && html[i + 1] == '/';
+    const size_t name_at = i + (closing ? 2 : 1);
+    if (name_at >= html.size() || !ascii_alpha(html[name_at])) {
+      ++i;
+      continue;
+    }
+    const std::string name = lower_name(html, name_at);
+    const size_t gt = html.find('>', name_at);
+    const size_t end = gt == std::string_view::npos ? html.size() : gt + 1;
+    const bool self_closing = end >= 2 && html[end - 2] == '/';
+    on_tag(i, end, !closing, counts_as_nesting(name) && !self_closing);
+    i = end;
+    if (!closing && (name == "script" || name == "style")) {  // raw text up to the end tag
+      const size_t e = html.find("</" + name, i);
+      i = e == std::string_view::npos ? html.size() : e;
+    }
+  }
+}
+
+// The page with the tags that nest deeper than kMaxDepth removed (only called when some do).
+std::string cap_nesting(std::string_view html) {
+  std::string out;
+  out.reserve(html.size());
+  int depth = 0, dropped = 0;  // dropped: open tags removed whose end tags are still to come
+  size_t copied = 0;
+  scan_tags(html, [&](size_t begin, size_t end, bool opening, bool nesting) {
+    if (!nesting) return;
+    bool drop = false;
+    if (opening) {
+      if (depth >= kMaxDepth) drop = true, ++dropped;
+      else ++depth;
+    } else if (dropped > 0) {
+      drop = true, --dropped;
+    } else if (depth > 0) {
+      --depth;
+    }
+    if (drop) {
+      out.append(html.substr(copied, begin - copied));
+      copied = end;
+    }
+  });
+  out.append(html.substr(copied));
+  return out;
+}
+
+int max_nesting(std::string_view html) {
+  int depth = 0, deepest = 0;
+  scan_tags(html, [&](size_t, size_t, bool opening, bool nesting) {
+    if (!nesting) return;
+    depth = opening ? depth + 1 : std::max(0, depth - 1);
+    deepest = std::max(deepest, depth);
+  });
+  return deepest;
+}
+
+GumboOutput* parse_capped(const GumboOptions& options, std::string_view html, std::string& storage) {
+  if (max_nesting(html) > kMaxDepth) {
+    storage = cap_nesting(html);
+    html = storage;
+  }
+  return gumbo_parse_with_options(&options, html.data(), html.size());
+}
+
 }  // namespace
 
 std::string html_to_text(std::string_view html, std::string* title) {
   GumboOptions options = parse_options();
-  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
+  std::string storage;
+  GumboOutput* out = parse_capped(options, html, storage);
   std::string text = text_of(out);
   if (title) *title = title_of(out);
   gumbo_destroy_output(&options, out);
@@ -154,7 +259,8 @@ std::string html_to_text(std::string_view html) { return html_to_text(html, null
 
 std::string html_title(std::string_view html) {
   GumboOptions options = parse_options();
-  GumboOutput* out = gumbo_parse_with_options(&options, html.data(), html.size());
+  std::string storage;
+  GumboOutput* out = parse_capped(options, html, storage);
   std::string title = title_of(out);
   gumbo_destroy_output(&options, out);
   return title;
