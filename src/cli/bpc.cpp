@@ -15,6 +15,7 @@
 #include "lmzip/core/hash.h"
 #include "lmzip/core/utf8.h"
 #include "lmzip/core/version.h"
+#include "lmzip/hf/model_source.h"
 #include "lmzip/io/file.h"
 #include "lmzip/model/model.h"
 #include "lmzip/score/bpc.h"
@@ -29,6 +30,7 @@ extern "C" void on_sigint(int) { g_interrupted = true; }
 
 struct BpcArgs {
   std::string model_path;
+  std::string tokenizer_path;
   std::vector<std::string> corpora;
   std::string protocol = "hkust";
   long long window = -1, stride = -1, max_chunks = 0;
@@ -50,11 +52,6 @@ std::string iso_now() {
   return buf;
 }
 
-std::string default_model_name(const std::string& path) {
-  std::string n = std::filesystem::path(path).filename().string();
-  if (n.size() > 5 && n.substr(n.size() - 5) == ".gguf") n.resize(n.size() - 5);
-  return n;
-}
 
 ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
   auto protocol = parse_protocol(a.protocol);
@@ -194,7 +191,10 @@ int run_bpc(int argc, char** argv) {
                  "  lm-eval    lm-evaluation-harness loglikelihood_rolling per document (W = min(2048, n_ctx))\n"
                  "  llama.cpp  llama.cpp perplexity chunks over the documents joined with \"\\n\\n\" (W=512)\n"
                  "  doc        per document, BOS-prefixed, every token scored once, sliding windows (W=1900, S=512)");
-  args.option("-m, --model", "MODEL.gguf", &a.model_path, "the model (required)");
+  args.option("-m, --model", "MODEL", &a.model_path,
+              "the model (required): a .gguf file, or a Hugging Face checkpoint directory (config.json + safetensors)");
+  args.option("--tokenizer", "FILE", &a.tokenizer_path,
+              "tokenizer.model, tokenizer.json or a .gguf vocabulary to use instead of the model's own");
   args.option("--protocol", "P", &a.protocol, "hkust (default), lm-eval, llama.cpp or doc");
   args.option("--max-chunks", "N", &a.max_chunks,
               "score only the first N windows (llama-perplexity's --chunks; default all)");
@@ -212,27 +212,29 @@ int run_bpc(int argc, char** argv) {
   args.flag("--no-db", &a.no_db, "do not record the runs in the results store");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
-  if (a.model_path.empty()) throw UsageError("missing -m MODEL.gguf");
+  if (a.model_path.empty()) throw UsageError("missing -m MODEL (a .gguf file or a Hugging Face checkpoint directory)");
   if (a.no_db && !a.db_path.empty()) throw UsageError("--db and --no-db contradict each other: give one");
 
   const auto started = iso_now();
-  GgufFile file = GgufFile::open(a.model_path);
-  std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_gguf(file);
-  std::unique_ptr<Model> model = Model::load(file);
+  const ModelSource source = open_model_source(a.model_path, a.tokenizer_path);
+  std::unique_ptr<Tokenizer> tokenizer = source.tokenizer();
+  std::unique_ptr<Model> model = source.load_model();
   ProtocolParams params = resolve_params(a, model->config());
   if (model->config().n_ctx_train > 0 && params.window > static_cast<size_t>(model->config().n_ctx_train)) {
     std::cerr << "lmzip bpc: warning: window " << params.window << " exceeds the model's training context "
               << model->config().n_ctx_train << "\n";
   }
-  const std::string model_id = hex_u64(xxh64(file.file_data(), file.file_size()));
-  const std::string model_name = a.name.empty() ? default_model_name(a.model_path) : a.name;
+  const std::string model_id = source.id;
+  const uint64_t model_bytes = source.format == "gguf" ? source.file.file_size() : source.weight_bytes;
+  const std::string model_name = a.name.empty() ? model_display_name(a.model_path) : a.name;
   ThreadPool pool(resolve_threads(a.threads));
   const int threads = pool.size();
 
   if (!a.checkpoint_path.empty()) std::signal(SIGINT, on_sigint);
   const std::string run_id = model_id + "|" + protocol_name(params.protocol) + "|" + std::to_string(params.window) +
                              "|" + std::to_string(params.stride) + "|" + a.field +
-                             (params.max_windows ? "|max" + std::to_string(params.max_windows) : "");
+                             (params.max_windows ? "|max" + std::to_string(params.max_windows) : "") +
+                             (a.tokenizer_path.empty() ? "" : "|tokenizer=" + a.tokenizer_path);
 
   WindowScorer scorer = [&](std::span<const TokenId> input, std::span<const ScoreTarget> targets) {
     std::vector<ScoredTarget> t(targets.size());
@@ -266,7 +268,9 @@ int run_bpc(int argc, char** argv) {
       return 130;
     }
     progress.finish();
-    nlohmann::json j = result_json(r, params, c, a, model_name, model_id, file.file_size(), threads);
+    nlohmann::json j = result_json(r, params, c, a, model_name, model_id, model_bytes, threads);
+    j["model_format"] = source.format;
+    j["tokenizer_file"] = escape_invalid_utf8(source.tokenizer_file);
     j["started_at"] = started;
     j["finished_at"] = iso_now();
     // A finished measurement is never lost: a store that fails (read-only, locked, a value it refuses) is

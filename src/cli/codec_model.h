@@ -8,21 +8,24 @@
 
 #include "lmzip/codec/model_predictor.h"
 #include "lmzip/format/gguf.h"
+#include "lmzip/hf/model_source.h"
 #include "lmzip/model/model.h"
 #include "lmzip/tok/tokenizer.h"
 
 namespace lmzip::cli {
 
 struct CodecModel {
-  GgufFile file;
+  ModelSource source;  // a GGUF file or a Hugging Face checkpoint
+  const GgufFile& file;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Model> model;
   codec::ModelIdentity identity;
 
   explicit CodecModel(const std::string& path)
-      : file(GgufFile::open(path)),
-        tokenizer(Tokenizer::from_gguf(file)),
-        model(Model::load(file)),
+      : source(open_model_source(path)),
+        file(source.file),
+        tokenizer(source.tokenizer()),
+        model(source.load_model()),
         identity(codec::identify_model(file, *model, *tokenizer)) {}
 
   // How `threads` CPU threads code `segments` segments: up to kLockstepSegments segments at once, in lockstep

@@ -23,6 +23,7 @@
 #include "lmzip/eval/sandbox.h"
 #include "lmzip/eval/task.h"
 #include "lmzip/format/gguf.h"
+#include "lmzip/hf/model_source.h"
 #include "lmzip/io/file.h"
 #include "lmzip/store/results_store.h"
 #include "progress.h"
@@ -34,19 +35,13 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_eval_sigint(int) { g_interrupted = true; }
 
 struct EvalArgs {
-  std::string model_path, task, task_file, data, fewshot_data, log_samples, name, db_path, checkpoint, output;
+  std::string model_path, tokenizer_path, task, task_file, data, fewshot_data, log_samples, name, db_path, checkpoint, output;
   long long limit = -1, batch = 8;
   int shots = -1, threads = 0;
   long long max_context = 2048;
   double min_k = 0;
   bool json = false, add_bos = false, no_db = false, list_tasks = false, unsafe_exec = false;
 };
-
-std::string model_name_of(const std::string& path) {
-  std::string n = std::filesystem::path(path).filename().string();
-  if (n.size() > 5 && n.ends_with(".gguf")) n.resize(n.size() - 5);
-  return n;
-}
 
 nlohmann::json result_json(const eval::EvalResult& r, const EvalArgs& a, const std::string& model, double secs) {
   nlohmann::json metrics = nlohmann::json::object();
@@ -96,12 +91,13 @@ nlohmann::ordered_json documents_identity(const std::vector<nlohmann::ordered_js
 // not the thread count or batch size: results do not depend on them).
 nlohmann::ordered_json run_fingerprint(const EvalArgs& a, const eval::TaskSpec& spec, int shots,
                                        const std::vector<nlohmann::ordered_json>& docs,
-                                       const std::vector<nlohmann::ordered_json>* pool, const GgufFile& file,
+                                       const std::vector<nlohmann::ordered_json>* pool, const ModelSource& source,
                                        const eval::EvalOptions& o) {
   return {{"task", eval::task_definition_json(spec)},
           {"data", documents_identity(docs)},
           {"fewshot_data", pool ? documents_identity(*pool) : nlohmann::ordered_json(nullptr)},
-          {"model", {{"bytes", file.file_size()}, {"xxh64", hex_u64(xxh64(file.file_data(), file.file_size()))}}},
+          {"model", {{"bytes", source.format == "gguf" ? source.file.file_size() : source.weight_bytes}, {"xxh64", source.id}}},
+          {"tokenizer", source.tokenizer_file == source.path ? "" : source.tokenizer_file},
           {"shots", shots}, {"seed", o.seed}, {"limit", a.limit}, {"max_context", a.max_context},
           {"add_bos", a.add_bos}, {"min_k", a.min_k}};
 }
@@ -154,7 +150,9 @@ int run_eval(int argc, char** argv) {
                  "With --checkpoint, each finished block is saved; Ctrl-C saves and stops; rerunning the same\n"
                  "command resumes after the last saved document (a checkpoint of another model, data, task or\n"
                  "options is refused, naming what differs).");
-  args.option("-m,--model", "MODEL", &a.model_path, "GGUF model file");
+  args.option("-m,--model", "MODEL", &a.model_path, "the model: a .gguf file or a Hugging Face checkpoint directory");
+  args.option("--tokenizer", "FILE", &a.tokenizer_path,
+              "tokenizer.model, tokenizer.json or a .gguf vocabulary to use instead of the model's own");
   args.option("--task", "NAME", &a.task, "built-in task (--list-tasks)");
   args.option("--task-file", "FILE", &a.task_file, "task definition JSON (docs/TASKS.md)");
   args.option("--data", "PATH", &a.data, "the evaluated split: a file or a directory of them");
@@ -198,9 +196,9 @@ int run_eval(int argc, char** argv) {
   std::vector<nlohmann::ordered_json> pool;
   if (!a.fewshot_data.empty()) pool = eval::load_documents(spec, a.fewshot_data);
 
-  GgufFile file = GgufFile::open(a.model_path);
-  auto tokenizer = Tokenizer::from_gguf(file);
-  auto model = Model::load(file);
+  const ModelSource source = open_model_source(a.model_path, a.tokenizer_path);
+  auto tokenizer = source.tokenizer();
+  auto model = source.load_model();
   ThreadPool threads(resolve_threads(a.threads));
   // A block's generations are all decoded together; its option requests share passes of up to 2048 tokens.
   eval::EngineLanguageModel lm(*model, *tokenizer, threads,
@@ -222,7 +220,7 @@ int run_eval(int argc, char** argv) {
   size_t resumed = 0;
   if (!a.checkpoint.empty()) {
     const int shots = a.shots >= 0 ? a.shots : spec.num_fewshot;
-    checkpoint.emplace(a.checkpoint, run_fingerprint(a, spec, shots, docs, pool_ptr, file, options));
+    checkpoint.emplace(a.checkpoint, run_fingerprint(a, spec, shots, docs, pool_ptr, source, options));
     resumed = checkpoint->done().size();
     if (resumed > 0) std::cerr << "lmzip eval: resuming after " << resumed << " documents saved in " << a.checkpoint << "\n";
     options.resume = &checkpoint->done();
@@ -250,7 +248,7 @@ int run_eval(int argc, char** argv) {
     std::cerr << "lmzip eval: the checkpoint " << a.checkpoint << " is complete (" << r.n_docs
               << " documents); rerunning the command reads the results from it, delete it to evaluate again\n";
   }
-  const std::string model_name = a.name.empty() ? model_name_of(a.model_path) : a.name;
+  const std::string model_name = a.name.empty() ? model_display_name(a.model_path) : a.name;
   if (!a.log_samples.empty()) write_samples(a.log_samples, r);
   if (!a.output.empty()) write_lm_eval_json(a.output, spec, r, a, model_name, docs.size(), start_unix, unix_now());
   if (store) record(r, a, model_name, *store);

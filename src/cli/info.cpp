@@ -7,6 +7,7 @@
 #include "command.h"
 #include "lmzip/core/error.h"
 #include "lmzip/format/gguf.h"
+#include "lmzip/hf/model_source.h"
 #include "lmzip/model/family.h"
 
 namespace lmzip::cli {
@@ -37,23 +38,33 @@ std::string layer_ranges(const std::vector<int>& layers) {
 }
 
 int run_info(int argc, char** argv) {
-  std::string_view usage = "lmzip info MODEL.gguf [--json] [--all]";
+  std::string_view usage = "lmzip info MODEL [--json] [--all]";
   bool json = false, all = false;
   std::vector<std::string> files;
   ArgParser args(std::string(usage),
-                 "Shows a GGUF file: architecture, hyperparameters, tokenizer, special tokens, tensors by type,\n"
-                 "total bytes and parameter count.");
+                 "Shows a model: architecture, hyperparameters, tokenizer, special tokens, tensors by type,\n"
+                 "total bytes and parameter count. MODEL is a GGUF file or a Hugging Face checkpoint directory\n"
+                 "(shown as the GGUF lmzip reads it as: llama.cpp's metadata keys and tensor names).");
   args.flag("--json", &json, "print one JSON object");
   args.flag("--all", &all, "also list every metadata key and every tensor");
-  args.positionals("MODEL.gguf", &files, 1, 1, "the model (or vocabulary-only) GGUF file");
+  args.positionals("MODEL", &files, 1, 1, "the model: a GGUF file (or a vocabulary-only one), or a checkpoint directory");
   if (!args.parse(argc, argv)) return 0;
 
-  GgufFile f = GgufFile::open(files[0]);
+  const ModelSource source = open_model_source(files[0], "", /*require_tokenizer=*/false);
+  const GgufFile& f = source.file;
   std::string arch = f.get_string("general.architecture").value_or("(none)");
   nlohmann::json j;
   j["file"] = files[0];
-  j["gguf_version"] = f.version();
-  j["file_bytes"] = f.file_size();
+  j["format"] = source.format;
+  if (source.format == "gguf") {
+    j["gguf_version"] = f.version();
+    j["file_bytes"] = f.file_size();
+  } else {
+    j["hf_architecture"] = source.hf_architecture;
+    j["tokenizer_file"] = source.tokenizer_file;
+    j["unused_tensors"] = source.unused_tensors;
+  }
+  j["model_id"] = source.id;
   j["architecture"] = arch;
   if (auto n = f.get_string("general.name")) j["name"] = *n;
 
@@ -112,7 +123,7 @@ int run_info(int argc, char** argv) {
     if (const Family* family = find_family(arch)) {
       j["family"] = family->models;
       try {
-        const auto model = Model::load(f);
+        const auto model = source.load_model();
         const ModelConfig& c = model->config();
         std::vector<std::pair<LayerSpec, std::vector<int>>> kinds;
         for (int il = 0; il < c.n_layer; ++il) {

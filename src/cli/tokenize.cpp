@@ -11,6 +11,7 @@
 #include "command.h"
 #include "lmzip/core/error.h"
 #include "lmzip/format/gguf.h"
+#include "lmzip/hf/model_source.h"
 #include "lmzip/io/file.h"
 #include "lmzip/tok/tokenizer.h"
 
@@ -104,12 +105,15 @@ void run_batch(const Tokenizer& tok, const EncodeOptions& options) {
 }
 
 int run_tokenize(int argc, char** argv) {
-  std::string model_path, file_path;
+  std::string model_path, file_path, tokenizer_path;
   bool no_bos = false, ids = false, pieces = false, json = false, batch = false, parse_special = false;
   ArgParser args("lmzip tokenize -m MODEL.gguf [-f FILE] [--no-bos] [--ids|--pieces|--json] [--batch] [--parse-special]",
                  "Tokenizes text with the tokenizer stored in a GGUF file: the file given by -f, else standard input.\n"
                  "By default prints the token count and the ids.");
-  args.option("-m, --model", "MODEL.gguf", &model_path, "model or vocabulary GGUF file (required)");
+  args.option("-m, --model", "MODEL", &model_path,
+              "model or vocabulary GGUF file, or a Hugging Face checkpoint directory (required)");
+  args.option("--tokenizer", "FILE", &tokenizer_path,
+              "tokenizer.model, tokenizer.json or a .gguf vocabulary to use instead of the model's own");
   args.option("-f, --file", "FILE", &file_path, "text to tokenize (default: standard input; '-' too)");
   args.flag("--no-bos", &no_bos, "add no BOS/EOS tokens (by default the file's add_bos/add_eos flags apply)");
   args.flag("--ids", &ids, "print only the ids, separated by single spaces, on one line");
@@ -124,8 +128,8 @@ int run_tokenize(int argc, char** argv) {
   if (batch && (pieces || json)) throw UsageError("--batch prints ids only; drop --pieces/--json");
   if (batch && !file_path.empty()) throw UsageError("--batch reads standard input; drop -f");
 
-  GgufFile file = GgufFile::open(model_path);
-  std::unique_ptr<Tokenizer> tok = Tokenizer::from_gguf(file);
+  const ModelSource source = open_model_source(model_path, tokenizer_path);
+  std::unique_ptr<Tokenizer> tok = source.tokenizer();
   const EncodeOptions options{.add_special = !no_bos, .parse_special = parse_special};
   if (batch) {
     run_batch(*tok, options);

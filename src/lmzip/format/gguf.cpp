@@ -386,6 +386,33 @@ GgufFile GgufFile::parse(const std::string& name, const uint8_t* data, size_t si
   return f;
 }
 
+GgufFile GgufFile::assemble(const std::string& name, std::shared_ptr<const std::string> header,
+                            std::vector<GgufTensorInfo> tensors, std::vector<std::shared_ptr<const void>> keep) {
+  LMZIP_CHECK(header != nullptr, "GgufFile::assemble needs a header");
+  GgufFile f = parse(name, reinterpret_cast<const uint8_t*>(header->data()), header->size());
+  if (!f.tensors_.empty()) throw Error(name + ": an assembled file's header must not hold tensors");
+  f.header_ = std::move(header);
+  f.keep_ = std::move(keep);
+  std::unordered_set<std::string> seen;
+  for (GgufTensorInfo& t : tensors) {
+    uint64_t n = 1;
+    for (uint64_t d : t.dims) {
+      const auto product = checked_mul(n, d);
+      if (!product) throw Error(name + ": tensor " + t.name + " has too many elements");
+      n = *product;
+    }
+    const auto bytes = ggml_bytes(t.type, n);
+    if (t.dims.empty() || t.dims.size() > kMaxDims || !bytes || *bytes != t.n_bytes || t.data == nullptr) {
+      throw Error(name + ": tensor " + t.name + " " + t.shape_string() + " of type " + ggml_type_name(t.type) +
+                  " does not match its " + std::to_string(t.n_bytes) + " bytes of data");
+    }
+    if (!seen.insert(t.name).second) throw Error(name + ": tensor " + t.name + " appears twice");
+    t.n_elements = n;
+    f.tensors_.push_back(std::move(t));
+  }
+  return f;
+}
+
 // ---- Lookups -----------------------------------------------------------------------------------------------
 
 const GgufValue* GgufFile::find(std::string_view key) const {
@@ -610,6 +637,54 @@ GgufWriter& GgufWriter::add_tensor_generated(const std::string& name, GgmlType t
   tensors_.back().n_bytes = *bytes;
   tensors_.back().generate = std::move(generate);
   return *this;
+}
+
+GgufWriter& GgufWriter::set_value(const std::string& key, const GgufValue& v) {
+  auto scalar = [&](GgufType t, const GgufValue& x) -> std::string {
+    std::string out;
+    switch (t) {
+      case GgufType::UINT8: put<uint8_t>(out, static_cast<uint8_t>(*x.as_int())); break;
+      case GgufType::INT8: put<int8_t>(out, static_cast<int8_t>(*x.as_int())); break;
+      case GgufType::UINT16: put<uint16_t>(out, static_cast<uint16_t>(*x.as_int())); break;
+      case GgufType::INT16: put<int16_t>(out, static_cast<int16_t>(*x.as_int())); break;
+      case GgufType::UINT32: put<uint32_t>(out, static_cast<uint32_t>(*x.as_int())); break;
+      case GgufType::INT32: put<int32_t>(out, static_cast<int32_t>(*x.as_int())); break;
+      case GgufType::UINT64: put<uint64_t>(out, static_cast<uint64_t>(*x.as_int())); break;
+      case GgufType::INT64: put<int64_t>(out, *x.as_int()); break;
+      case GgufType::FLOAT32: put<float>(out, static_cast<float>(*x.as_double())); break;
+      case GgufType::FLOAT64: put<double>(out, *x.as_double()); break;
+      case GgufType::BOOL: put<uint8_t>(out, *x.as_bool() ? 1 : 0); break;
+      case GgufType::STRING: put_string(out, *x.as_string()); break;
+      default: throw Error("metadata " + key + ": cannot copy a value of type " + gguf_type_name(t));
+    }
+    return out;
+  };
+  if (v.type() != GgufType::ARRAY) return set_raw(key, v.type(), scalar(v.type(), v));
+  std::string payload;
+  put<uint32_t>(payload, static_cast<uint32_t>(v.array_type()));
+  put<uint64_t>(payload, v.array_size());
+  if (v.array_type() == GgufType::STRING) {
+    for (std::string_view s : v.array_strings()) put_string(payload, s);
+  } else if (v.array_type() == GgufType::ARRAY) {
+    throw Error("metadata " + key + ": nested arrays cannot be copied");
+  } else {
+    for (uint64_t i = 0; i < v.array_size(); ++i) {
+      switch (v.array_type()) {
+        case GgufType::FLOAT32: put<float>(payload, static_cast<float>(v.array_number(i))); break;
+        case GgufType::FLOAT64: put<double>(payload, v.array_number(i)); break;
+        case GgufType::BOOL: case GgufType::UINT8: put<uint8_t>(payload, static_cast<uint8_t>(v.array_int(i))); break;
+        case GgufType::INT8: put<int8_t>(payload, static_cast<int8_t>(v.array_int(i))); break;
+        case GgufType::UINT16: put<uint16_t>(payload, static_cast<uint16_t>(v.array_int(i))); break;
+        case GgufType::INT16: put<int16_t>(payload, static_cast<int16_t>(v.array_int(i))); break;
+        case GgufType::UINT32: put<uint32_t>(payload, static_cast<uint32_t>(v.array_int(i))); break;
+        case GgufType::INT32: put<int32_t>(payload, static_cast<int32_t>(v.array_int(i))); break;
+        case GgufType::UINT64: put<uint64_t>(payload, static_cast<uint64_t>(v.array_int(i))); break;
+        case GgufType::INT64: put<int64_t>(payload, v.array_int(i)); break;
+        default: throw Error("metadata " + key + ": cannot copy an array of " + gguf_type_name(v.array_type()));
+      }
+    }
+  }
+  return set_raw(key, GgufType::ARRAY, std::move(payload));
 }
 
 // Header, metadata and tensor infos, padded to the alignment: everything before the tensor data.

@@ -96,6 +96,14 @@ class GgufFile {
   static GgufFile open(const std::string& path);
   // Parses a buffer that the caller keeps alive (fuzzing, tests). `name` appears in error messages.
   static GgufFile parse(const std::string& name, const uint8_t* data, size_t size);
+  // A file assembled in memory (a Hugging Face checkpoint read as the GGUF a converter would write): the
+  // metadata from `header` (a GGUF without tensors, e.g. GgufWriter::to_bytes()), the tensors as given, with data
+  // wherever it lives (each `data` pointer must hold n_bytes, checked against its type and dims here). `keep`
+  // holds what the pointers point into (mappings, owned buffers) for as long as the file (or a copy) lives.
+  // file_data()/file_size() then cover the header only; is_assembled() says so.
+  static GgufFile assemble(const std::string& name, std::shared_ptr<const std::string> header,
+                           std::vector<GgufTensorInfo> tensors, std::vector<std::shared_ptr<const void>> keep);
+  bool is_assembled() const { return !keep_.empty() || header_ != nullptr; }
 
   const std::string& name() const { return name_; }
   uint32_t version() const { return version_; }
@@ -131,6 +139,8 @@ class GgufFile {
   friend class GgufParser;
   std::string name_;
   std::shared_ptr<MappedFile> mapping_;  // null for parse()
+  std::shared_ptr<const std::string> header_;       // assemble(): the metadata bytes
+  std::vector<std::shared_ptr<const void>> keep_;   // assemble(): what tensor data points into
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   uint32_t version_ = 0;
@@ -159,6 +169,8 @@ class GgufWriter {
   GgufWriter& set_f32s(const std::string& key, const std::vector<float>& v);
   GgufWriter& set_i32s(const std::string& key, const std::vector<int32_t>& v);
   GgufWriter& set_alignment(uint32_t alignment);  // writes general.alignment
+  // A value read from another file, with its exact type (arrays of any element type; nested arrays refused).
+  GgufWriter& set_value(const std::string& key, const GgufValue& value);
 
   // Adds a tensor; `data` must hold exactly ggml_bytes(type, product(dims)) bytes.
   GgufWriter& add_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& dims,

@@ -2,6 +2,8 @@
 // presence, type and shape and bound to its slot.
 #include "lmzip/model/model.h"
 
+#include <optional>
+
 #include <cmath>
 
 #include "lmzip/core/error.h"
@@ -71,6 +73,13 @@ ModelConfig read_config(const GgufFile& file, const Family& family) {
     c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   }
   c.rope = family.rope;
+  // A Hugging Face checkpoint read in place keeps Llama's Q/K rows un-permuted, so its RoPE is the half-split
+  // (NEOX) form; the reader says so with this key instead of rewriting the weights (docs/HF.md).
+  if (const auto kind = file.get_string("lmzip.rope_kind")) {
+    if (*kind == "neox") c.rope = RopeKind::Neox;
+    else if (*kind == "normal") c.rope = RopeKind::Normal;
+    else throw Error(file.name() + ": lmzip.rope_kind '" + *kind + "' is not one of normal, neox");
+  }
   c.rope_freq_base = static_cast<float>(file.get_double(a + ".rope.freq_base").value_or(10000.0));
   // The eps key follows the norm kind, and llama.cpp requires it: never a silent default.
   const std::string eps_key =
@@ -160,6 +169,60 @@ std::string shape_string(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+// "blk.N.ffn_gate_exps.weight" -> "blk.N.ffn_gate.E.weight" (the per-expert layout), else nullopt.
+std::optional<std::string> per_expert_name(const std::string& stacked, int e) {
+  const std::string suffix = "_exps.weight";
+  if (stacked.size() <= suffix.size() || stacked.compare(stacked.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
+  }
+  return stacked.substr(0, stacked.size() - suffix.size()) + "." + std::to_string(e) + ".weight";
+}
+
+// Fills the per-expert views of a layer with experts: from the stacked tensors, or from one tensor per expert,
+// each checked for presence, shape and type like any other.
+void bind_experts(const GgufFile& file, const ModelConfig& c, int il, LayerWeights& L) {
+  struct Part {
+    const char* name;
+    WeightView LayerWeights::*stacked;
+    std::vector<WeightView> LayerWeights::*views;
+    bool down;
+  };
+  const Part parts[] = {{"ffn_gate", &LayerWeights::gate_exps, &LayerWeights::gate_exp, false},
+                        {"ffn_up", &LayerWeights::up_exps, &LayerWeights::up_exp, false},
+                        {"ffn_down", &LayerWeights::down_exps, &LayerWeights::down_exp, true}};
+  const std::string blk = "blk." + std::to_string(il) + ".";
+  for (const Part& part : parts) {
+    std::vector<WeightView>& views = L.*part.views;
+    views.clear();
+    const WeightView& stacked = L.*part.stacked;
+    for (int e = 0; e < c.n_expert; ++e) {
+      if (stacked.data != nullptr) {
+        views.push_back(expert_matrix(stacked, c.n_expert, e));
+        continue;
+      }
+      const std::string name = blk + part.name + "." + std::to_string(e) + ".weight";
+      const GgufTensorInfo* t = file.find_tensor(name);
+      if (t == nullptr) {
+        throw Error(file.name() + ": missing tensor " + blk + part.name + "_exps.weight (or " + name +
+                    ", one per expert; required by architecture " + c.architecture + ")");
+      }
+      const std::vector<uint64_t> expected =
+          part.down ? std::vector<uint64_t>{static_cast<uint64_t>(c.n_ff_exp), static_cast<uint64_t>(c.n_embd)}
+                    : std::vector<uint64_t>{static_cast<uint64_t>(c.n_embd), static_cast<uint64_t>(c.n_ff_exp)};
+      if (t->dims != expected) {
+        throw Error(file.name() + ": tensor " + name + " has shape " + t->shape_string() + ", expected [" +
+                    std::to_string(expected[0]) + ", " + std::to_string(expected[1]) + "]");
+      }
+      if (!is_supported_weight_type(t->type) || t->dims[0] % ggml_type_info(t->type).block_elements != 0) {
+        throw Error(file.name() + ": tensor " + name + " has type " + ggml_type_name(t->type) +
+                    ", which lmzip does not support here (supported: " + supported_weight_types() + ")");
+      }
+      views.push_back(make_weight_view(name, t->type, t->data, static_cast<int64_t>(expected[0]),
+                                       static_cast<int64_t>(expected[1])));
+    }
+  }
+}
+
 // Checks one tensor against its spec and binds it. Returns false when an optional tensor is absent.
 template <typename Owner>
 bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Owner>& spec,
@@ -168,6 +231,8 @@ bool bind_tensor(const GgufFile& file, const ModelConfig& c, const TensorSpec<Ow
   const bool required = tensor_required(spec.need, layer);
   if (t == nullptr) {
     if (!required) return false;
+    // Stacked experts may instead come one tensor per expert (bind_experts checks those).
+    if (per_expert_name(name, 0) && file.find_tensor(*per_expert_name(name, 0)) != nullptr) return false;
     throw Error(file.name() + ": missing tensor " + name + " (required by architecture " + c.architecture + ")");
   }
   std::vector<int64_t> expected;
@@ -262,6 +327,7 @@ std::unique_ptr<Model> Model::load(const GgufFile& file) {
       bind_tensor(file, c, t, "blk." + std::to_string(l) + "." + t.name, &spec, L);
     }
     if (family->finish_layer != nullptr) family->finish_layer(L);
+    if (spec.ffn.kind == FfnKind::Experts) bind_experts(file, c, l, L);
     const bool split = L.wq.data != nullptr && L.wk.data != nullptr && L.wv.data != nullptr;
     if (spec.mixer == MixerKind::Attention && L.wqkv.data == nullptr && !split) {
       throw Error(file.name() + ": layer " + std::to_string(l) +

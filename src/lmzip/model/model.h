@@ -97,9 +97,12 @@ struct LayerWeights {
   WeightView w_gate, w_up, w_down;   // [n_embd, n_ff] x2, [n_ff, n_embd]; Phi-3: w_up [n_embd, 2 n_ff]
   std::vector<float> b_up, b_down;
   std::vector<float> post_ffn_norm;  // [n_embd]
-  // Experts: 3-D tensors [n_in, n_out, n_expert] viewed as n_expert stacked matrices (expert_matrix()).
+  // Experts: 3-D tensors [n_in, n_out, n_expert] viewed as n_expert stacked matrices (expert_matrix()), or
+  // one 2-D tensor per expert (blk.N.ffn_gate.E.weight: older GGUF files, Hugging Face checkpoints). The
+  // per-expert views below are what the blocks read; the loader fills them from either layout.
   WeightView gate_inp;               // [n_embd, n_expert] the router
   WeightView gate_exps, up_exps, down_exps;
+  std::vector<WeightView> gate_exp, up_exp, down_exp;  // one matrix per expert
   WeightView gate_inp_shexp;         // [n_embd, 1]
   WeightView gate_shexp, up_shexp, down_shexp;  // [n_embd, n_ff_shexp] x2, [n_ff_shexp, n_embd]
   // Mamba.

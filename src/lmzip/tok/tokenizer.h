@@ -48,6 +48,8 @@ struct Vocab {
 
   // Reads tokenizer.ggml.* from a GGUF file; errors name the file and key.
   static Vocab from_gguf(const GgufFile& file);
+  // Writes the tokenizer.ggml.* keys from_gguf reads back (a Hugging Face checkpoint read as GGUF).
+  void write_gguf(GgufWriter& w) const;
   size_t size() const { return tokens.size(); }
 };
 

@@ -69,4 +69,25 @@ Vocab Vocab::from_gguf(const GgufFile& f) {
   return v;
 }
 
+void Vocab::write_gguf(GgufWriter& w) const {
+  w.set_string("tokenizer.ggml.model", model);
+  if (!pre.empty()) w.set_string("tokenizer.ggml.pre", pre);
+  w.set_strings("tokenizer.ggml.tokens", tokens);
+  if (!scores.empty()) w.set_f32s("tokenizer.ggml.scores", scores);
+  if (!types.empty()) {
+    std::vector<int32_t> t(types.size());
+    for (size_t i = 0; i < types.size(); ++i) t[i] = static_cast<int32_t>(types[i]);
+    w.set_i32s("tokenizer.ggml.token_type", t);
+  }
+  if (!merges.empty()) w.set_strings("tokenizer.ggml.merges", merges);
+  const std::pair<const char*, std::optional<TokenId>> ids[] = {{"bos", bos}, {"eos", eos}, {"unknown", unk},
+                                                                {"padding", pad}, {"separator", sep}, {"eot", eot}};
+  for (const auto& [role, id] : ids) {
+    if (id) w.set_u32(std::string("tokenizer.ggml.") + role + "_token_id", static_cast<uint32_t>(*id));
+  }
+  w.set_bool("tokenizer.ggml.add_bos_token", add_bos);
+  w.set_bool("tokenizer.ggml.add_eos_token", add_eos);
+  if (add_space_prefix) w.set_bool("tokenizer.ggml.add_space_prefix", *add_space_prefix);
+}
+
 }  // namespace lmzip

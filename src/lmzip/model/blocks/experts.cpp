@@ -49,8 +49,8 @@ void experts_block(const ModelConfig& c, const FfnSpec& spec, const LayerWeights
     xe.resize(static_cast<size_t>(m * d));
     ye.resize(static_cast<size_t>(m * d));
     for (int64_t i = 0; i < m; ++i) std::copy_n(xn + (slots[static_cast<size_t>(i)] / k) * d, d, xe.data() + i * d);
-    gated_ffn(spec.act, expert_matrix(L.gate_exps, n_expert, e), expert_matrix(L.up_exps, n_expert, e),
-              expert_matrix(L.down_exps, n_expert, e), xe.data(), m, d, ye.data(), false, s, pool);
+    const auto ue = static_cast<size_t>(e);
+    gated_ffn(spec.act, L.gate_exp[ue], L.up_exp[ue], L.down_exp[ue], xe.data(), m, d, ye.data(), false, s, pool);
     for (int64_t i = 0; i < m; ++i) std::copy_n(ye.data() + i * d, d, y.data() + slots[static_cast<size_t>(i)] * d);
   }
   // The shared expert on every row, with its sigmoid gate.
