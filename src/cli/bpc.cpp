@@ -15,6 +15,7 @@
 #include "lmzip/core/hash.h"
 #include "lmzip/core/utf8.h"
 #include "lmzip/core/version.h"
+#include "lmzip/device/device.h"
 #include "lmzip/hf/model_source.h"
 #include "lmzip/io/file.h"
 #include "lmzip/model/model.h"
@@ -43,6 +44,9 @@ struct BpcArgs {
   bool skip_invalid = false;
   std::string db_path;
   bool no_db = false;
+  std::string device = "cpu";
+  std::string compute;  // cuda: bf16 (default) or fp32
+  long long batch = -1;  // cuda: windows per GPU call
 };
 
 std::string iso_now() {
@@ -78,7 +82,7 @@ ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
 
 nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Corpus& c, const BpcArgs& a,
                            const std::string& model_name, const std::string& model_id, uint64_t model_bytes,
-                           int threads) {
+                           int threads, const std::string& device) {
   return {{"bpc", r.bpc()}, {"bpb", r.bpb()}, {"bits_per_token", r.bits_per_token()}, {"ppl", r.ppl()},
           {"total_nats", r.total_nats}, {"documents", r.documents}, {"chars", r.chars}, {"bytes", r.bytes},
           {"tokens", r.tokens}, {"windows", r.windows}, {"scored_tokens", r.scored_tokens},
@@ -89,7 +93,7 @@ nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Co
           {"model_id", model_id}, {"model_bytes", model_bytes},
           {"corpus", escape_invalid_utf8(c.name)}, {"corpus_path", escape_invalid_utf8(c.path)}, {"corpus_sha256", c.sha256}, {"field", a.field},
           {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
-          {"threads", threads}, {"lmzip_version", kVersion}};
+          {"threads", threads}, {"device", device}, {"lmzip_version", kVersion}};
 }
 
 BpcRunRecord to_record(const nlohmann::json& j) {
@@ -124,7 +128,8 @@ BpcRunRecord to_record(const nlohmann::json& j) {
   r.finished_at = j["finished_at"];
   r.seconds = j["seconds"];
   r.extra_json = nlohmann::json{{"field", j["field"]}, {"resumed", j["resumed"]},
-                                {"skipped_empty", j["skipped_empty"]}, {"skipped_invalid", j["skipped_invalid"]}}
+                                {"skipped_empty", j["skipped_empty"]}, {"skipped_invalid", j["skipped_invalid"]},
+                                {"device", j["device"]}}
                      .dump();
   return r;
 }
@@ -151,7 +156,8 @@ void print_table(const nlohmann::json& j) {
             << "total nats  " << num(j["total_nats"], 4) << "\n"
             << "time        " << num(j["seconds"], 2) << " s, " << num(j["scored_tokens_per_s"], 1)
             << " scored tokens/s, " << j["threads"] << " threads" << (j["resumed"].get<bool>() ? " (resumed)" : "")
-            << "\n";
+            << "\n"
+            << "device      " << j["device"].get<std::string>() << "\n";
   if (j["skipped_empty"].get<uint64_t>() + j["skipped_invalid"].get<uint64_t>() > 0) {
     std::cout << "skipped     " << j["skipped_empty"] << " empty, " << j["skipped_invalid"]
               << " invalid UTF-8 documents\n";
@@ -210,10 +216,22 @@ int run_bpc(int argc, char** argv) {
   args.flag("--skip-invalid", &a.skip_invalid, "skip (and count) documents that are not valid UTF-8");
   args.option("--db", "FILE", &a.db_path, "results store to record runs in (default: $LMZIP_DB, else ./lmzip-results.sqlite)");
   args.flag("--no-db", &a.no_db, "do not record the runs in the results store");
+  args.option("--device", "D", &a.device,
+              "cpu (default) or cuda: the CUDA engine (plugin liblmzip_cuda.so, an NVIDIA GPU; llama and qwen2)");
+  args.option("--compute", "C", &a.compute, "cuda: bf16 (default; tensor cores, fp32 accumulation) or fp32");
+  args.option("--batch", "N", &a.batch, "cuda: windows of equal length per GPU pass (default 4)");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL (a .gguf file or a Hugging Face checkpoint directory)");
   if (a.no_db && !a.db_path.empty()) throw UsageError("--db and --no-db contradict each other: give one");
+  if (a.device != "cpu" && a.device != "cuda") throw UsageError("unknown --device '" + a.device + "' (cpu or cuda)");
+  if (a.device != "cuda" && (!a.compute.empty() || a.batch != -1)) {
+    throw UsageError("--compute and --batch apply to --device cuda only");
+  }
+  if (!a.compute.empty() && a.compute != "bf16" && a.compute != "fp32") {
+    throw UsageError("unknown --compute '" + a.compute + "' (bf16 or fp32)");
+  }
+  if (a.batch != -1 && (a.batch < 1 || a.batch > 64)) throw UsageError("--batch must be 1..64");
 
   const auto started = iso_now();
   const ModelSource source = open_model_source(a.model_path, a.tokenizer_path);
@@ -236,10 +254,33 @@ int run_bpc(int argc, char** argv) {
                              (params.max_windows ? "|max" + std::to_string(params.max_windows) : "") +
                              (a.tokenizer_path.empty() ? "" : "|tokenizer=" + a.tokenizer_path);
 
-  WindowScorer scorer = [&](std::span<const TokenId> input, std::span<const ScoreTarget> targets) {
+  // The engine: the CPU's, or the CUDA plugin's (weights uploaded once, resident across corpora).
+  std::unique_ptr<CudaEngine> cuda;
+  std::string device = "cpu";
+  if (a.device == "cuda") {
+    if (params.window > (1u << 20)) throw UsageError("--window too large for --device cuda");
+    cuda = CudaEngine::create(*model, {.compute = a.compute == "fp32" ? DeviceCompute::Fp32 : DeviceCompute::Bf16,
+                                       .max_tokens = static_cast<int>(params.window),
+                                       .max_seq = static_cast<int>(a.batch == -1 ? 4 : a.batch)});
+    device = cuda->description();
+  }
+  auto to_engine = [](std::span<const ScoreTarget> targets) {
     std::vector<ScoredTarget> t(targets.size());
     for (size_t i = 0; i < targets.size(); ++i) t[i] = {targets[i].position, targets[i].token};
-    return model->score(input, t, pool);
+    return t;
+  };
+  WindowScorer scorer = [&](std::span<const TokenId> input, std::span<const ScoreTarget> targets) {
+    std::vector<ScoredTarget> t = to_engine(targets);
+    return cuda ? cuda->score(input, t) : model->score(input, t, pool);
+  };
+  BatchScorer batch_scorer = [&](std::span<const WindowInput> windows) {
+    std::vector<std::vector<ScoredTarget>> t(windows.size());
+    std::vector<CudaEngine::Window> w(windows.size());
+    for (size_t i = 0; i < windows.size(); ++i) {
+      t[i] = to_engine(windows[i].targets);
+      w[i] = {windows[i].input, t[i]};
+    }
+    return cuda->score_batch(w);
   };
 
   // Open the store before the long work, so a bad --db fails at once.
@@ -254,8 +295,14 @@ int run_bpc(int argc, char** argv) {
     const Corpus& c = corpora.back();
     ScoringPlan plan = plan_scoring(c, *tokenizer, params, threads);
     ProgressLine progress("bpc " + c.name);
-    RunOptions o{.checkpoint_path = a.checkpoint_path, .run_id = run_id, .corpus_key = c.sha256 + "|" + c.path};
+    // A checkpoint of another engine is not resumed (its numbers differ by rounding).
+    RunOptions o{.checkpoint_path = a.checkpoint_path, .run_id = cuda ? run_id + "|" + device : run_id,
+                 .corpus_key = c.sha256 + "|" + c.path};
     o.cancel = &g_interrupted;
+    if (cuda && cuda->max_seq() > 1) {
+      o.batch_scorer = batch_scorer;
+      o.batch_windows = static_cast<size_t>(cuda->max_seq());
+    }
     o.on_progress = [&](const ScoringProgress& p) {
       progress.update(p.scored_done, p.scored_total, p.seconds, "tok");
     };
@@ -268,7 +315,7 @@ int run_bpc(int argc, char** argv) {
       return 130;
     }
     progress.finish();
-    nlohmann::json j = result_json(r, params, c, a, model_name, model_id, model_bytes, threads);
+    nlohmann::json j = result_json(r, params, c, a, model_name, model_id, model_bytes, threads, device);
     j["model_format"] = source.format;
     j["tokenizer_file"] = escape_invalid_utf8(source.tokenizer_file);
     j["started_at"] = started;

@@ -169,42 +169,63 @@ BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const
   const bool resumed = s.next_window > 0;
   auto last_save = t0;
 
-  std::vector<TokenId> input;
-  std::vector<ScoreTarget> targets;
-  for (size_t wi = s.next_window; wi < plan.windows.size(); ++wi) {
+  const bool batched = o.batch_scorer && o.batch_windows > 1;
+  const size_t batch = batched ? o.batch_windows : 1;
+  std::vector<std::vector<TokenId>> inputs(batch);
+  std::vector<std::vector<ScoreTarget>> targets(batch);
+  for (size_t wi = s.next_window; wi < plan.windows.size();) {
     if (o.cancel && o.cancel->load()) {
       save_state(ckpt, o, s);
       throw Interrupted("interrupted after " + std::to_string(wi) + " of " + std::to_string(plan.windows.size()) +
                         " windows" + (o.checkpoint_path.empty() ? "" : "; progress saved in " + o.checkpoint_path +
                                                                           ": rerun the same command to resume"));
     }
-    const Window& w = plan.windows[wi];
-    input.assign(plan.stream.tokens.begin() + w.begin, plan.stream.tokens.begin() + w.begin + w.length);
-    if (w.first_token) input[0] = *w.first_token;
-    targets.clear();
-    for (size_t p = w.first_scored; p < w.first_scored + w.n_scored; ++p) {
-      targets.push_back({static_cast<uint32_t>(p), plan.stream.tokens[w.begin + p + 1]});
+    // The next windows: one, or up to `batch` consecutive ones of the first one's length.
+    size_t nb = 0;
+    while (nb < batch && wi + nb < plan.windows.size() &&
+           (nb == 0 || plan.windows[wi + nb].length == plan.windows[wi].length)) {
+      const Window& w = plan.windows[wi + nb];
+      std::vector<TokenId>& input = inputs[nb];
+      input.assign(plan.stream.tokens.begin() + w.begin, plan.stream.tokens.begin() + w.begin + w.length);
+      if (w.first_token) input[0] = *w.first_token;
+      targets[nb].clear();
+      for (size_t p = w.first_scored; p < w.first_scored + w.n_scored; ++p) {
+        targets[nb].push_back({static_cast<uint32_t>(p), plan.stream.tokens[w.begin + p + 1]});
+      }
+      ++nb;
     }
-    std::vector<double> nats = scorer(input, targets);
-    LMZIP_CHECK(nats.size() == targets.size(), "scorer returned the wrong number of values");
-    for (size_t k = 0; k < nats.size(); ++k) {
-      // Each target is attributed to the document its token belongs to.
-      DocScore& d = s.per_doc[plan.stream.doc_of[w.begin + targets[k].position + 1]];
-      d.nats += nats[k];
-      d.scored_tokens += 1;
-      s.total_nats += nats[k];
+    std::vector<std::vector<double>> results;
+    if (batched) {
+      std::vector<WindowInput> req(nb);
+      for (size_t b = 0; b < nb; ++b) req[b] = {inputs[b], targets[b]};
+      results = o.batch_scorer(req);
+      LMZIP_CHECK(results.size() == nb, "batch scorer returned the wrong number of windows");
+    } else {
+      results.push_back(scorer(inputs[0], targets[0]));
     }
-    s.scored_tokens += nats.size();
-    s.next_window = wi + 1;
-    auto now = Clock::now();
-    if (!o.checkpoint_path.empty() &&
-        std::chrono::duration<double>(now - last_save).count() >= o.checkpoint_every_seconds) {
-      save_state(ckpt, o, s);
-      last_save = now;
-    }
-    if (o.on_progress) {
-      o.on_progress({wi + 1, plan.windows.size(), s.scored_tokens, plan.scored_tokens,
-                     std::chrono::duration<double>(now - t0).count()});
+    for (size_t b = 0; b < nb; ++b, ++wi) {
+      const Window& w = plan.windows[wi];
+      const std::vector<double>& nats = results[b];
+      LMZIP_CHECK(nats.size() == targets[b].size(), "scorer returned the wrong number of values");
+      for (size_t k = 0; k < nats.size(); ++k) {
+        // Each target is attributed to the document its token belongs to.
+        DocScore& d = s.per_doc[plan.stream.doc_of[w.begin + targets[b][k].position + 1]];
+        d.nats += nats[k];
+        d.scored_tokens += 1;
+        s.total_nats += nats[k];
+      }
+      s.scored_tokens += nats.size();
+      s.next_window = wi + 1;
+      auto now = Clock::now();
+      if (!o.checkpoint_path.empty() &&
+          std::chrono::duration<double>(now - last_save).count() >= o.checkpoint_every_seconds) {
+        save_state(ckpt, o, s);
+        last_save = now;
+      }
+      if (o.on_progress) {
+        o.on_progress({wi + 1, plan.windows.size(), s.scored_tokens, plan.scored_tokens,
+                       std::chrono::duration<double>(now - t0).count()});
+      }
     }
   }
   save_state(ckpt, o, s);

@@ -26,6 +26,13 @@ struct ScoreTarget {
 using WindowScorer =
     std::function<std::vector<double>(std::span<const TokenId> input, std::span<const ScoreTarget> targets)>;
 
+// Runs several windows of one length at once (a GPU engine): for each, -ln p(target) per target, in order.
+struct WindowInput {
+  std::span<const TokenId> input;
+  std::span<const ScoreTarget> targets;
+};
+using BatchScorer = std::function<std::vector<std::vector<double>>(std::span<const WindowInput> windows)>;
+
 struct DocScore {
   double nats = 0;
   uint64_t scored_tokens = 0;
@@ -75,6 +82,10 @@ struct RunOptions {
   double checkpoint_every_seconds = 20;
   std::function<void(const ScoringProgress&)> on_progress{};
   const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGINT): save the checkpoint and throw Interrupted
+  // Optional: up to batch_windows consecutive windows of equal length go to batch_scorer in one call (the sums,
+  // checkpoints and progress are still kept window by window, in order); otherwise `scorer` runs each window.
+  BatchScorer batch_scorer{};
+  size_t batch_windows = 1;
 };
 
 // Thrown when RunOptions::cancel was set; the checkpoint (if any) is saved.
