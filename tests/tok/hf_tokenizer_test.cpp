@@ -371,6 +371,26 @@ TEST(HfTokenizerErrors, UnknownRegexAndComponents) {
   expect_error(write_temp("combo/tokenizer.json", combo), "[Digits, ByteLevel(regex)] is not a pre-tokenizer lmzip implements");
 }
 
+TEST(HfTokenizerErrors, OptionsThatWouldTokenizeDifferently) {
+  std::string unk = kTinyBpe;
+  unk.replace(unk.find(R"("merges")"), 0, R"("unk_token": "a", )");
+  expect_error(write_temp("unk/tokenizer.json", unk), "model.unk_token is set and byte 0 has no token");
+
+  const std::string spm_model =
+      R"("model": {"type": "BPE", "byte_fallback": true, "vocab": {"▁": 0, "a": 1, "▁a": 2}, "merges": ["▁ a"]})";
+  expect_error(write_temp("split/tokenizer.json",
+                          "{" + spm_model + R"(, "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"}})"),
+               "Metaspace with split: true is not supported");
+  std::unique_ptr<Tokenizer> ok = Tokenizer::from_file(write_temp(
+      "metaspace/tokenizer.json",
+      "{" + spm_model + R"(, "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": false}})"));
+  EXPECT_EQ(ok->vocab().model, "llama");
+  EXPECT_EQ(ok->encode("a", {.add_special = false}), std::vector<TokenId>({2}));
+  std::string single = kTinyBpe;
+  single.insert(1, R"("added_tokens": [{"id": 3, "content": "<x>", "special": true, "single_word": true}], )");
+  expect_error(write_temp("single/tokenizer.json", single), "single_word: true");
+}
+
 TEST(HfTokenizerErrors, MalformedJson) {
   expect_error(write_temp("bad/tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0})"), "not valid JSON");
   expect_error(write_temp("bad2/tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": "zero"}, "merges": []}})"),
@@ -447,6 +467,29 @@ TEST(HfTokenizerErrors, TruncatedFilesNeverCrash) {
   for (size_t cut = 0; cut < json.size(); cut += json.size() / 37) {
     EXPECT_THROW(vocab_from_hf_json(std::string_view(json).substr(0, cut), "cut.json"), Error);
   }
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// The fuzz seeds are valid inputs (so the fuzzers start from loading files), except the Unigram one.
+TEST(HfTokenizer, FuzzSeedsLoad) {
+  namespace fs = std::filesystem;
+  ASSERT_TRUE(fs::is_directory("fuzz/seeds/hf_json")) << "run from the source root (ctest does)";
+  for (const auto& entry : fs::directory_iterator("fuzz/seeds/hf_json")) {
+    const std::string input = read_file(entry.path().string());
+    const size_t nul = input.find('\0');
+    const std::string config = nul == std::string::npos ? "" : input.substr(nul + 1);
+    Vocab v = vocab_from_hf_json(std::string_view(input).substr(0, nul), entry.path().string(), config);
+    std::unique_ptr<Tokenizer> t = Tokenizer::from_vocab(std::move(v), entry.path().string());
+    EXPECT_FALSE(t->encode("ab ab").empty()) << entry.path();
+  }
+  std::unique_ptr<Tokenizer> t = Tokenizer::from_file("fuzz/seeds/sp_model/tiny-bpe.model");
+  EXPECT_EQ(t->encode("ab a", {.add_special = false}), std::vector<TokenId>({264, 262}));  // ▁ab ▁a
+  EXPECT_THROW(Tokenizer::from_file("fuzz/seeds/sp_model/tiny-unigram.model"), Error);
 }
 
 }  // namespace

@@ -175,11 +175,12 @@ std::vector<AddedToken> read_added_tokens(const json& root, const std::string& f
 }
 
 // Puts an added token into the vocabulary: its id's text and type (Control when special, else UserDefined; the
-// unknown token stays Unknown), growing the vocabulary when the id is past its end.
-void add_token(Vocab& v, const AddedToken& a, const std::string& file) {
+// unknown token stays Unknown), growing the vocabulary when the id is past its end but below `max_size` (real
+// files have no gaps to speak of; a far-off id would only make a huge table of nothing).
+void add_token(Vocab& v, const AddedToken& a, size_t max_size, const std::string& file) {
   const size_t id = static_cast<size_t>(a.id);
   if (id >= v.tokens.size()) {
-    if (id > 2 * v.tokens.size() + 1024) fail(file, "added token id " + std::to_string(id) + " is far past the vocabulary");
+    if (id >= max_size) fail(file, "added token id " + std::to_string(id) + " is far past the vocabulary");
     const size_t old = v.tokens.size();
     v.tokens.resize(id + 1);
     for (size_t k = old; k < id; ++k) v.tokens[k] = "[PAD" + std::to_string(k) + "]";  // as llama.cpp's converter
@@ -474,6 +475,24 @@ void scores_from_merges(Vocab& v, const BpeModel& m, const std::string& file) {
   }
 }
 
+// GPT-2's byte alphabet: the text of byte b's token (bytes_to_unicode).
+std::string byte_token_text(uint32_t b) {
+  uint32_t cp = b;
+  if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)) {
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < b; ++c) n += !((c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174);
+    cp = 256 + n;
+  }
+  std::string out;
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+  return out;
+}
+
 Vocab build_vocab(const json& root, const std::string& file) {
   if (!root.is_object()) fail(file, "not a JSON object");
   BpeModel m = read_model(root, file);
@@ -494,13 +513,7 @@ Vocab build_vocab(const json& root, const std::string& file) {
       v.types[id] = TokenType::Unused;
     }
   }
-  if (m.unk_token) {
-    v.unk = find_token(v, *m.unk_token);
-    if (!v.unk) {
-      for (const AddedToken& a : added) if (a.content == *m.unk_token) v.unk = static_cast<TokenId>(a.id);
-    }
-    if (!v.unk) fail(file, "model.unk_token '" + *m.unk_token + "' is not in the vocabulary");
-  }
+  if (m.unk_token) v.unk = find_token(v, *m.unk_token);
 
   if (spm_style) {
     if (!pre.steps.empty()) fail(file, "pre_tokenizer " + pre.steps[0] + " with a SentencePiece-style normalizer or Metaspace is not supported");
@@ -526,6 +539,17 @@ Vocab build_vocab(const json& root, const std::string& file) {
     if (pre.steps.empty()) fail(file, "no pre_tokenizer: a BPE tokenizer.json without ByteLevel or Metaspace is not supported");
     const KnownPre& k = match_pre(pre.steps, file);
     if (m.byte_fallback) fail(file, "model.byte_fallback with a ByteLevel pre-tokenizer is not supported");
+    // lmzip drops a byte without a token, as the tokenizers library does when unk_token is unset; with it set,
+    // that library would emit the unknown token instead.
+    if (m.unk_token) {
+      std::unordered_map<std::string_view, bool> present;
+      for (const std::string& t : v.tokens) present.emplace(t, true);
+      for (uint32_t b = 0; b < 256; ++b) {
+        if (!present.count(byte_token_text(b))) {
+          fail(file, "model.unk_token is set and byte " + std::to_string(b) + " has no token (not supported)");
+        }
+      }
+    }
     if (m.merges.empty()) fail(file, "model.merges is empty");
     v.model = "gpt2";
     v.pre = k.name;
@@ -539,8 +563,11 @@ Vocab build_vocab(const json& root, const std::string& file) {
       v.merges.push_back(a + " " + b);
     }
   }
+  const size_t max_size = 2 * (v.tokens.size() + added.size()) + 1024;
+  for (const AddedToken& a : added) add_token(v, a, max_size, file);
+  if (m.unk_token && !v.unk) v.unk = find_token(v, *m.unk_token);  // an added token only
+  if (m.unk_token && !v.unk) fail(file, "model.unk_token '" + *m.unk_token + "' is not in the vocabulary");
   if (v.unk) v.types[*v.unk] = TokenType::Unknown;
-  for (const AddedToken& a : added) add_token(v, a, file);
   if (const json* p = member(root, "post_processor")) read_post_processor(*p, file, "post_processor", v, 0);
   return v;
 }
@@ -564,6 +591,7 @@ void apply_hf_tokenizer_config(Vocab& v, std::string_view config_json, const std
   if (options.add_tokens) {
     if (const json* atd = member(root, "added_tokens_decoder")) {
       if (!atd->is_object()) fail(file, "added_tokens_decoder is not an object");
+      const size_t max_size = 2 * (v.tokens.size() + atd->size()) + 1024;
       for (const auto& [key, t] : atd->items()) {
         const std::string what = "added_tokens_decoder[\"" + key + "\"]";
         if (key.empty() || key.size() > 10 || key.find_first_not_of("0123456789") != std::string::npos) {
@@ -581,7 +609,7 @@ void apply_hf_tokenizer_config(Vocab& v, std::string_view config_json, const std
                      .rstrip = as_bool(t, "rstrip", false, file, what)};
         if (a.content.empty()) fail(file, what + ".content is empty");
         if (as_bool(t, "single_word", false, file, what)) fail(file, what + " has single_word: true, which is not supported");
-        add_token(v, a, file);
+        add_token(v, a, max_size, file);
       }
     }
   }

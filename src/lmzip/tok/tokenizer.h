@@ -1,4 +1,5 @@
-// Tokenizers read from GGUF metadata (tokenizer.ggml.*), exact to the reference implementations.
+// Tokenizers read from GGUF metadata (tokenizer.ggml.*) or Hugging Face tokenizer files (hf_json.h, sp_model.h),
+// exact to the reference implementations.
 //
 // Tokenizer is the one interface the rest of lmzip uses; the algorithms (SentencePiece BPE, byte-level BPE with
 // named pre-tokenizers, ...) live behind it. A Tokenizer is immutable after construction and encode/decode are
