@@ -215,6 +215,22 @@ TEST(HfCheckpoint, BadCheckpointsGiveMessagesNamingFileAndField) {
   fs::remove(dir + "/config.json");
   EXPECT_NE(open_error(dir).find("no config.json"), std::string::npos) << open_error(dir);
 
+  // A tokenizer with more tokens than the embedding has rows.
+  if (test::shared_has("hf-tokenizers/qwen2/tokenizer.json")) {
+    fs::copy_file(test::shared_dir() + "/hf-tokenizers/qwen2/tokenizer.json", dir + "/tokenizer.json",
+                  fs::copy_options::overwrite_existing);
+    try {
+      open_model_source(dir);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& err) {
+      EXPECT_NE(std::string(err.what()).find("tokenizer.json: the tokenizer has 151"), std::string::npos) << err.what();
+      EXPECT_NE(std::string(err.what()).find("has only 8000 rows"), std::string::npos) << err.what();
+    }
+    fs::remove(dir + "/tokenizer.json");
+  } else {
+    ADD_FAILURE() << "test material missing: " << test::shared_dir() << "/hf-tokenizers/qwen2/tokenizer.json";
+  }
+
   // A checkpoint without tokenizer files, when a tokenizer is needed.
   write_config(config);
   write_checkpoint(g, "Qwen2ForCausalLM", dir);
@@ -330,6 +346,22 @@ TEST(HfCli, BpcOfACheckpointEqualsTheGgufFiles) {
   EXPECT_EQ(jb["model"], "zoo-s1-hf");
   EXPECT_EQ(jb["tokenizer_file"], gguf);
   EXPECT_NE(ja["model_id"], jb["model_id"]);
+
+  // With the zoo's SentencePiece model as the checkpoint's tokenizer.model (what the study's slow tokenizer
+  // reads), no --tokenizer is needed and nothing changes.
+  fs::copy_file(zoo + "/models/zoo-spm.model", dir + "/tokenizer.model");
+  const test::CliResult c = test::run_lmzip("bpc --no-db --json -m " + dir + " " + corpus);
+  ASSERT_EQ(c.rc, 0) << c.err;
+  const json jc = json::parse(c.out);
+  EXPECT_EQ(jc["tokens"], ja["tokens"]);
+  EXPECT_EQ(jc["total_nats"], jb["total_nats"]);
+  EXPECT_EQ(jc["tokenizer_file"], dir + "/tokenizer.model");
+  const test::CliResult info = test::run_lmzip("info --json " + dir);
+  ASSERT_EQ(info.rc, 0) << info.err;
+  const json ji = json::parse(info.out);
+  EXPECT_EQ(ji["format"], "safetensors");
+  EXPECT_EQ(ji["hf_architecture"], "LlamaForCausalLM");
+  EXPECT_EQ(ji["architecture"], "llama");
 }
 
 }  // namespace

@@ -3,58 +3,16 @@
 // ids per input, encoded without BOS/EOS and without parsing special-token text). Every vector must match.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "lmzip/tok/tokenizer.h"
 #include "testutil/testutil.h"
+#include "tok/vectors.h"
 
 namespace lmzip {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-struct Vectors {
-  std::vector<std::string> inputs;
-  std::vector<std::vector<TokenId>> expected;
-};
-
-Vectors load_vectors(const std::string& base) {
-  Vectors v;
-  std::string text = slurp(base + ".inp");
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  size_t pos;
-  while ((pos = text.find(sep)) != std::string::npos) {
-    v.inputs.push_back(text.substr(0, pos));
-    text.erase(0, pos + sep.size());
-  }
-  // Some .inp files (gemma-4) end their last input at end of file instead of with a separator.
-  if (!text.empty()) v.inputs.push_back(text);
-  std::istringstream out(slurp(base + ".out"));
-  std::string line;
-  while (std::getline(out, line)) {
-    std::istringstream ids(line);
-    std::vector<TokenId> row;
-    TokenId id;
-    while (ids >> id) row.push_back(id);
-    v.expected.push_back(row);
-  }
-  return v;
-}
-
-std::string show(const std::vector<TokenId>& ids) {
-  std::string s;
-  for (TokenId id : ids) {
-    if (!s.empty()) s += ' ';
-    s += std::to_string(id);
-  }
-  return s;
-}
+using test::load_vectors;
+using test::show;
+using test::Vectors;
 
 class Conformance : public ::testing::TestWithParam<std::string> {};
 

@@ -155,6 +155,8 @@ void fit_vocab(Vocab& v, int64_t n_vocab, const std::string& tokenizer_file, con
     v.tokens.push_back("[PAD" + std::to_string(i) + "]");
     v.types.push_back(TokenType::Unused);
   }
+  if (!v.lstrip.empty()) v.lstrip.resize(v.tokens.size(), false);
+  if (!v.rstrip.empty()) v.rstrip.resize(v.tokens.size(), false);
 }
 
 }  // namespace
@@ -308,8 +310,12 @@ HfCheckpoint open_hf_checkpoint(const std::string& path, const HfOptions& option
   std::optional<HfTokenizer> tok = load_hf_tokenizer(out.dir, options.tokenizer_file);
   if (tok) {
     if (n_vocab > 0) fit_vocab(tok->vocab, n_vocab, tok->file, out.dir);
+    // llama.cpp keys a few special-token attributes on the model's name and family (as from_gguf reads them).
+    if (tok->vocab.architecture.empty()) tok->vocab.architecture = arch->gguf_arch;
+    if (tok->vocab.name.empty()) tok->vocab.name = name;
     tok->vocab.write_gguf(w);
     out.tokenizer_file = tok->file;
+    out.vocab = std::move(tok->vocab);
   } else if (options.require_tokenizer) {
     throw Error(out.dir + ": no tokenizer.model or tokenizer.json (give one with --tokenizer FILE)");
   }

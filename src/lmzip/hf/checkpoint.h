@@ -7,10 +7,12 @@
 // Q/K are read with the half-split RoPE instead of being rewritten. docs/HF.md lists the architectures.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lmzip/format/gguf.h"
+#include "lmzip/tok/tokenizer.h"
 
 namespace lmzip {
 
@@ -26,6 +28,9 @@ struct HfCheckpoint {
   std::string dir;
   std::string architecture;    // config.json's architectures[0]
   std::string tokenizer_file;  // the file the tokenizer came from ("" when none)
+  // Its vocabulary, complete (the tokenizer.ggml.* keys written into `file` cannot carry what the Hugging Face
+  // loaders add: ignore_merges, per-token lstrip/rstrip, Metaspace's prepend scheme).
+  std::optional<Vocab> vocab;
   // Checkpoint tensors no rule maps (buffers such as rotary_emb.inv_freq): ignored, listed for `lmzip info`.
   std::vector<std::string> unused_tensors;
 };

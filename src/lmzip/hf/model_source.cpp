@@ -90,10 +90,8 @@ std::unique_ptr<Model> ModelSource::load_model() const {
 }
 
 std::unique_ptr<Tokenizer> ModelSource::tokenizer() const {
-  if (!tokenizer_override_.empty()) {
-    std::optional<HfTokenizer> t = load_hf_tokenizer("", tokenizer_override_);
-    return Tokenizer::from_vocab(std::move(t->vocab), t->file);
-  }
+  if (vocab_) return Tokenizer::from_vocab(*vocab_, tokenizer_file);
+  if (!tokenizer_override_.empty()) return Tokenizer::from_file(tokenizer_override_);
   return Tokenizer::from_gguf(file);
 }
 
@@ -107,6 +105,7 @@ ModelSource open_model_source(const std::string& path, const std::string& tokeni
     s.format = "safetensors";
     s.hf_architecture = c.architecture;
     s.tokenizer_file = c.tokenizer_file;
+    if (c.vocab) s.vocab_ = std::make_shared<const Vocab>(std::move(*c.vocab));
     s.unused_tensors = std::move(c.unused_tensors);
     s.id = hex_u64(assembled_fingerprint(s.file));
   } else {

@@ -29,7 +29,8 @@ struct ModelSource {
 
  private:
   friend ModelSource open_model_source(const std::string&, const std::string&, bool);
-  std::string tokenizer_override_;  // GGUF with --tokenizer
+  std::string tokenizer_override_;     // GGUF with --tokenizer
+  std::shared_ptr<const Vocab> vocab_;  // a checkpoint's tokenizer
 };
 
 // Opens `path`; `tokenizer_file` (optional) replaces the model's tokenizer. `require_tokenizer` false lets a

@@ -203,6 +203,12 @@ Vocab checked_vocab(Vocab vocab, const std::string& source_name) {
 
 constexpr uint32_t kNoRank = ~uint32_t{0};
 
+// The pre-tokenizer tokenizer.ggml.pre names; a Hugging Face tokenizer.json states ignore_merges itself.
+PreTokenizer pre_tokenizer_of(const Vocab& vocab, const std::string& source_name) {
+  const PreTokenizer named = PreTokenizer::from_name(vocab.pre, source_name);
+  return vocab.ignore_merges ? PreTokenizer(named.kind(), *vocab.ignore_merges) : named;
+}
+
 class BpeTokenizer final : public Tokenizer {
  public:
   BpeTokenizer(Vocab vocab, const std::string& source_name);
@@ -242,7 +248,7 @@ class BpeTokenizer final : public Tokenizer {
 
 BpeTokenizer::BpeTokenizer(Vocab vocab, const std::string& source_name)
     : Tokenizer(checked_vocab(std::move(vocab), source_name)),
-      pre_(PreTokenizer::from_name(vocab_.pre, source_name)),
+      pre_(pre_tokenizer_of(vocab_, source_name)),
       specials_(vocab_) {
   unicode::flags(0);  // builds the Unicode class table now rather than inside the first encode
   const size_t n = vocab_.size();

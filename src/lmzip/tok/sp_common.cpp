@@ -84,7 +84,8 @@ void append_bytes(std::string_view symbol, const std::array<TokenId, 256>& byte_
 std::string decode(const Vocab& vocab, std::span<const TokenId> ids, bool skip_special, DecodeRules rules) {
   std::string out;
   bool at_text_start = true;  // the next text piece carries the dummy-prefix space (when rules say so)
-  for (TokenId id : ids) {
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const TokenId id = ids[k];
     if (id < 0 || static_cast<size_t>(id) >= vocab.size()) {
       throw Error("cannot decode token id " + std::to_string(id) + ": the vocabulary has " +
                   std::to_string(vocab.size()) + " tokens");
@@ -94,11 +95,11 @@ std::string decode(const Vocab& vocab, std::span<const TokenId> ids, bool skip_s
       case TokenType::Control:
       case TokenType::Unknown:
         if (!skip_special) out += text;
-        at_text_start = true;
+        at_text_start = !rules.prefix_at_start_only || (k == 0 && vocab.bos && id == *vocab.bos);
         break;
       case TokenType::UserDefined:
         out += text;
-        at_text_start = true;
+        at_text_start = !rules.prefix_at_start_only;
         break;
       case TokenType::Byte:
         if (auto byte = parse_byte_piece(text)) {

@@ -50,6 +50,9 @@ struct DecodeRules {
   // Remove one leading space from the first text piece after the start and after each special token: the
   // dummy-prefix space the encoder added there.
   bool strip_prefix_space = false;
+  // The prefix was added only at the start of the text: strip it only from the first id, or from the second when
+  // the first is the BOS token (add_special).
+  bool prefix_at_start_only = false;
 };
 
 // ids -> bytes: Normal (and Unused/Undefined) pieces with '▁' as space, Byte tokens as their byte, user-defined

@@ -99,6 +99,9 @@ std::vector<Attr> llama_cpp_attributes(const Vocab& vocab) {
   } else if (contains(name, {"modern-bert"})) {
     if (has("[MASK]")) attrs[id_of["[MASK]"]].lstrip = true;
   }
+  // Hugging Face tokenizer files state the stripping per added token.
+  for (size_t id = 0; id < std::min(n, vocab.lstrip.size()); ++id) attrs[id].lstrip = attrs[id].lstrip || vocab.lstrip[id];
+  for (size_t id = 0; id < std::min(n, vocab.rstrip.size()); ++id) attrs[id].rstrip = attrs[id].rstrip || vocab.rstrip[id];
   return attrs;
 }
 

@@ -71,7 +71,12 @@ class SpmTokenizer final : public Tokenizer {
         continue;
       }
       escaped.clear();
-      if (add_space_prefix_ && after_special) escaped.append(sp::kSpace);
+      // Hugging Face's Metaspace prepend_scheme "first" (and slow LlamaTokenizer legacy=false): only a fragment
+      // at the very start of the text gets the prefix.
+      const bool at_start = fragment.text.data() == text.data();
+      if (add_space_prefix_ && after_special && (at_start || !vocab_.space_prefix_at_start_only)) {
+        escaped.append(sp::kSpace);
+      }
       sp::append_escaped(escaped, fragment.text);
       encode_escaped(escaped, out);
       after_special = false;
@@ -81,7 +86,8 @@ class SpmTokenizer final : public Tokenizer {
   }
 
   std::string decode(std::span<const TokenId> ids, bool skip_special) const override {
-    return sp::decode(vocab_, ids, skip_special, {.strip_prefix_space = add_space_prefix_});
+    return sp::decode(vocab_, ids, skip_special,
+                      {.strip_prefix_space = add_space_prefix_, .prefix_at_start_only = vocab_.space_prefix_at_start_only});
   }
 
  private:

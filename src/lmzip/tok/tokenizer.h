@@ -1,4 +1,5 @@
-// Tokenizers read from GGUF metadata (tokenizer.ggml.*), exact to the reference implementations.
+// Tokenizers read from GGUF metadata (tokenizer.ggml.*) or Hugging Face tokenizer files (hf_json.h, sp_model.h),
+// exact to the reference implementations.
 //
 // Tokenizer is the one interface the rest of lmzip uses; the algorithms (SentencePiece BPE, byte-level BPE with
 // named pre-tokenizers, ...) live behind it. A Tokenizer is immutable after construction and encode/decode are
@@ -42,6 +43,10 @@ struct Vocab {
   bool add_bos = false;
   bool add_eos = false;
   std::optional<bool> add_space_prefix;  // tokenizer.ggml.add_space_prefix when present
+  // Set by the Hugging Face loaders (hf_json.h, sp_model.h); a GGUF file leaves them at their defaults.
+  std::optional<bool> ignore_merges;        // tokenizer.json model.ignore_merges; absent: as `pre` implies
+  bool space_prefix_at_start_only = false;  // Metaspace prepend_scheme "first": no dummy prefix after special tokens
+  std::vector<bool> lstrip, rstrip;         // per token: added_tokens lstrip/rstrip (empty when none are given)
   // general.name and general.architecture: llama.cpp keys a few special-token attributes on them (e.g. phi-3's
   // special tokens swallow the whitespace after them).
   std::string name, architecture;
@@ -65,6 +70,17 @@ class Tokenizer {
   // The tokenizer a GGUF file describes. lmzip::Error for a missing/unsupported tokenizer, naming the file.
   static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
   static std::unique_ptr<Tokenizer> from_vocab(Vocab vocab, const std::string& source_name);
+  // The tokenizer in one file, by its name: *.gguf (tokenizer.ggml.*), *.json (a Hugging Face tokenizer.json,
+  // with the tokenizer_config.json beside it when present), *.model (a SentencePiece model, with the
+  // tokenizer_config.json beside it when present). lmzip::Error for any other name, naming the file.
+  static std::unique_ptr<Tokenizer> from_file(const std::string& path);
+  // The tokenizer of a Hugging Face model directory: tokenizer.model when present (the SentencePiece model that
+  // Hugging Face's slow tokenizers use, as the study did for the Llama family), else tokenizer.json.
+  // source() names the file used.
+  static std::unique_ptr<Tokenizer> from_hf_dir(const std::string& dir);
+  // Which file of a Hugging Face model directory from_hf_dir reads; lmzip::Error naming the directory when it
+  // has neither.
+  static std::string hf_tokenizer_file(const std::string& dir);
 
   virtual std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const = 0;
   // The exact bytes the ids stand for (byte tokens as raw bytes; control tokens as their text unless
@@ -76,10 +92,15 @@ class Tokenizer {
   const std::string& piece(TokenId id) const { return vocab_.tokens.at(static_cast<size_t>(id)); }
   std::optional<TokenId> bos() const { return vocab_.bos; }
   std::optional<TokenId> eos() const { return vocab_.eos; }
+  // The file (or other source name) the tokenizer was made from, for results to record.
+  const std::string& source() const { return source_; }
 
  protected:
   explicit Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}
   Vocab vocab_;
+
+ private:
+  std::string source_;
 };
 
 }  // namespace lmzip
