@@ -21,7 +21,7 @@ SynthShape shape() {
 
 // -ln p of each next token of fixed random tokens under the model synthesized in `type` (seed 3).
 std::vector<double> token_nats(GgmlType type) {
-  SynthOptions o{.shape = shape(), .seed = 3, .type = type};
+  SynthOptions o{.shape = shape(), .seed = 3, .type = type, .vocab_path = {}};
   EXPECT_TRUE(synth_model(o).fallbacks.empty()) << ggml_type_name(type);
   const test::SynthFixture f = test::load_synth(shape(), 3, type, std::string("wtypes-") + ggml_type_name(type));
   const auto tokens = test::random_tokens(96, 4);
