@@ -4,6 +4,7 @@
 
 #include "command.h"
 #include "lmzip/core/error.h"
+#include "lmzip/kernels/dequant.h"
 #include "lmzip/model/family.h"
 #include "lmzip/model/synth.h"
 
@@ -23,7 +24,7 @@ int run_synth(int argc, char** argv) {
   args.option("--preset", "NAME", &preset, "shape: " + synth_presets() + " (default tiny: a small model of ARCH)");
   args.option("--layers", "N", &layers, "keep only the first N layers of the preset (benchmarks of big shapes)");
   args.option("--seed", "N", &seed, "random seed (default 1)");
-  args.option("--type", "TYPE", &type_name, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K (default F32)");
+  args.option("--type", "TYPE", &type_name, std::string("weight type: ") + supported_weight_types() + " (default F32)");
   args.option("--vocab", "VOCAB.gguf", &vocab, "copy tokenizer.* metadata from this GGUF");
   args.option("-o, --output", "FILE.gguf", &output, "the model file to write");
   if (!args.parse(argc, argv)) return 0;
@@ -37,7 +38,7 @@ int run_synth(int argc, char** argv) {
   if (layers < 0) throw UsageError("--layers must be positive");
   if (layers > 0) shape->n_layer = static_cast<int>(std::min<long long>(layers, shape->n_layer));
   auto type = ggml_type_from_name(type_name);
-  if (!type) throw UsageError("unknown --type '" + type_name + "' (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+  if (!type) throw UsageError("unknown --type '" + type_name + "' (" + supported_weight_types() + ")");
   SynthModel model = synth_model({.shape = *shape, .seed = static_cast<uint64_t>(seed), .type = *type,
                                   .vocab_path = vocab});
   if (!model.fallbacks.empty()) {

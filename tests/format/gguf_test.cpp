@@ -86,6 +86,13 @@ TEST(Gguf, BlockSizes) {
   EXPECT_EQ(*ggml_bytes(GgmlType::Q4_1, 32), 20u);
   EXPECT_EQ(*ggml_bytes(GgmlType::Q5_0, 32), 22u);
   EXPECT_EQ(*ggml_bytes(GgmlType::Q5_1, 32), 24u);
+  EXPECT_EQ(*ggml_bytes(GgmlType::Q2_K, 256), 84u);
+  EXPECT_EQ(*ggml_bytes(GgmlType::Q3_K, 256), 110u);
+  EXPECT_EQ(*ggml_bytes(GgmlType::IQ4_NL, 64), 36u);
+  EXPECT_EQ(*ggml_bytes(GgmlType::IQ4_XS, 256), 136u);
+  EXPECT_EQ(*ggml_bytes(GgmlType::IQ2_XXS, 256), 66u);
+  EXPECT_EQ(ggml_type_info(20u)->type, GgmlType::IQ4_NL);
+  EXPECT_EQ(ggml_type_info(23u)->type, GgmlType::IQ4_XS);
   EXPECT_EQ(*ggml_bytes(GgmlType::BF16, 3), 6u);
   EXPECT_FALSE(ggml_bytes(GgmlType::Q8_0, 33).has_value());
   EXPECT_EQ(ggml_type_info(99u), nullptr);

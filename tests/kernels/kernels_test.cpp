@@ -81,9 +81,9 @@ std::vector<double> matmul_reference(const std::vector<float>& x, int64_t m, con
 }
 
 TEST(Matmul, EveryTypeAndOddShapesAgainstDoubleReference) {
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
-                        GgmlType::Q4_K, GgmlType::Q6_K}) {
-    const int64_t n_in = 256 * (type == GgmlType::Q4_K || type == GgmlType::Q6_K ? 2 : 1) + (ggml_type_info(type).block_elements == 1 ? 3 : 0);
+  for (GgmlType type : supported_weight_type_list()) {
+    const uint32_t block = ggml_type_info(type).block_elements;
+    const int64_t n_in = 256 * (block == 256 ? 2 : 1) + (block == 1 ? 3 : 0);
     for (int64_t n_out : {1, 17, 130, 300}) {
       for (int64_t m : {1, 5, 64}) {
         const auto wf = random_values(static_cast<size_t>(n_in * n_out), 1);

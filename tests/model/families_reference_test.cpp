@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "lmzip/kernels/dequant.h"
 #include "lmzip/model/family.h"
 #include "lmzip/model/synth.h"
 #include "model/reference_forward.h"
@@ -44,10 +45,7 @@ TEST_P(FamilyVsReference, FastForwardAgreesWithDoubleReference) {
 std::vector<Case> cases() {
   std::vector<Case> out;
   for (const Family& f : families()) {
-    for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K,
-                       GgmlType::Q6_K}) {
-      out.push_back({f.name, t});
-    }
+    for (GgmlType t : supported_weight_type_list()) out.push_back({f.name, t});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "lmzip/core/error.h"
+#include "lmzip/kernels/dequant.h"
 #include "lmzip/model/model.h"
 #include "lmzip/model/synth.h"
 #include "model/reference_forward.h"
@@ -84,8 +85,7 @@ TEST_P(ForwardVsReference, AgreesPerToken) {
 INSTANTIATE_TEST_SUITE_P(
     AllTypes, ForwardVsReference,
     ::testing::Combine(::testing::Values("llama", "qwen2"),
-                       ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
-                                         GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K)),
+                       ::testing::ValuesIn(supported_weight_type_list().begin(), supported_weight_type_list().end())),
     [](const auto& info) {
       return std::get<0>(info.param) + "_" + ggml_type_name(std::get<1>(info.param));
     });

@@ -1,6 +1,6 @@
 // A language model loaded from a GGUF file, and its causal forward pass on the CPU.
 //
-// Weights stay memory-mapped in their stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K); a matrix product
+// Weights stay memory-mapped in their stored type (supported_weight_types() in kernels/dequant.h); a matrix product
 // dequantizes panels of weights to fp32 and runs an fp32 GEMM. Activations are fp32, sums of nats double.
 // The architecture (llama, falcon, mamba, ...) is data: a family (family.h) gives a block description per layer
 // (block.h) and a tensor table; one layer function runs every family.
