@@ -215,6 +215,9 @@ TEST(HfCheckpoint, BadCheckpointsGiveMessagesNamingFileAndField) {
   fs::remove(dir + "/config.json");
   EXPECT_NE(open_error(dir).find("no config.json"), std::string::npos) << open_error(dir);
 
+  // A checkpoint without tokenizer files, when a tokenizer is needed.
+  write_config(config);
+  write_checkpoint(g, "Qwen2ForCausalLM", dir);
   // A tokenizer with more tokens than the embedding has rows.
   if (test::shared_has("hf-tokenizers/qwen2/tokenizer.json")) {
     fs::copy_file(test::shared_dir() + "/hf-tokenizers/qwen2/tokenizer.json", dir + "/tokenizer.json",
@@ -231,9 +234,6 @@ TEST(HfCheckpoint, BadCheckpointsGiveMessagesNamingFileAndField) {
     ADD_FAILURE() << "test material missing: " << test::shared_dir() << "/hf-tokenizers/qwen2/tokenizer.json";
   }
 
-  // A checkpoint without tokenizer files, when a tokenizer is needed.
-  write_config(config);
-  write_checkpoint(g, "Qwen2ForCausalLM", dir);
   try {
     open_model_source(dir);
     ADD_FAILURE() << "no error";
