@@ -64,7 +64,9 @@ Json parse_as(std::string_view text, const std::string& file, size_t line) {
   } catch (const nlohmann::json::exception& e) {
     std::string message = json_error(text, file, line);
     // (Unreachable unless the two parsers disagree; still an Error naming the file.)
-    if (message.empty()) message = printable(file) + ":" + std::to_string(line) + ": " + reason(e.what());
+    if (message.empty()) {
+      message = printable(file) + (line ? ":" + std::to_string(line) : "") + ": not valid JSON: " + reason(e.what());
+    }
     throw Error(message);
   }
 }
