@@ -343,7 +343,7 @@ int run_bpc(int argc, char** argv) {
     results.push_back(std::move(r));
   }
   if (!a.per_doc_path.empty()) write_per_doc(a.per_doc_path, results, corpora);
-  for (const std::string& p : problems) std::cerr << "lmzip bpc: error: " << p << "\n";
+  for (const std::string& p : problems) std::cerr << "lmzip bpc: error: " << printable(p) << "\n";
   return problems.empty() ? 0 : 1;
 }
 

@@ -4,6 +4,7 @@
 
 #include "command.h"
 #include "lmzip/core/error.h"
+#include "lmzip/core/utf8.h"
 #include "lmzip/core/version.h"
 
 namespace {
@@ -32,22 +33,24 @@ int main(int argc, char** argv) {
   }
   auto it = lmzip::cli::commands().find(name);
   if (it == lmzip::cli::commands().end()) {
-    std::cerr << "lmzip: unknown command '" << name << "' (see lmzip --help)\n";
+    std::cerr << "lmzip: unknown command '" << lmzip::printable(name) << "' (see lmzip --help)\n";
     return 2;
   }
+  // Messages quote file names, field values and file contents: printable() keeps raw bytes and terminal
+  // escapes they may hold off the terminal.
   try {
     return it->second.run(argc - 1, argv + 1);
   } catch (const lmzip::UsageError& e) {
-    std::cerr << "lmzip " << name << ": " << e.what() << " (see lmzip " << name << " --help)\n";
+    std::cerr << "lmzip " << name << ": " << lmzip::printable(e.what()) << " (see lmzip " << name << " --help)\n";
     return 2;
   } catch (const lmzip::Error& e) {
-    std::cerr << "lmzip " << name << ": error: " << e.what() << "\n";
+    std::cerr << "lmzip " << name << ": error: " << lmzip::printable(e.what()) << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "lmzip " << name << ": error: out of memory\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "lmzip " << name << ": error: " << e.what() << "\n";
+    std::cerr << "lmzip " << name << ": error: " << lmzip::printable(e.what()) << "\n";
     return 1;
   }
 }

@@ -10,6 +10,7 @@
 
 #include "command.h"
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
 #include "lmzip/format/gguf.h"
 #include "lmzip/hf/model_source.h"
 #include "lmzip/io/file.h"
@@ -89,7 +90,7 @@ void write_stdout(std::string_view s) { std::fwrite(s.data(), 1, s.size(), stdou
 void run_batch(const Tokenizer& tok, const EncodeOptions& options) {
   std::string line, out;
   for (size_t line_no = 1; std::getline(std::cin, line); ++line_no) {
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json j = parse_json(line, "<stdin>", line_no);  // a syntax error says where
     if (!j.is_string()) {
       throw Error("standard input line " + std::to_string(line_no) +
                   ": --batch expects one JSON string per line (e.g. \"Hello\\nworld\")");

@@ -1,5 +1,5 @@
-// Outputs that never clobber what they should not, bounded work, and one rule for numeric arguments
-// (docs/SECURITY.md): each case failed before its fix.
+// Outputs that never clobber what they should not, bounded work, one rule for numeric arguments, and errors
+// that say where (docs/SECURITY.md): each case failed before its fix.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -132,6 +132,78 @@ TEST(BoundedWork, EndlessInputsAndFifoModelsAreRefusedAtOnce) {
   r = test::run_lmzip("bpc --no-db -m " + fifo + " data/cc.testA.jsonl");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("is not a regular file"), std::string::npos) << r.err;
+}
+
+TEST(BoundedWork, CorpusReadersRefuseDevicesAndFifos) {
+  // corpus stats read /dev/zero forever; bpc waited on a FIFO; corpus build left them out silently.
+  const std::string fifo = make_dir("corpus-fifo") + "/c.jsonl";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string out = make_dir("corpus-fifo") + "/out.jsonl";
+  for (const std::string& input : {std::string("/dev/zero"), fifo}) {
+    for (const std::string& cmd : {"timeout 20 " + test::lmzip_bin() + " corpus stats " + input,
+                                   "timeout 20 " + test::lmzip_bin() + " corpus build -o " + out + " " + input,
+                                   "timeout 20 " + test::lmzip_bin() + " bpc --no-db -m " + kModel + " " + input}) {
+      std::string o, err;
+      EXPECT_EQ(test::run_command(cmd, &o, &err), 1) << cmd << ": " << err;
+      EXPECT_NE(err.find(input + ": not a regular file"), std::string::npos) << cmd << ": " << err;
+    }
+  }
+}
+
+TEST(Errors, JsonErrorsNameFileLineAndColumn) {
+  const std::string dir = make_dir("json-errors");
+  write(dir + "/overflow.jsonl", "{\"content\": \"fine\"}\n{\"text\": \"x\", \"n\": 1e999}\n");
+  // It said "[json.exception.out_of_range.406] number overflow parsing '1e999'", naming no file.
+  test::CliResult r = test::run_lmzip("corpus stats " + dir + "/overflow.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("overflow.jsonl:2: not valid JSON at column "), std::string::npos) << r.err;
+  r = test::run_lmzip("bpc --no-db --protocol doc -m " + kModel + " " + dir + "/overflow.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("overflow.jsonl:2: not valid JSON at column "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("json.exception"), std::string::npos) << r.err;
+  write(dir + "/task.json", "{\n  \"name\": \"x\",\n  \"num_fewshot\": 1e999\n}\n");
+  r = test::run_lmzip("eval --no-db -m " + kModel + " --task-file " + dir + "/task.json --data " + dir +
+                      "/overflow.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("task.json:3: not valid JSON at column "), std::string::npos) << r.err;
+
+  // corpus stats said "not a JSON object" for every syntax error; now only for JSON that is not an object.
+  write(dir + "/syntax.jsonl", "{\"content\": \"a\"}\n{\"content\": \"b\",}\n");
+  r = test::run_lmzip("corpus stats " + dir + "/syntax.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("syntax.jsonl:2: not valid JSON at column "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not a JSON object"), std::string::npos) << r.err;
+}
+
+TEST(Errors, QuotedInputIsEscapedOnTheTerminal) {
+  const std::string dir = make_dir("escapes");
+  // A Latin-1 byte and an ANSI "clear screen" inside a bad line, a field name from the command line.
+  write(dir + "/bad.jsonl", "{\"content\": \"caf\xe9\x1b[2J\" oops}\n");
+  test::CliResult r = test::run_lmzip("corpus stats " + dir + "/bad.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err.find('\xe9'), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.jsonl:1: not valid JSON"), std::string::npos) << r.err;
+  write(dir + "/ok.jsonl", "{\"content\": \"a\"}\n");
+  r = test::run_lmzip("corpus stats --text-field \"$(printf 't\\033[2J\\377')\" " + dir + "/ok.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("t\\x1B[2J\\xFF"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+}
+
+TEST(Errors, SkipInvalidSkipsLinesThatAreNotUtf8) {
+  const std::string dir = make_dir("skip-invalid");
+  write(dir + "/mixed.jsonl", "{\"content\": \"a few words of text\"}\n{\"content\": \"caf\xe9\"}\n"
+                              "{\"content\": \"more words to score\"}\n");
+  // Without --skip-invalid: an error naming FILE:LINE (it was "not valid JSON", and with --skip-invalid too).
+  test::CliResult r = test::run_lmzip("bpc --no-db --protocol doc -m " + kModel + " " + dir + "/mixed.jsonl");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("mixed.jsonl:2: not valid UTF-8"), std::string::npos) << r.err;
+  r = test::run_lmzip("bpc --no-db --json --skip-invalid --protocol doc -m " + kModel + " " + dir + "/mixed.jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["skipped_invalid"], 1);
+  EXPECT_EQ(j["documents"], 2);
 }
 
 TEST(BoundedWork, ThreadCountIsCappedWithAWarning) {

@@ -99,7 +99,10 @@ TEST(TokenizeCli, ClearErrors) {
   EXPECT_NE(r.err.find("/nonexistent/model.gguf"), std::string::npos) << r.err;
   r = lmzip("tokenize -m " + kDemoModel + " --batch", "\"ok\"\nnot json\n");
   EXPECT_EQ(r.rc, 1);
-  EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("<stdin>:2: not valid JSON at column "), std::string::npos) << r.err;
+  r = lmzip("tokenize -m " + kDemoModel + " --batch", "\"ok\"\n17\n");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("standard input line 2: --batch expects one JSON string per line"), std::string::npos) << r.err;
   // A file that is not GGUF.
   const std::string bogus = test::temp_dir() + "/bogus.gguf";
   std::ofstream(bogus) << "not a gguf file";

@@ -65,5 +65,17 @@ TEST(Hash, KnownDigests) {
   EXPECT_EQ(hex_u64(xxh64("", 0)), "ef46db3751d8e999");
 }
 
+// Issue 18 item 15: what an error message quotes cannot write raw bytes or terminal escapes to the terminal.
+TEST(Utf8, PrintableEscapesInvalidBytesAndControls) {
+  EXPECT_EQ(printable("plain caf\xc3\xa9 \xf0\x9f\x98\x80 a\\b"), "plain caf\xc3\xa9 \xf0\x9f\x98\x80 a\\b");
+  EXPECT_EQ(printable("caf\xe9"), "caf\\xE9");                       // Latin-1
+  EXPECT_EQ(printable("\x1b[31mred\x1b[0m"), "\\x1B[31mred\\x1B[0m");  // ANSI escapes
+  EXPECT_EQ(printable("a\nb\tc\r\x7f"), "a\\x0Ab\\x09c\\x0D\\x7F");
+  EXPECT_EQ(printable("\xc2\x9b"), "\\xC2\\x9B");                  // C1 CSI
+  EXPECT_EQ(printable("\xe2\x80\xae"), "\\xE2\\x80\\xAE");          // right-to-left override
+  EXPECT_EQ(printable(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(printable("\xe2\x96"), "\\xE2\\x96");                  // truncated sequence
+}
+
 }  // namespace
 }  // namespace lmzip

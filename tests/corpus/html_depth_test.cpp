@@ -1,11 +1,15 @@
 // HTML extraction stays linear on hostile nesting: past 512 levels the deeper tags are dropped before gumbo
-// parses (their text stays); pages that nest less are parsed untouched.
+// parses (their text stays); pages that nest less are parsed untouched; the manifest counts capped pages.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
+#include "builders.h"
 #include "lmzip/corpus/extract.h"
+#include "lmzip/corpus/pipeline.h"
+#include "testutil/testutil.h"
 
 namespace lmzip::corpus {
 namespace {
@@ -43,6 +47,29 @@ TEST(HtmlDepth, ShallowPagesAreParsedAsBefore) {
   page += "</body></html>";
   const std::string t = html_to_text(page);
   EXPECT_NE(t.find("para 2998\n\npara 2999"), std::string::npos) << t.substr(t.size() - 60);
+}
+
+
+// The manifest counts the documents whose nesting was capped (html files, WARC responses, archive members).
+TEST(HtmlDepth, TheManifestCountsCappedDocuments) {
+  EXPECT_FALSE([] { bool c = true; html_to_text(nested("div", 500, "x"), nullptr, &c); return c; }());
+  EXPECT_TRUE([] { bool c = false; html_to_text(nested("div", 600, "x"), nullptr, &c); return c; }());
+  const std::string dir = test::temp_dir() + "/depth";
+  std::filesystem::create_directories(dir + "/in");
+  write_file_atomic(dir + "/in/deep.html", nested("div", 2000, testing::prose(80, 1)));
+  write_file_atomic(dir + "/in/shallow.html", nested("div", 20, testing::prose(80, 2)));
+  write_file_atomic(dir + "/in/crawl.warc",
+                    testing::warc_record("response", "https://x.example/", "2023-10-05T00:00:00Z",
+                                         testing::http_response("text/html", nested("span", 700, "short"))));
+  BuildOptions o;
+  o.inputs = {dir + "/in"};
+  o.output = dir + "/out.jsonl";
+  o.filter.min_chars = 50;  // the WARC page is filtered out as too short: still counted, it was read
+  BuildResult r = build_corpus(o);
+  EXPECT_EQ(r.counts.read, 3u);
+  EXPECT_EQ(r.counts.html_nesting_capped, 2u);
+  EXPECT_EQ(r.manifest["counts"]["html_nesting_capped"], 2u);
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/out.manifest.json"))["counts"]["html_nesting_capped"], 2u);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include "lmzip/core/error.h"
 #include "lmzip/eval/runner.h"
 #include "lmzip/eval/task.h"
+#include "lmzip/io/file.h"
+#include "testutil/testutil.h"
 
 namespace lmzip::eval {
 namespace {
@@ -173,6 +175,42 @@ TEST(TaskData, ErrorsNameTheFileAndExpectedFields) {
   EXPECT_THROW(parse_task(Json::parse(R"({"name": "x", "format": "jsonl", "doc_to_text": "{{q}}", "request": "generate_until"})"),
                           "x.json"),
                Error);  // generation needs doc_to_target
+}
+
+// Issue 18 item 15: a task file or data line nlohmann cannot parse (a number overflow included, which it
+// reports without a position) and a field of the wrong type name the file and line, never a bare json.exception.
+TEST(TaskData, JsonErrorsNameTheFileAndLine) {
+  const std::string dir = test::temp_dir();
+  auto error_of = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  write_file_atomic(dir + "/t.json", "{\n  \"name\": \"x\",\n  \"num_fewshot\": 1e999\n}\n");
+  std::string m = error_of([&] { load_task_file(dir + "/t.json"); });
+  EXPECT_NE(m.find("t.json:3: not valid JSON at column "), std::string::npos) << m;
+  EXPECT_NE(m.find("number overflow"), std::string::npos) << m;
+  write_file_atomic(dir + "/syntax.json", "{\n  \"name\": \"x\",\n  \"format\" \"jsonl\"\n}\n");
+  m = error_of([&] { load_task_file(dir + "/syntax.json"); });
+  EXPECT_NE(m.find("syntax.json:3: not valid JSON at column "), std::string::npos) << m;
+
+  write_file_atomic(dir + "/d2.jsonl", "\n{\"id\": 1e999}\n");
+  m = error_of([&] { load_documents(builtin_task("arc_challenge"), dir + "/d2.jsonl"); });
+  EXPECT_NE(m.find("d2.jsonl:2: not valid JSON at column "), std::string::npos) << m;
+
+  // Wrong types the validation does not look at still name the file, not just "type must be string".
+  write_file_atomic(dir + "/types.json", R"({"name": "x", "format": "jsonl", "doc_to_text": "{{q}}",
+    "doc_to_target": "{{a}}", "request": "generate_until", "exact_match": {"ignore_case": "yes"}})");
+  m = error_of([&] { load_task_file(dir + "/types.json"); });
+  EXPECT_NE(m.find("types.json: bad task definition: "), std::string::npos) << m;
+  const TaskSpec t = parse_task(Json::parse(R"({"name": "x", "format": "jsonl", "doc_to_text": "{{q}}",
+    "doc_to_target": "{{a}}", "request": "generate_until", "fields": {"y": [1]}})"), "x.json");
+  write_file_atomic(dir + "/qa.jsonl", "{\"q\": \"a\", \"a\": \"b\"}\n");
+  m = error_of([&] { load_documents(t, dir + "/qa.jsonl"); });
+  EXPECT_NE(m.find("qa.jsonl:1: task x: "), std::string::npos) << m;
 }
 
 // Issue "eval code sandbox" item 5: a code task's limits are checked when the task file is read: a zero or

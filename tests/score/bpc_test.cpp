@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmath>
 
 #include "lmzip/core/utf8.h"
@@ -202,6 +205,49 @@ TEST(Corpus, ReadsJsonlTextAndDirectoriesWithClearErrors) {
   Corpus t = load_corpus(dir + "/tree");
   EXPECT_EQ(t.documents, (std::vector<std::string>{"ay", "bee", "sea"}));
   EXPECT_EQ(t.name, "tree");
+}
+
+// Issue 18 items 13 and 15: JSONL errors name FILE:LINE (a number overflow too), a line that is not UTF-8 is
+// skipped with skip_invalid_utf8 and an error naming FILE:LINE without it, and inputs that never end are refused.
+std::string load_error(const std::string& path, const CorpusOptions& o = {}) {
+  try {
+    load_corpus(path, o);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(loaded)";
+}
+
+TEST(Corpus, JsonlErrorsNameFileAndLine) {
+  const std::string dir = test::temp_dir();
+  write_file_atomic(dir + "/big.jsonl", "{\"content\": \"ok\"}\n{\"content\": \"x\", \"n\": 1e999}\n");
+  std::string m = load_error(dir + "/big.jsonl");
+  EXPECT_NE(m.find("big.jsonl:2: not valid JSON at column "), std::string::npos) << m;
+  EXPECT_NE(m.find("number overflow"), std::string::npos) << m;
+
+  // Latin-1 inside a JSON string: used to be "not valid JSON" even with skip_invalid_utf8.
+  write_file_atomic(dir + "/latin1.jsonl", "{\"content\": \"ok\"}\n{\"content\": \"caf\xe9\"}\n{\"content\": \"two\"}\n");
+  m = load_error(dir + "/latin1.jsonl");
+  EXPECT_NE(m.find("latin1.jsonl:2: not valid UTF-8 (first bad byte at column 17)"), std::string::npos) << m;
+  EXPECT_NE(m.find("--skip-invalid"), std::string::npos) << m;
+  Corpus c = load_corpus(dir + "/latin1.jsonl", {.skip_invalid_utf8 = true});
+  EXPECT_EQ(c.documents, (std::vector<std::string>{"ok", "two"}));
+  EXPECT_EQ(c.invalid_skipped, 1u);
+
+  write_file_atomic(dir + "/long.jsonl", "{\"content\": \"ok\"}\n{\"content\": \"" + std::string(200, 'a') + "\"}\n");
+  m = load_error(dir + "/long.jsonl", {.max_line_bytes = 100});
+  EXPECT_NE(m.find("long.jsonl:2: line longer than 100 bytes"), std::string::npos) << m;
+  EXPECT_EQ(load_corpus(dir + "/long.jsonl").documents.size(), 2u);
+}
+
+TEST(Corpus, DevicesAndFifosAreRefusedAtOnce) {
+  EXPECT_NE(load_error("/dev/zero").find("/dev/zero: not a regular file"), std::string::npos);
+  const std::string fifo = test::temp_dir() + "/corpus.jsonl";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opening it would block until a writer came.
+  EXPECT_NE(load_error(fifo).find("corpus.jsonl: not a regular file"), std::string::npos);
+  ::unlink(fifo.c_str());
 }
 
 TEST(Corpus, ZooCorpusCountsMatchReference) {

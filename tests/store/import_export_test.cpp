@@ -86,8 +86,12 @@ TEST(ScoreImport, LmEvalResultsJson) {
 }
 
 TEST(ScoreImport, LmEvalErrors) {
-  EXPECT_NE(error_of([] { parse_lm_eval_json("{\"results\": {", "r.json", {}); }).find("r.json: not valid JSON"),
+  EXPECT_NE(error_of([] { parse_lm_eval_json("{\"results\": {", "r.json", {}); }).find("r.json:1: not valid JSON"),
             std::string::npos);
+  // Issue 18 item 15: a number overflow escaped as a bare nlohmann out_of_range, naming no file.
+  const std::string overflow = error_of([] { parse_lm_eval_json("{\n\"results\": {\"t\": {\"acc\": 1e999}}}", "r.json", {}); });
+  EXPECT_NE(overflow.find("r.json:2: not valid JSON at column "), std::string::npos) << overflow;
+  EXPECT_NE(overflow.find("number overflow"), std::string::npos) << overflow;
   EXPECT_EQ(error_of([] { parse_lm_eval_json("{\"x\": 1}", "r.json", {}); }),
             "r.json: no \"results\" object (expected an lm-evaluation-harness results file)");
   EXPECT_EQ(error_of([] { parse_lm_eval_json(R"({"results": {"t": {"acc": 0.5}}})", "r.json", {}); }),

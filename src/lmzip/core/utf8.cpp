@@ -92,4 +92,31 @@ std::string escape_invalid_utf8(std::string_view s) {
   return out;
 }
 
+std::string printable(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  size_t pos = 0;
+  while (pos < s.size()) {
+    uint32_t cp = 0;
+    size_t n = sequence(s, pos, cp);
+    // Controls move the cursor or start terminal escapes; bidi overrides reorder what is shown.
+    const bool shown = n > 0 && cp >= 0x20 && cp != 0x7F && !(cp >= 0x80 && cp < 0xA0) &&
+                       !(cp >= 0x202A && cp <= 0x202E) && !(cp >= 0x2066 && cp <= 0x2069);
+    if (n == 0) n = 1;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (shown) {
+        out += s[i];
+      } else {
+        const auto b = static_cast<unsigned char>(s[i]);
+        out += "\\x";
+        out += hex[b >> 4];
+        out += hex[b & 15];
+      }
+    }
+    pos += n;
+  }
+  return out;
+}
+
 }  // namespace lmzip

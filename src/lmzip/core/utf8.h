@@ -20,6 +20,11 @@ size_t count_code_points(std::string_view s);
 // results store, and the original bytes can be read back.
 std::string escape_invalid_utf8(std::string_view s);
 
+// `s` made safe to quote in a message on a terminal: invalid UTF-8 bytes, control characters (C0, DEL, C1) and
+// bidirectional overrides written as \xNN per byte; everything else, backslashes included, unchanged. For
+// display only (escape_invalid_utf8 is the reversible form).
+std::string printable(std::string_view s);
+
 // Decodes one code point at s[pos] (valid UTF-8 assumed by the caller or checked): returns the code point and
 // advances pos; malformed input yields U+FFFD and advances by one byte.
 uint32_t decode_utf8(std::string_view s, size_t& pos);

@@ -6,22 +6,34 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
+#include "lmzip/core/json.h"
 #include "lmzip/corpus/stream.h"
 #include "lmzip/corpus/text.h"
+#include "lmzip/io/file.h"
 
 namespace lmzip::corpus {
 
+namespace {
+void check_line_length(bool too_long, const std::string& path, uint64_t line, size_t max) {
+  if (too_long) {
+    throw Error(path + ":" + std::to_string(line) + ": line longer than " + std::to_string(max) +
+                " bytes (is this a corpus JSONL file?)");
+  }
+}
+}  // namespace
+
 void for_each_record(const std::string& path, const std::string& text_field,
-                     const std::function<void(nlohmann::json&, uint64_t)>& on_record) {
+                     const std::function<void(nlohmann::json&, uint64_t)>& on_record, size_t max_line_bytes) {
   ByteReader reader(path);
   std::string line;
   uint64_t n = 0;
   bool too_long = false;
-  while (reader.read_line(line, size_t{1} << 31, &too_long)) {
+  while (reader.read_line(line, max_line_bytes, &too_long)) {
     ++n;
+    check_line_length(too_long, path, n, max_line_bytes);
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
-    if (rec.is_discarded() || !rec.is_object()) {
+    nlohmann::json rec = parse_json(line, path, n);  // a syntax error says where
+    if (!rec.is_object()) {
       throw Error(path + ":" + std::to_string(n) + ": not a JSON object (is this a corpus JSONL file?)");
     }
     auto t = rec.find(text_field);
@@ -117,11 +129,11 @@ void NgramIndex::add_file(const std::string& path) {
   std::string line;
   uint64_t n = 0;
   bool too_long = false;
-  while (reader.read_line(line, size_t{1} << 31, &too_long)) {
+  while (reader.read_line(line, kMaxLineBytes, &too_long)) {
     ++n;
+    check_line_length(too_long, path, n, kMaxLineBytes);
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
-    if (rec.is_discarded()) throw Error(path + ":" + std::to_string(n) + ": not valid JSON");
+    nlohmann::json rec = parse_json(line, path, n);
     add_strings(rec, *this);  // questions, choices, answers: every text a model might have memorised
   }
 }

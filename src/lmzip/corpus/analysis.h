@@ -10,12 +10,17 @@
 #include <unordered_set>
 #include <vector>
 
+#include "lmzip/io/file.h"
+
 namespace lmzip::corpus {
 
 // Calls `on_record(record, line_number)` for each JSON object line of a corpus (plain/.gz/.zst/.xz), streaming.
-// A line that is not a JSON object, or lacks a string `text_field`, is an lmzip::Error naming file and line.
+// A line that is not a JSON object (the syntax error and its column when it is not JSON at all), lacks a string
+// `text_field`, or is longer than `max_line_bytes` (io/file.h: 256 MiB) is an lmzip::Error naming file and line.
+// An input that is not a regular file (a device, a FIFO; "-" is standard input) is refused.
 void for_each_record(const std::string& path, const std::string& text_field,
-                     const std::function<void(nlohmann::json&, uint64_t)>& on_record);
+                     const std::function<void(nlohmann::json&, uint64_t)>& on_record,
+                     size_t max_line_bytes = kMaxLineBytes);
 
 // documents, characters, bytes, per-subset counts, length percentiles, exact duplicates, distinct sources.
 nlohmann::json corpus_stats(const std::string& path, const std::string& text_field = "content");

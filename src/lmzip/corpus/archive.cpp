@@ -160,8 +160,11 @@ void read_archive(const InputFile& in, const SourceOptions& o, const SourceSink&
       doc.repo = in.path;  // a zip or tarball of a repository keeps its files together
       if (m.mtime > 0) doc.date = iso_date(m.mtime);
       std::string lower = to_lower_ascii(m.path);
-      if (lower.ends_with(".html") || lower.ends_with(".htm")) doc.content = html_to_text(m.data);
-      else doc.content = std::move(m.data);
+      if (lower.ends_with(".html") || lower.ends_with(".htm")) {
+        doc.content = html_to_text(m.data, nullptr, &doc.html_nesting_capped);
+      } else {
+        doc.content = std::move(m.data);
+      }
       sink.document(std::move(doc));
     });
   } catch (const Error& e) {

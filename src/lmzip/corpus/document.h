@@ -14,6 +14,7 @@ struct Document {
   std::string date;     // ISO-8601 (WARC-Date, meta date, file mtime) or empty when unknown
   std::string repo;     // repository key (code): files with the same key are sampled together
   nlohmann::json meta = nlohmann::json::object();  // carried through from JSONL inputs, extended on output
+  bool html_nesting_capped = false;  // extracted from HTML nested past the cap (counted in the manifest)
 };
 
 }  // namespace lmzip::corpus

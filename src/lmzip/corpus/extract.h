@@ -12,8 +12,10 @@ namespace lmzip::corpus {
 // iframe and select subtrees are dropped (navigation and boilerplate); block elements end lines; runs of
 // whitespace inside a line collapse; at most one blank line in a row.
 std::string html_to_text(std::string_view html);
-// The same text, and the page's <title> (as html_title gives it) into `*title`, from one parse.
-std::string html_to_text(std::string_view html, std::string* title);
+// The same text, and the page's <title> (as html_title gives it) into `*title`, from one parse. `*nesting_capped`
+// tells whether the page nested tags deeper than 512 levels, so that the deeper tags were dropped (their text
+// kept) to keep the parse linear.
+std::string html_to_text(std::string_view html, std::string* title, bool* nesting_capped = nullptr);
 
 // The <title> of an HTML page ("" when none).
 std::string html_title(std::string_view html);

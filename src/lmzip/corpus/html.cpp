@@ -235,8 +235,11 @@ int max_nesting(std::string_view html) {
   return deepest;
 }
 
-GumboOutput* parse_capped(const GumboOptions& options, std::string_view html, std::string& storage) {
-  if (max_nesting(html) > kMaxDepth) {
+GumboOutput* parse_capped(const GumboOptions& options, std::string_view html, std::string& storage,
+                          bool* capped = nullptr) {
+  const bool deep = max_nesting(html) > kMaxDepth;
+  if (capped) *capped = deep;
+  if (deep) {
     storage = cap_nesting(html);
     html = storage;
   }
@@ -245,10 +248,10 @@ GumboOutput* parse_capped(const GumboOptions& options, std::string_view html, st
 
 }  // namespace
 
-std::string html_to_text(std::string_view html, std::string* title) {
+std::string html_to_text(std::string_view html, std::string* title, bool* nesting_capped) {
   GumboOptions options = parse_options();
   std::string storage;
-  GumboOutput* out = parse_capped(options, html, storage);
+  GumboOutput* out = parse_capped(options, html, storage, nesting_capped);
   std::string text = text_of(out);
   if (title) *title = title_of(out);
   gumbo_destroy_output(&options, out);

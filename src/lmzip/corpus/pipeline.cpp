@@ -336,6 +336,7 @@ class Builder {
   // Counts and dedup for one document, in input order; true when it is kept (its record is then emitted).
   bool decide(const Document& doc, Analysis& a) {
     ++counts.read;
+    counts.html_nesting_capped += doc.html_nesting_capped;
     uint64_t id = next_id_++;
     counts.chars_read += a.chars;
     if (!a.decision.keep) {
@@ -434,7 +435,8 @@ nlohmann::json counts_json(const BuildCounts& c) {
           {"near_duplicates", c.near_duplicates},
           {"sampled_out", c.sampled_out},
           {"written", c.written},
-          {"ignored_records", c.ignored}};
+          {"ignored_records", c.ignored},
+          {"html_nesting_capped", c.html_nesting_capped}};
 }
 
 }  // namespace

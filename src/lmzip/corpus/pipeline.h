@@ -41,6 +41,7 @@ struct BuildCounts {
   uint64_t read = 0;
   std::map<std::string, uint64_t> skipped, filtered, ignored;
   uint64_t exact_duplicates = 0, near_duplicates = 0, sampled_out = 0, written = 0;
+  uint64_t html_nesting_capped = 0;  // documents read from HTML whose nesting was capped (extract.h)
   uint64_t chars_read = 0, chars_after_filters = 0, chars_after_dedup = 0, chars_written = 0, bytes_written = 0;
   uint64_t total(const std::map<std::string, uint64_t>& m) const;
 };

@@ -38,7 +38,10 @@ bool has_glob_chars(const std::string& s) { return s.find_first_of("*?[") != std
 
 void add_file(const std::string& path, const std::string& root, bool papers, std::vector<InputFile>& out) {
   struct stat st{};
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (stat(path.c_str(), &st) != 0) return;
+  // Named or matched by a pattern (directory walks keep regular files only): a device would be read forever
+  // and a FIFO blocks, so they are refused rather than silently left out.
+  if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file (use '-' to read standard input)");
   out.push_back({path, root, classify_input(path, papers), static_cast<uint64_t>(st.st_size)});
 }
 
@@ -194,7 +197,7 @@ void read_text_file(const InputFile& in, const SourceOptions& o, const SourceSin
   std::string lower = to_lower_ascii(in.path);
   if (ends_with(lower, ".html") || ends_with(lower, ".htm")) {
     std::string title;
-    doc.content = html_to_text(body, &title);
+    doc.content = html_to_text(body, &title, &doc.html_nesting_capped);
     doc.meta["title"] = title;
   } else if (ends_with(lower, ".tex")) {
     std::string reason;

@@ -1,6 +1,7 @@
 #include "lmzip/corpus/stream.h"
 
 #include <lzma.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -39,6 +40,12 @@ struct ByteReader::Decoder {
 };
 
 ByteReader::ByteReader(const std::string& path) : path_(path), decoder_(std::make_unique<Decoder>()) {
+  // A device never ends and opening a FIFO blocks until a writer comes: only regular files (or "-").
+  struct stat st{};
+  if (path != "-" && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw Error(path + (S_ISDIR(st.st_mode) ? ": is a directory, expected a file"
+                                            : ": not a regular file (use '-' to read standard input)"));
+  }
   file_ = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (!file_) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
   Decoder& d = *decoder_;

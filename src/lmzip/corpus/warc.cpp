@@ -79,7 +79,7 @@ std::string warc_response_text(std::string_view block, uint64_t max_bytes, Docum
     html = latin1_to_utf8(html);
   }
   std::string title;
-  std::string text = html_to_text(html, &title);  // one parse for both
+  std::string text = html_to_text(html, &title, &doc.html_nesting_capped);  // one parse for both
   if (!title.empty()) doc.meta["title"] = title;
   return text;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
 #include "lmzip/io/file.h"
 
 namespace lmzip::eval {
@@ -108,9 +109,9 @@ void EvalCheckpoint::read_existing(const Json& fingerprint) {
     const std::string where = path_ + ":" + std::to_string(line_no);
     Json j;
     try {
-      j = Json::parse(text.begin() + static_cast<long>(pos), text.begin() + static_cast<long>(nl));
-    } catch (const Json::exception& e) {
-      throw Error(where + ": not a valid checkpoint line (" + e.what() + ")" + start_over);
+      j = parse_ordered_json(std::string_view(text).substr(pos, nl - pos), path_, line_no);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (not a valid checkpoint line)" + start_over);
     }
     if (line_no == 1) {
       if (!j.is_object() || j.value("format", "") != kFormat || j.value("version", 0) != kVersion ||

@@ -6,6 +6,8 @@
 #include <regex>
 
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
+#include "lmzip/core/utf8.h"
 #include "lmzip/io/compressed.h"
 
 namespace lmzip::eval {
@@ -179,10 +181,12 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
 }
 
 TaskSpec load_task_file(const std::string& path) {
-  std::string text = read_decompressed(path);
-  Json d = Json::parse(text, nullptr, false);
-  if (d.is_discarded()) throw Error(path + ": not valid JSON (expected a task definition object)");
-  return parse_task(d, path);
+  const Json d = parse_ordered_json(read_decompressed(path), path);
+  try {
+    return parse_task(d, path);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type read by .get or .value
+    throw Error(path + ": bad task definition: " + printable(e.what()));
+  }
 }
 
 std::vector<std::vector<std::string>> parse_csv(std::string_view text, const std::string& name) {
@@ -267,6 +271,8 @@ Json derive_document(const TaskSpec& spec, Json doc, const std::string& where) {
     }
   } catch (const Error& e) {
     throw Error(where + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {  // a field definition of the wrong type
+    throw Error(where + ": task " + spec.name + ": " + printable(e.what()));
   }
   return doc;
 }
@@ -337,7 +343,7 @@ void read_file(const TaskSpec& task, const std::string& path, std::vector<Json>&
     docs.push_back(derive_document(spec, std::move(doc), path + ":" + std::to_string(line)));
   };
   if (spec.format == "json" && file.find(".jsonl") == std::string::npos) {
-    Json raw = Json::parse(read_decompressed(path), nullptr, false);
+    Json raw = parse_ordered_json(read_decompressed(path), path);
     if (raw.is_object()) {
       add(std::move(raw), 1);
     } else if (raw.is_array()) {
@@ -361,8 +367,8 @@ void read_file(const TaskSpec& task, const std::string& path, std::vector<Json>&
   }
   for_each_line(path, [&](std::string_view line, size_t number) {
     if (py_strip(line).empty()) return;
-    Json raw = Json::parse(line, nullptr, false);
-    if (raw.is_discarded() || !raw.is_object()) {
+    Json raw = parse_ordered_json(line, path, number);
+    if (!raw.is_object()) {
       throw Error(path + ":" + std::to_string(number) + ": not a JSON object (task " + spec.name +
                   " reads JSONL, one record a line)");
     }

@@ -41,6 +41,10 @@ struct ReadLimits {
   std::string_view format{};
 };
 
+// The longest line a line-oriented reader (JSONL corpora) accepts; a longer one is an error naming FILE:LINE,
+// so a file without newlines (or /dev/zero through a pipe) cannot grow one line until memory runs out.
+inline constexpr size_t kMaxLineBytes = size_t{256} << 20;
+
 // The whole content of a file ("-" reads standard input).
 std::string read_file(const std::string& path, const ReadLimits& limits = {});
 

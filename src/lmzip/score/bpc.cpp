@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
 #include "lmzip/core/utf8.h"
 #include "lmzip/io/file.h"
 
@@ -109,9 +110,9 @@ nlohmann::json read_checkpoint(const RunOptions& o) {
   if (o.checkpoint_path.empty() || !file_exists(o.checkpoint_path)) return nullptr;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(o.checkpoint_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(o.checkpoint_path + ": not a valid lmzip checkpoint (" + e.what() + "); delete it to start over");
+    j = parse_json(read_file(o.checkpoint_path), o.checkpoint_path);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; not a valid lmzip checkpoint: delete it to start over");
   }
   if (!j.is_object() || j.value("format", "") != "lmzip-bpc-checkpoint" || j.value("version", 0) != 1) {
     throw Error(o.checkpoint_path + ": not an lmzip bpc checkpoint (version 1); delete it to start over");

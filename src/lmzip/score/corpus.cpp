@@ -6,6 +6,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
+#include "lmzip/core/json.h"
 #include "lmzip/core/utf8.h"
 #include "lmzip/io/compressed.h"
 #include "lmzip/io/file.h"
@@ -66,12 +67,21 @@ void load_jsonl(Corpus& c, const std::string& raw, const CorpusOptions& o) {
     ++line_number;
     std::string where = c.path + ":" + std::to_string(line_number);
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw Error(where + ": not valid JSON (" + std::string(e.what()) + ")");
+    if (line.size() > o.max_line_bytes) {
+      throw Error(where + ": line longer than " + std::to_string(o.max_line_bytes) + " bytes (not a corpus JSONL file?)");
     }
+    // Checked before parsing: the JSON parser would call raw Latin-1 in a string a syntax error, and
+    // --skip-invalid must skip such lines.
+    size_t bad = 0;
+    if (!is_valid_utf8(line, &bad)) {
+      if (o.skip_invalid_utf8) {
+        ++c.invalid_skipped;
+        continue;
+      }
+      throw Error(where + ": not valid UTF-8 (first bad byte at column " + std::to_string(bad + 1) +
+                  "); fix the file or pass --skip-invalid to skip such documents");
+    }
+    nlohmann::json j = parse_json(line, c.path, line_number);
     if (!j.is_object()) throw Error(where + ": expected a JSON object per line");
     auto it = j.find(o.field);
     if (it == j.end()) {
@@ -116,6 +126,9 @@ Corpus load_corpus(const std::string& path, const CorpusOptions& o) {
   if (!fs::exists(path, ec)) throw Error(path + ": no such file or directory");
   if (fs::is_directory(path, ec)) {
     load_directory(c, o);
+  } else if (!fs::is_regular_file(path, ec)) {
+    // A device never ends and a FIFO blocks until someone writes to it.
+    throw Error(path + ": not a regular file (a corpus is a file or a directory of files)");
   } else {
     std::string raw = read_file(path);
     c.sha256 = sha256_hex(raw);

@@ -5,11 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "lmzip/io/file.h"
+
 namespace lmzip {
 
 struct CorpusOptions {
   std::string field = "content";  // JSONL text field (the study's release uses "content")
-  bool skip_invalid_utf8 = false;  // false: a non-UTF-8 document is an error; true: skipped and counted
+  bool skip_invalid_utf8 = false;  // false: a non-UTF-8 document or JSONL line is an error; true: skipped and counted
+  size_t max_line_bytes = kMaxLineBytes;  // a longer JSONL line is an error naming FILE:LINE
 };
 
 struct Corpus {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
 #include "lmzip/io/file.h"
 #include "lmzip/stats/csv.h"
 
@@ -100,12 +101,7 @@ ScoreImport parse_scores_csv(std::string_view text, const std::string& source, c
 }
 
 ScoreImport parse_lm_eval_json(std::string_view text, const std::string& source, const ScoreImportOptions& options) {
-  ordered_json j;
-  try {
-    j = ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(source + ": not valid JSON: " + e.what());
-  }
+  ordered_json j = parse_ordered_json(text, source);
   if (!j.is_object() || !j.contains("results") || !j["results"].is_object()) {
     throw Error(source + ": no \"results\" object (expected an lm-evaluation-harness results file)");
   }
