@@ -8,6 +8,7 @@
 
 #include "lmzip/core/checked.h"
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
 
 namespace lmzip {
 namespace {
@@ -228,18 +229,13 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open_dir(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(index_path, ec)) {
     const std::string where = index_path.string();
-    nlohmann::json index;
-    try {
-      index = nlohmann::json::parse(read_file(where, {.max_stream_bytes = 256u << 20}));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(where + ": not valid JSON: " + e.what());
-    }
-    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    const nlohmann::json index = parse_json(read_file(where, {.max_stream_bytes = 256u << 20}), where);
+    if (!index.is_object() || !index.contains("weight_map") || !index.at("weight_map").is_object()) {
       throw Error(where + ": no weight_map object");
     }
     std::map<std::string, size_t> shard_of_file;
     std::map<std::string, std::string> wanted;  // tensor -> shard file
-    for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    for (const auto& [tensor, shard] : index.at("weight_map").items()) {
       if (!shard.is_string()) throw Error(where + ": weight_map entry '" + tensor + "' is not a file name");
       const std::string s = shard.get<std::string>();
       // Shards live beside the index: a path that leaves the directory is refused.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "lmzip/core/error.h"
+#include "lmzip/core/json.h"
 #include "lmzip/format/safetensors.h"
 #include "lmzip/hf/architectures.h"
 #include "lmzip/io/file.h"
@@ -132,14 +133,9 @@ std::vector<float> llama3_rope_factors(const HfConfig& c, const json& scaling, i
 }
 
 json read_config_json(const std::string& path) {
-  const std::string text = read_file(path, {.max_stream_bytes = 64u << 20});
-  try {
-    json j = json::parse(text);
-    if (!j.is_object()) throw Error(path + ": not a JSON object");
-    return j;
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  json j = parse_json(read_file(path, {.max_stream_bytes = 64u << 20}), path);
+  if (!j.is_object()) throw Error(path + ": not a JSON object");
+  return j;
 }
 
 // Pads or checks the vocabulary against the embedding's rows: converters pad with unused [PAD<i>] tokens
