@@ -160,7 +160,16 @@ int run_info(int argc, char** argv) {
     return 0;
   }
   auto str = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
-  std::cout << "file          " << files[0] << " (GGUF v" << f.version() << ", " << f.file_size() << " bytes)\n";
+  if (source.format == "gguf") {
+    std::cout << "file          " << files[0] << " (GGUF v" << f.version() << ", " << f.file_size() << " bytes)\n";
+  } else {
+    std::cout << "checkpoint    " << files[0] << " (Hugging Face " << source.hf_architecture << ", safetensors; read as GGUF)\n";
+    std::cout << "tokenizer file " << (source.tokenizer_file.empty() ? "(none)" : source.tokenizer_file) << "\n";
+    if (!source.unused_tensors.empty()) {
+      std::cout << "unused        " << source.unused_tensors.size() << " checkpoint tensors no rule maps (e.g. "
+                << source.unused_tensors.front() << ")\n";
+    }
+  }
   if (j.contains("name")) std::cout << "name          " << str(j["name"]) << "\n";
   std::cout << "architecture  " << arch << "\n";
   for (auto& [k, v] : hp.items()) std::cout << "  " << k << " = " << str(v) << "\n";
