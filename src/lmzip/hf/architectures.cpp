@@ -511,6 +511,35 @@ std::vector<HfArchitecture> make_registry() {
 
 }  // namespace
 
+bool match_pattern(std::string_view pattern, std::string_view name, std::vector<std::string>& numbers) {
+  numbers.clear();
+  size_t p = 0, n = 0;
+  while (p < pattern.size()) {
+    if (pattern.compare(p, 3, "{L}") == 0 || pattern.compare(p, 3, "{E}") == 0) {
+      size_t digits = 0;
+      while (n + digits < name.size() && name[n + digits] >= '0' && name[n + digits] <= '9' && digits < 7) ++digits;
+      if (digits == 0 || (digits > 1 && name[n] == '0')) return false;
+      numbers.emplace_back(name.substr(n, digits));
+      n += digits;
+      p += 3;
+    } else {
+      if (n >= name.size() || name[n] != pattern[p]) return false;
+      ++n;
+      ++p;
+    }
+  }
+  return n == name.size();
+}
+
+std::string fill_pattern(std::string pattern, const std::vector<std::string>& numbers) {
+  size_t i = 0;
+  for (size_t at = pattern.find('{'); at != std::string::npos && i < numbers.size(); at = pattern.find('{', at)) {
+    pattern.replace(at, 3, numbers[i]);
+    at += numbers[i++].size();
+  }
+  return pattern;
+}
+
 const std::vector<HfArchitecture>& hf_architectures() {
   static const std::vector<HfArchitecture> archs = make_registry();
   return archs;

@@ -80,6 +80,11 @@ struct HfArchitecture {
   bool tied_by_default = false;   // tie_word_embeddings' default in transformers for this class
 };
 
+// Whether `name` fits `pattern`, whose {L} and {E} stand for decimal numbers (no leading zeros); the numbers in
+// order. fill_pattern puts numbers back into a pattern's placeholders, in order.
+bool match_pattern(std::string_view pattern, std::string_view name, std::vector<std::string>& numbers);
+std::string fill_pattern(std::string pattern, const std::vector<std::string>& numbers);
+
 const std::vector<HfArchitecture>& hf_architectures();
 const HfArchitecture* find_hf_architecture(std::string_view hf_name);
 

@@ -31,41 +31,6 @@ std::optional<GgmlType> ggml_type_of(SafetensorsDtype d) {
   }
 }
 
-// Matches a name against a pattern with {L} (layer) and {E} (expert) placeholders standing for decimal numbers;
-// on success fills the numbers.
-bool match(std::string_view pattern, std::string_view name, int& layer, int& expert) {
-  size_t p = 0, n = 0;
-  while (p < pattern.size()) {
-    if (pattern.compare(p, 3, "{L}") == 0 || pattern.compare(p, 3, "{E}") == 0) {
-      const bool is_layer = pattern[p + 1] == 'L';
-      size_t digits = 0;
-      int64_t v = 0;
-      while (n + digits < name.size() && name[n + digits] >= '0' && name[n + digits] <= '9' && digits < 7) {
-        v = v * 10 + (name[n + digits] - '0');
-        ++digits;
-      }
-      if (digits == 0 || (digits > 1 && name[n] == '0')) return false;
-      (is_layer ? layer : expert) = static_cast<int>(v);
-      n += digits;
-      p += 3;
-    } else {
-      if (n >= name.size() || name[n] != pattern[p]) return false;
-      ++n;
-      ++p;
-    }
-  }
-  return n == name.size();
-}
-
-std::string fill(std::string pattern, int layer, int expert) {
-  for (const auto& [key, v] : {std::pair{"{L}", layer}, std::pair{"{E}", expert}}) {
-    for (size_t at = pattern.find(key); at != std::string::npos; at = pattern.find(key)) {
-      pattern.replace(at, 3, std::to_string(v));
-    }
-  }
-  return pattern;
-}
-
 std::vector<float> to_floats(const SafetensorsTensor& t, GgmlType type) {
   std::vector<float> v(static_cast<size_t>(t.n_elements));
   dequantize_row(type, t.data, v.data(), v.size());
@@ -217,9 +182,9 @@ HfCheckpoint open_hf_checkpoint(const std::string& path, const HfOptions& option
   for (const std::string& hf_name : weights.names()) {
     const SafetensorsTensor& t = *weights.find(hf_name);
     const HfTensorRule* rule = nullptr;
-    int layer = -1, expert = -1;
+    std::vector<std::string> numbers;  // the layer (and expert) in the name
     for (const HfTensorRule& r : arch->tensors) {
-      if (match(r.hf, hf_name, layer, expert)) {
+      if (match_pattern(r.hf, hf_name, numbers)) {
         rule = &r;
         break;
       }
@@ -237,7 +202,7 @@ HfCheckpoint open_hf_checkpoint(const std::string& path, const HfOptions& option
       throw Error(weights.file_of(hf_name) + ": tensor '" + hf_name + "' has shape " + t.shape_string());
     }
     GgufTensorInfo info;
-    info.name = fill(rule->gguf, layer, expert);
+    info.name = fill_pattern(rule->gguf, numbers);
     info.dims.assign(t.shape.rbegin(), t.shape.rend());  // row-major (out, in) is GGUF's [in, out]
     info.type = *type;
     info.data = t.data;

@@ -26,25 +26,6 @@ uint64_t assembled_fingerprint(const GgufFile& f) {
   return xxh64(buffer.data(), buffer.size());
 }
 
-bool pattern_match(std::string_view pattern, std::string_view name, std::vector<std::string>& numbers) {
-  size_t p = 0, n = 0;
-  numbers.clear();
-  while (p < pattern.size()) {
-    if (pattern.compare(p, 3, "{L}") == 0 || pattern.compare(p, 3, "{E}") == 0) {
-      size_t d = 0;
-      while (n + d < name.size() && std::isdigit(static_cast<unsigned char>(name[n + d]))) ++d;
-      if (d == 0) return false;
-      numbers.emplace_back(name.substr(n, d));
-      n += d;
-      p += 3;
-    } else {
-      if (n >= name.size() || name[n] != pattern[p]) return false;
-      ++n, ++p;
-    }
-  }
-  return n == name.size();
-}
-
 }  // namespace
 
 std::string hf_tensor_name(const std::string& hf_architecture, const std::string& gguf_name) {
@@ -52,13 +33,7 @@ std::string hf_tensor_name(const std::string& hf_architecture, const std::string
   if (arch == nullptr) return "";
   std::vector<std::string> numbers;
   for (const HfTensorRule& r : arch->tensors) {
-    if (!pattern_match(r.gguf, gguf_name, numbers)) continue;
-    std::string out = r.hf;
-    size_t i = 0;
-    for (size_t at = out.find('{'); at != std::string::npos && i < numbers.size(); at = out.find('{')) {
-      out.replace(at, 3, numbers[i++]);
-    }
-    return out;
+    if (match_pattern(r.gguf, gguf_name, numbers)) return fill_pattern(r.hf, numbers);
   }
   return "";
 }
