@@ -20,6 +20,7 @@
 #include "lmzip/io/file.h"
 #include "lmzip/model/model.h"
 #include "lmzip/score/bpc.h"
+#include "lmzip/score/uncertainty.h"
 #include "lmzip/store/results_store.h"
 #include "progress.h"
 
@@ -47,6 +48,9 @@ struct BpcArgs {
   std::string device = "cpu";
   std::string compute;  // cuda: bf16 (default) or fp32
   long long batch = -1;  // cuda: windows per GPU call
+  std::string bos_mode;  // uncheatable: Uncheatable Eval's bos_mode (default add_default_bos)
+  long long bootstrap = 1000;  // bootstrap resamples over documents (0: none)
+  long long seed = 20240415;   // the bootstrap's seed
 };
 
 std::string iso_now() {
@@ -59,17 +63,31 @@ std::string iso_now() {
 
 ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
   auto protocol = parse_protocol(a.protocol);
-  if (!protocol) throw UsageError("unknown protocol '" + a.protocol + "' (choose hkust, lm-eval, llama.cpp or doc)");
+  if (!protocol) {
+    std::string names;
+    for (const auto& row : protocol_table()) names += std::string(names.empty() ? "" : ", ") + row.name;
+    throw UsageError("unknown protocol '" + a.protocol + "' (choose " + names + ")");
+  }
   ProtocolParams p = default_params(*protocol);
+  const bool disjoint = !protocol_info(*protocol).has_stride;
+  if (!a.bos_mode.empty()) {
+    if (*protocol != Protocol::Uncheatable) throw UsageError("--bos-mode applies to --protocol uncheatable only");
+    auto mode = parse_bos_mode(a.bos_mode);
+    if (!mode) {
+      throw UsageError("unknown --bos-mode '" + a.bos_mode + "' (add_default_bos, add_default_eos, add_newline_token, "
+                       "replace_with_bos, replace_with_eos or replace_with_newline_token)");
+    }
+    p.bos_mode = *mode;
+  }
   if (*protocol == Protocol::LmEval && cfg.n_ctx_train > 0) p.window = p.stride = std::min<size_t>(p.window, cfg.n_ctx_train);
   if (a.window >= 0) {
     if (a.window < 1) throw UsageError("--window must be positive");
     p.window = static_cast<size_t>(a.window);
-    if (*protocol == Protocol::LmEval || *protocol == Protocol::LlamaCpp) p.stride = p.window;
+    if (disjoint) p.stride = p.window;
     else if (a.stride < 0) p.stride = std::min(p.stride, p.window);
   }
   if (a.stride >= 0) {
-    if (*protocol == Protocol::LmEval || *protocol == Protocol::LlamaCpp) {
+    if (disjoint) {
       throw UsageError("--stride does not apply to the " + a.protocol + " protocol (its windows are disjoint)");
     }
     if (a.stride < 1) throw UsageError("--stride must be positive");
@@ -83,7 +101,8 @@ ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
 nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Corpus& c, const BpcArgs& a,
                            const std::string& model_name, const std::string& model_id, uint64_t model_bytes,
                            int threads, const std::string& device) {
-  return {{"bpc", r.bpc()}, {"bpb", r.bpb()}, {"bits_per_token", r.bits_per_token()}, {"ppl", r.ppl()},
+  nlohmann::json j = {{"bpc", r.bpc()}, {"bpb", r.bpb()}, {"bits_per_token", r.bits_per_token()}, {"ppl", r.ppl()},
+          {"compression_rate", r.compression_rate()},
           {"total_nats", r.total_nats}, {"documents", r.documents}, {"chars", r.chars}, {"bytes", r.bytes},
           {"tokens", r.tokens}, {"windows", r.windows}, {"scored_tokens", r.scored_tokens},
           {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? double(r.scored_this_run) / r.seconds : 0.0},
@@ -94,6 +113,34 @@ nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Co
           {"corpus", escape_invalid_utf8(c.name)}, {"corpus_path", escape_invalid_utf8(c.path)}, {"corpus_sha256", c.sha256}, {"field", a.field},
           {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
           {"threads", threads}, {"device", device}, {"lmzip_version", kVersion}};
+  if (p.protocol == Protocol::Uncheatable) {
+    // Uncheatable Eval's own summary: means over documents (its "avg tokens" excludes the chunk-start tokens).
+    const double n = r.documents ? double(r.documents) : 1.0;
+    j["bos_mode"] = bos_mode_name(p.bos_mode);
+    j["neg_log_prob_sum"] = r.total_nats / n;
+    j["avg_tokens"] = double(r.tokens - r.documents) / n;
+    j["avg_chars"] = double(r.chars) / n;
+    j["avg_bytes"] = double(r.bytes) / n;
+  }
+  return j;
+}
+
+// The uncertainty fields: NAME_stderr and NAME_ci95 per rate (null where undefined), with what they rest on.
+void add_uncertainty(nlohmann::json& j, const BpcUncertainty& u, int requested) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto add = [&](const char* name, const RateUncertainty& r) {
+    j[std::string(name) + "_stderr"] = num(r.se);
+    j[std::string(name) + "_ci95"] = requested > 0 && std::isfinite(r.ci.low)
+                                         ? nlohmann::json::array({r.ci.low, r.ci.high}) : nlohmann::json(nullptr);
+  };
+  add("bpc", u.bpc);
+  add("bpb", u.bpb);
+  add("bits_per_token", u.bits_per_token);
+  add("ppl", u.ppl);
+  add("compression_rate", u.compression_rate);
+  j["uncertainty_units"] = u.units;
+  j["bootstrap_resamples"] = requested > 0 ? u.resamples : 0;
+  j["bootstrap_seed"] = u.seed;
 }
 
 BpcRunRecord to_record(const nlohmann::json& j) {
@@ -127,11 +174,47 @@ BpcRunRecord to_record(const nlohmann::json& j) {
   r.started_at = j["started_at"];
   r.finished_at = j["finished_at"];
   r.seconds = j["seconds"];
-  r.extra_json = nlohmann::json{{"field", j["field"]}, {"resumed", j["resumed"]},
+  nlohmann::json extra{{"field", j["field"]}, {"resumed", j["resumed"]},
                                 {"skipped_empty", j["skipped_empty"]}, {"skipped_invalid", j["skipped_invalid"]},
-                                {"device", j["device"]}}
-                     .dump();
+                                {"device", j["device"]}, {"compression_rate", j["compression_rate"]}};
+  for (const char* key : {"bpc_stderr", "bpc_ci95", "bpb_stderr", "bpb_ci95", "bits_per_token_stderr",
+                          "bits_per_token_ci95", "ppl_stderr", "ppl_ci95", "compression_rate_stderr",
+                          "compression_rate_ci95", "uncertainty_units", "bootstrap_resamples", "bootstrap_seed",
+                          "bos_mode", "neg_log_prob_sum", "avg_tokens", "avg_chars", "avg_bytes"}) {
+    if (j.contains(key)) extra[key] = j[key];
+  }
+  r.extra_json = extra.dump();
   return r;
+}
+
+std::string fixed(double v, int prec) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+// "  ± SE  [LOW, HIGH]" after a rate, from its NAME_stderr and NAME_ci95 (absent parts left out).
+std::string spread(const nlohmann::json& j, const std::string& name, int prec) {
+  std::string out;
+  auto se = j.find(name + "_stderr");
+  if (se != j.end() && se->is_number()) out += "  ± " + fixed(se->get<double>(), prec);
+  auto it = j.find(name + "_ci95");
+  if (it == j.end() || !it->is_array()) return out;
+  const auto& ci = *it;
+  out += "  [" + fixed(ci[0].get<double>(), prec) + ", " + fixed(ci[1].get<double>(), prec) + "]";
+  return out;
+}
+
+std::string uncertainty_note(const nlohmann::json& j) {
+  const uint64_t units = j["uncertainty_units"].get<uint64_t>();
+  if (units < 2) return "n/a (" + std::to_string(units) + " document: no spread over documents)";
+  std::string out = "± standard error over " + std::to_string(units) + " documents";
+  const int resamples = j["bootstrap_resamples"].get<int>();
+  if (resamples > 0) {
+    out += "; [95% bootstrap interval over documents, " + std::to_string(resamples) + " resamples, seed " +
+           std::to_string(j["bootstrap_seed"].get<uint64_t>()) + "]";
+  }
+  return out;
 }
 
 void print_table(const nlohmann::json& j) {
@@ -145,14 +228,18 @@ void print_table(const nlohmann::json& j) {
             << "model       " << j["model"].get<std::string>() << "  (" << j["model_path"].get<std::string>() << ", "
             << j["model_bytes"].get<uint64_t>() << " bytes, id " << j["model_id"].get<std::string>() << ")\n"
             << "protocol    " << j["protocol"].get<std::string>() << "  (window " << j["window"] << ", stride "
-            << j["stride"] << ")\n"
+            << j["stride"] << (j.contains("bos_mode") ? ", bos_mode " + j["bos_mode"].get<std::string>() : "")
+            << ")\n"
             << "counts      " << j["documents"] << " documents, " << j["chars"] << " chars, " << j["bytes"]
             << " bytes, " << j["tokens"] << " tokens, " << j["windows"] << " windows, " << j["scored_tokens"]
             << " scored tokens\n"
-            << "BPC         " << num(j["bpc"], 6) << "\n"
-            << "BPB         " << num(j["bpb"], 6) << "\n"
-            << "bits/token  " << num(j["bits_per_token"], 6) << "\n"
-            << "PPL         " << num(j["ppl"], 4) << "   (over scored tokens)\n"
+            << "BPC         " << num(j["bpc"], 6) << spread(j, "bpc", 6) << "\n"
+            << "BPB         " << num(j["bpb"], 6) << spread(j, "bpb", 6) << "\n"
+            << "bits/token  " << num(j["bits_per_token"], 6) << spread(j, "bits_per_token", 6) << "\n"
+            << "PPL         " << num(j["ppl"], 4) << spread(j, "ppl", 4) << "   (over scored tokens)\n"
+            << "compression " << num(j["compression_rate"], 4) << " %" << spread(j, "compression_rate", 4)
+            << "   (NLL / ln 2 / 8 / bytes × 100)\n"
+            << "uncertainty " << uncertainty_note(j) << "\n"
             << "total nats  " << num(j["total_nats"], 4) << "\n"
             << "time        " << num(j["seconds"], 2) << " s, " << num(j["scored_tokens_per_s"], 1)
             << " scored tokens/s, " << j["threads"] << " threads" << (j["resumed"].get<bool>() ? " (resumed)" : "")
@@ -186,22 +273,31 @@ void write_per_doc(const std::string& path, const std::vector<BpcResult>& result
 
 int run_bpc(int argc, char** argv) {
   BpcArgs a;
-  ArgParser args("lmzip bpc -m MODEL.gguf CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]",
-                 "Measures the bits per character (and per byte, per token, perplexity) a model needs to encode\n"
-                 "each corpus, under a named window protocol. The model is loaded once; one result per corpus.\n"
-                 "CORPUS: JSONL (.jsonl, .jsonl.gz, .jsonl.zst) with a text field, a text file (one document),\n"
-                 "or a directory of text files (one document each, sorted by path).\n\n"
-                 "protocols:\n"
-                 "  hkust      the study's reference windowing (default): windows of W+1 tokens every S, first\n"
-                 "             window scores W targets, later ones their last S (W=1900, S=512)\n"
-                 "  lm-eval    lm-evaluation-harness loglikelihood_rolling per document (W = min(2048, n_ctx))\n"
-                 "  llama.cpp  llama.cpp perplexity chunks over the documents joined with \"\\n\\n\" (W=512)\n"
-                 "  doc        per document, BOS-prefixed, every token scored once, sliding windows (W=1900, S=512)");
+  std::string help =
+      "Measures the bits per character (and per byte, per token, perplexity, compression rate) a model needs to\n"
+      "encode each corpus, under a named window protocol, with standard errors and bootstrap intervals over\n"
+      "documents. The model is loaded once; one result per corpus.\n"
+      "CORPUS: JSONL (.jsonl, .jsonl.gz, .jsonl.zst) with a text field, a text file (one document),\n"
+      "or a directory of text files (one document each, sorted by path).\n\n"
+      "protocols:";
+  for (const auto& row : protocol_table()) {
+    std::string name = row.name;
+    std::string summary = row.summary;
+    for (size_t at = 0; (at = summary.find('\n', at)) != std::string::npos; at += 14) summary.insert(at + 1, 13, ' ');
+    help += "\n  " + name + std::string(name.size() < 11 ? 11 - name.size() : 1, ' ') + summary;
+  }
+  ArgParser args("lmzip bpc -m MODEL.gguf CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]", help);
   args.option("-m, --model", "MODEL", &a.model_path,
               "the model (required): a .gguf file, or a Hugging Face checkpoint directory (config.json + safetensors)");
   args.option("--tokenizer", "FILE", &a.tokenizer_path,
               "tokenizer.model, tokenizer.json or a .gguf vocabulary to use instead of the model's own");
-  args.option("--protocol", "P", &a.protocol, "hkust (default), lm-eval, llama.cpp or doc");
+  args.option("--protocol", "P", &a.protocol, "hkust (default), lm-eval, llama.cpp, doc or uncheatable");
+  args.option("--bos-mode", "M", &a.bos_mode,
+              "uncheatable: add_default_bos (default), add_default_eos, add_newline_token, replace_with_bos, "
+              "replace_with_eos or replace_with_newline_token");
+  args.option("--bootstrap", "N", &a.bootstrap,
+              "bootstrap resamples over documents for the 95% intervals (default 1000; 0: none)");
+  args.option("--seed", "S", &a.seed, "the bootstrap's seed (default 20240415)");
   args.option("--max-chunks", "N", &a.max_chunks,
               "score only the first N windows (llama-perplexity's --chunks; default all)");
   args.option("--window", "W", &a.window, "tokens the model reads per window (default per protocol)");
@@ -232,6 +328,8 @@ int run_bpc(int argc, char** argv) {
     throw UsageError("unknown --compute '" + a.compute + "' (bf16 or fp32)");
   }
   if (a.batch != -1 && (a.batch < 1 || a.batch > 64)) throw UsageError("--batch must be 1..64");
+  if (a.bootstrap < 0 || a.bootstrap > 1000000) throw UsageError("--bootstrap must be 0..1000000");
+  if (a.seed < 0) throw UsageError("--seed must be a non-negative integer");
 
   const auto started = iso_now();
   const ModelSource source = open_model_source(a.model_path, a.tokenizer_path);
@@ -252,7 +350,8 @@ int run_bpc(int argc, char** argv) {
   const std::string run_id = model_id + "|" + protocol_name(params.protocol) + "|" + std::to_string(params.window) +
                              "|" + std::to_string(params.stride) + "|" + a.field +
                              (params.max_windows ? "|max" + std::to_string(params.max_windows) : "") +
-                             (a.tokenizer_path.empty() ? "" : "|tokenizer=" + a.tokenizer_path);
+                             (a.tokenizer_path.empty() ? "" : "|tokenizer=" + a.tokenizer_path) +
+                             (params.protocol == Protocol::Uncheatable ? "|" + bos_mode_name(params.bos_mode) : "");
 
   // The engine: the CPU's, or the CUDA plugin's (weights uploaded once, resident across corpora).
   std::unique_ptr<CudaEngine> cuda;
@@ -316,6 +415,8 @@ int run_bpc(int argc, char** argv) {
     }
     progress.finish();
     nlohmann::json j = result_json(r, params, c, a, model_name, model_id, model_bytes, threads, device);
+    const int resamples = static_cast<int>(a.bootstrap);
+    add_uncertainty(j, estimate_uncertainty(r.per_doc, {.resamples = resamples, .seed = uint64_t(a.seed)}), resamples);
     j["model_format"] = source.format;
     j["tokenizer_file"] = escape_invalid_utf8(source.tokenizer_file);
     j["started_at"] = started;

@@ -100,6 +100,81 @@ TEST(BpcCli, CheckpointIsReusedAndRefusedForOtherArguments) {
   EXPECT_NE(other.err.find("different model or different arguments"), std::string::npos) << other.err;
 }
 
+TEST(BpcCli, UncheatableEqualsLmEvalWhenEveryDocumentFitsOneChunk) {
+  // A document shorter than the chunk is read once after BOS with every token scored, under both protocols.
+  std::string c = small_corpus();
+  CliRun u = lmzip("bpc --json --no-db -m " + kModel + " " + c + " --protocol uncheatable -t 1 --seed 5");
+  CliRun l = lmzip("bpc --json --no-db -m " + kModel + " " + c + " --protocol lm-eval --window 512 -t 1");
+  ASSERT_EQ(u.rc, 0) << u.err;
+  ASSERT_EQ(l.rc, 0) << l.err;
+  nlohmann::json ju = nlohmann::json::parse(u.out), jl = nlohmann::json::parse(l.out);
+  EXPECT_EQ(ju["protocol"], "uncheatable");
+  EXPECT_EQ(ju["window"], 4000);
+  EXPECT_EQ(ju["bos_mode"], "add_default_bos");
+  EXPECT_EQ(ju["tokens"], jl["tokens"]);
+  EXPECT_EQ(ju["scored_tokens"], jl["scored_tokens"]);
+  EXPECT_EQ(ju["windows"], 3);
+  EXPECT_NEAR(ju["total_nats"].get<double>(), jl["total_nats"].get<double>(), 1e-9 * jl["total_nats"].get<double>());
+  // Uncheatable Eval's summary and compression rate.
+  double nats = ju["total_nats"];
+  EXPECT_NEAR(ju["neg_log_prob_sum"].get<double>(), nats / 3, 1e-12 * nats);
+  EXPECT_NEAR(ju["avg_tokens"].get<double>(), (ju["tokens"].get<double>() - 3) / 3, 1e-12);
+  EXPECT_NEAR(ju["avg_bytes"].get<double>(), ju["bytes"].get<double>() / 3, 1e-12);
+  EXPECT_NEAR(ju["compression_rate"].get<double>(),
+              ju["neg_log_prob_sum"].get<double>() / ju["avg_bytes"].get<double>() / std::log(2.0) / 8 * 100, 1e-9);
+  // Every protocol reports the compression rate and the uncertainty over documents.
+  for (const nlohmann::json* j : {&ju, &jl}) {
+    EXPECT_NEAR((*j)["compression_rate"].get<double>(), (*j)["bpb"].get<double>() * 12.5, 1e-12);
+    EXPECT_EQ((*j)["uncertainty_units"], 3);
+    EXPECT_GT((*j)["bpc_stderr"].get<double>(), 0);
+    EXPECT_GT((*j)["ppl_stderr"].get<double>(), 0);
+    EXPECT_NEAR((*j)["compression_rate_stderr"].get<double>(), (*j)["bpb_stderr"].get<double>() * 12.5, 1e-9);
+    ASSERT_TRUE((*j)["bpc_ci95"].is_array());
+    EXPECT_LE((*j)["bpc_ci95"][0].get<double>(), (*j)["bpc"].get<double>());
+    EXPECT_GE((*j)["bpc_ci95"][1].get<double>(), (*j)["bpc"].get<double>());
+    EXPECT_EQ((*j)["bootstrap_resamples"], 1000);
+  }
+  EXPECT_EQ(ju["bootstrap_seed"], 5);
+  // replace_with_bos: each document's first token is replaced, so it is not scored.
+  CliRun rep = lmzip("bpc --json --no-db -m " + kModel + " " + c + " --protocol uncheatable --bos-mode replace_with_bos");
+  ASSERT_EQ(rep.rc, 0) << rep.err;
+  EXPECT_EQ(nlohmann::json::parse(rep.out)["scored_tokens"].get<int>(), jl["scored_tokens"].get<int>() - 3);
+  // Small chunks: more windows, more scored context restarts, the same token count.
+  CliRun small = lmzip("bpc --json --no-db -m " + kModel + " " + c + " --protocol uncheatable --window 8 --bootstrap 0");
+  ASSERT_EQ(small.rc, 0) << small.err;
+  nlohmann::json js = nlohmann::json::parse(small.out);
+  EXPECT_EQ(js["scored_tokens"], jl["scored_tokens"]);
+  EXPECT_GT(js["windows"].get<int>(), 3);
+  EXPECT_TRUE(js["bpc_ci95"].is_null());
+  EXPECT_EQ(js["bootstrap_resamples"], 0);
+}
+
+TEST(BpcCli, TableShowsCompressionRateAndSpread) {
+  CliRun r = lmzip("bpc --no-db -m " + kModel + " " + small_corpus() + " --protocol doc --window 32 --stride 8");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("compression "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("standard error over 3 documents"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1000 resamples, seed 20240415"), std::string::npos) << r.out;
+  // The same seed, the same interval.
+  CliRun a = lmzip("bpc --json --no-db -m " + kModel + " " + small_corpus() + " --protocol doc --window 32 --seed 3");
+  CliRun b = lmzip("bpc --json --no-db -m " + kModel + " " + small_corpus() + " --protocol doc --window 32 --seed 3");
+  ASSERT_EQ(a.rc, 0) << a.err;
+  EXPECT_EQ(nlohmann::json::parse(a.out)["bpc_ci95"], nlohmann::json::parse(b.out)["bpc_ci95"]);
+}
+
+TEST(BpcCli, UncheatableOptionsAreChecked) {
+  CliRun r = lmzip("bpc -m " + kModel + " " + small_corpus() + " --protocol doc --bos-mode add_default_eos");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--bos-mode applies to --protocol uncheatable only"), std::string::npos) << r.err;
+  r = lmzip("bpc -m " + kModel + " " + small_corpus() + " --protocol uncheatable --bos-mode bos");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("unknown --bos-mode 'bos'"), std::string::npos) << r.err;
+  r = lmzip("bpc -m " + kModel + " " + small_corpus() + " --protocol uncheatable --stride 5");
+  EXPECT_EQ(r.rc, 2);
+  r = lmzip("bpc -m " + kModel + " " + small_corpus() + " --protocol uncheatable --bootstrap -1");
+  EXPECT_EQ(r.rc, 2);
+}
+
 TEST(BpcCli, BadInputGivesClearErrors) {
   std::string dir = test::temp_dir();
   CliRun r = lmzip("bpc -m " + kModel + " " + small_corpus());  // hkust: far shorter than one window

@@ -98,6 +98,10 @@ TEST_P(ZooLlamaCpp, ReproducesLlamaPerplexity) {
   EXPECT_EQ(got["scored_tokens"], ref["scored_tokens"]);
   // llama.cpp prints PPL with 4 decimals and computes in its own numerics: agree within 1e-4 relative.
   EXPECT_NEAR(got["ppl"].get<double>(), ref["ppl"].get<double>(), 1e-4 * ref["ppl"].get<double>());
+  // The joined text is one unit: no standard error or interval over documents.
+  EXPECT_EQ(got["uncertainty_units"], 1);
+  EXPECT_TRUE(got["ppl_stderr"].is_null());
+  EXPECT_TRUE(got["ppl_ci95"].is_null());
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ZooLlamaCpp, ::testing::Values("zoo-s1", "zoo-m2", "zoo-m2-Q8_0"),

@@ -1,4 +1,5 @@
 #include "lmzip/score/bpc.h"
+#include "lmzip/score/uncertainty.h"
 
 #include <gtest/gtest.h>
 
@@ -123,6 +124,123 @@ TEST(Bpc, TooShortForOneWindowSaysWhatToDo) {
     EXPECT_NE(m.find("fewer than one hkust window of 1901 tokens"), std::string::npos) << m;
     EXPECT_NE(m.find("--protocol doc"), std::string::npos) << m;
   }
+}
+
+TEST(Bpc, UncheatableSumsPerChunkWithBosAdded) {
+  // "abcdef" and "xyz", chunk size 4, add_default_bos: chunks [a b c d] [e f] and [x y z], each read after BOS, so
+  // a chunk's k-th token is predicted by output k (its context restarts at every chunk).
+  Corpus c = make_corpus({"abcdef", "xyz"});
+  ByteTokenizer tok;
+  ProtocolParams p = default_params(Protocol::Uncheatable);
+  p.window = p.stride = 4;
+  ScoringPlan plan = plan_scoring(c, tok, p, 1);
+  EXPECT_EQ(plan.stream.tokens.size(), 6u + 1u + 3u + 1u);
+  EXPECT_EQ(plan.windows.size(), 3u);
+  BpcResult r = run_scoring(plan, toy_scorer(), {});
+  double doc0 = toy_nll(0, 'a') + toy_nll(1, 'b') + toy_nll(2, 'c') + toy_nll(3, 'd') + toy_nll(0, 'e') + toy_nll(1, 'f');
+  double doc1 = toy_nll(0, 'x') + toy_nll(1, 'y') + toy_nll(2, 'z');
+  EXPECT_EQ(r.scored_tokens, 9u);
+  EXPECT_NEAR(r.per_doc[0].nats, doc0, 1e-12);
+  EXPECT_NEAR(r.per_doc[1].nats, doc1, 1e-12);
+  EXPECT_NEAR(r.total_nats, doc0 + doc1, 1e-12);
+  // Uncheatable Eval's compression rate: mean NLL / mean bytes / ln 2 / 8 × 100 = total / total.
+  EXPECT_NEAR(r.compression_rate(), (doc0 + doc1) / 2 / (9.0 / 2) / std::log(2.0) / 8 * 100, 1e-12);
+  EXPECT_NEAR(r.compression_rate(), r.bpb() * 12.5, 1e-12);
+
+  // replace_with_bos: BOS replaces each chunk's first token (a, e, x), which is not scored.
+  p.bos_mode = BosMode::ReplaceBos;
+  BpcResult rr = run_scoring(plan_scoring(c, tok, p, 1), toy_scorer(), {});
+  EXPECT_EQ(rr.scored_tokens, 6u);
+  EXPECT_NEAR(rr.per_doc[0].nats, toy_nll(0, 'b') + toy_nll(1, 'c') + toy_nll(2, 'd') + toy_nll(0, 'f'), 1e-12);
+  EXPECT_NEAR(rr.per_doc[1].nats, toy_nll(0, 'y') + toy_nll(1, 'z'), 1e-12);
+}
+
+TEST(Bpc, UncheatableChunkStartTokens) {
+  ByteTokenizer with_bos(true), without_bos(false);
+  EXPECT_EQ(uncheatable_prefix(BosMode::AddBos, with_bos), 256);
+  EXPECT_EQ(uncheatable_prefix(BosMode::ReplaceEos, with_bos), 257);
+  // tokenizer.encode("\n")[0] with the default special tokens: BOS where the tokenizer adds BOS, else "\n".
+  EXPECT_EQ(uncheatable_prefix(BosMode::AddNewline, with_bos), 256);
+  EXPECT_EQ(uncheatable_prefix(BosMode::ReplaceNewline, without_bos), '\n');
+  // The chunk-start token is what each document's stream begins with and what replaces chunk starts.
+  ProtocolParams p = default_params(Protocol::Uncheatable);
+  p.bos_mode = BosMode::AddNewline;
+  ScoringPlan plan = plan_scoring(make_corpus({"hi"}), without_bos, p, 1);
+  EXPECT_EQ(plan.stream.tokens, (std::vector<TokenId>{'\n', 'h', 'i'}));
+}
+
+// -ln p of a byte token in whole bits: 'a' 1, 'b' 3, the two bytes of "é" 2 and 0.
+WindowScorer bits_scorer() {
+  return [](std::span<const TokenId>, std::span<const ScoreTarget> targets) {
+    std::vector<double> out;
+    for (const auto& t : targets) {
+      double bits = t.token == 'a' ? 1 : t.token == 'b' ? 3 : t.token == 0xC3 ? 2 : 0;
+      out.push_back(bits * std::log(2.0));
+    }
+    return out;
+  };
+}
+
+TEST(Bpc, StandardErrorsOverDocumentsByHand) {
+  // Documents "a", "bb", "é" under doc (every token scored once): bits y = 1, 6, 2; chars x = 1, 2, 1;
+  // bytes = scored tokens = 1, 2, 2.
+  // BPC = 9/4 = 2.25; residuals y − 2.25·x = −1.25, 1.5, −0.25; Σ d² = 3.875;
+  //   SE = sqrt(3/2 · 3.875) / 4 = sqrt(5.8125) / 4 = 0.60272817256...
+  // BPB = 9/5 = 1.8; residuals −0.8, 2.4, −1.6; Σ d² = 8.96; SE = sqrt(3/2 · 8.96) / 5 = 0.73321211119...
+  // bits/token = BPB here; PPL = 2^1.8 = 3.48220225318..., SE = PPL · ln 2 · 0.73321... = 1.76973843626...
+  // compression rate = 1.8 / 8 × 100 = 22.5 %, SE = 12.5 · 0.73321... = 9.16515138991...
+  Corpus c = make_corpus({"a", "bb", "\xc3\xa9"});
+  ByteTokenizer tok;
+  ScoringPlan plan = plan_scoring(c, tok, {.protocol = Protocol::Doc, .window = 16, .stride = 5}, 1);
+  BpcResult r = run_scoring(plan, bits_scorer(), {});
+  BpcUncertainty u = estimate_uncertainty(r.per_doc, {.resamples = 0});
+  EXPECT_EQ(u.units, 3u);
+  EXPECT_NEAR(u.bpc.value, 2.25, 1e-12);
+  EXPECT_NEAR(u.bpc.value, r.bpc(), 1e-12);
+  EXPECT_NEAR(u.bpc.se, 0.6027281725620597, 1e-12);
+  EXPECT_NEAR(u.bpb.value, 1.8, 1e-12);
+  EXPECT_NEAR(u.bpb.se, 0.7332121111929345, 1e-12);
+  EXPECT_NEAR(u.bits_per_token.se, 0.7332121111929345, 1e-12);
+  EXPECT_NEAR(u.ppl.value, 3.4822022531844965, 1e-12);
+  EXPECT_NEAR(u.ppl.value, r.ppl(), 1e-12);
+  EXPECT_NEAR(u.ppl.se, 1.7697384362567472, 1e-12);
+  EXPECT_NEAR(u.compression_rate.value, 22.5, 1e-12);
+  EXPECT_NEAR(u.compression_rate.se, 9.165151389911681, 1e-12);
+  EXPECT_TRUE(std::isnan(u.bpc.ci.low));  // no resamples: no interval
+}
+
+TEST(Bpc, BootstrapIntervalOverTwoDocumentsByHand) {
+  // Documents "a" (1 bit) and "b" (3 bits), one character and one token each. A resample of two documents has
+  // BPC 1 (both "a", p = 1/4), 2 (one of each, 1/2) or 3 (1/4); with 1000 draws the 2.5% and 97.5% quantiles
+  // lie deep inside the first and last of these runs: [1, 3]. PPL = 2^(bits/token): [2, 8]; compression rate
+  // [12.5, 37.5] %. The SE: residuals −1, 1 → sqrt(2/1 · 2) / 2 = 1 bit.
+  Corpus c = make_corpus({"a", "b"});
+  ByteTokenizer tok;
+  ScoringPlan plan = plan_scoring(c, tok, {.protocol = Protocol::Doc, .window = 16, .stride = 5}, 1);
+  BpcResult r = run_scoring(plan, bits_scorer(), {});
+  BpcUncertainty u = estimate_uncertainty(r.per_doc, {.resamples = 1000, .seed = 7});
+  EXPECT_EQ(u.resamples, 1000);
+  EXPECT_NEAR(u.bpc.se, 1.0, 1e-12);
+  EXPECT_DOUBLE_EQ(u.bpc.ci.low, 1.0);
+  EXPECT_DOUBLE_EQ(u.bpc.ci.high, 3.0);
+  EXPECT_NEAR(u.ppl.ci.low, 2.0, 1e-12);
+  EXPECT_NEAR(u.ppl.ci.high, 8.0, 1e-12);
+  EXPECT_NEAR(u.compression_rate.ci.low, 12.5, 1e-12);
+  EXPECT_NEAR(u.compression_rate.ci.high, 37.5, 1e-12);
+  // Seeded: the same seed gives the same interval.
+  Corpus c3 = make_corpus({"a", "bb", "\xc3\xa9", "ab", "ba"});
+  BpcResult r3 = run_scoring(plan_scoring(c3, tok, {.protocol = Protocol::Doc, .window = 16, .stride = 5}, 1),
+                             bits_scorer(), {});
+  BpcUncertainty a = estimate_uncertainty(r3.per_doc, {.resamples = 500, .seed = 11});
+  BpcUncertainty b = estimate_uncertainty(r3.per_doc, {.resamples = 500, .seed = 11});
+  EXPECT_EQ(a.bpc.ci.low, b.bpc.ci.low);
+  EXPECT_EQ(a.bpc.ci.high, b.bpc.ci.high);
+  EXPECT_LT(a.bpc.ci.low, a.bpc.value);
+  EXPECT_GT(a.bpc.ci.high, a.bpc.value);
+  // One document (llama.cpp's joined text): no spread over documents.
+  BpcUncertainty one = estimate_uncertainty({r.per_doc[0]}, {.resamples = 100});
+  EXPECT_TRUE(std::isnan(one.bpc.se));
+  EXPECT_TRUE(std::isnan(one.bpc.ci.low));
 }
 
 TEST(Bpc, CheckpointResumesToTheSameSumsAndRefusesOtherRuns) {

@@ -131,11 +131,103 @@ TEST(DocProtocol, EveryTokenScoredOnceWithinItsDocument) {
   }
 }
 
+// The tokens a window reads, with its first token replaced as the window says.
+std::vector<TokenId> inputs_of(const Window& w, const TokenStream& s) {
+  std::vector<TokenId> in(s.tokens.begin() + w.begin, s.tokens.begin() + w.begin + w.length);
+  if (w.first_token) in[0] = *w.first_token;
+  return in;
+}
+
+TEST(UncheatableProtocol, TwoChunkDocumentAddDefaultBos) {
+  // Uncheatable Eval, chunk_size 4, add_default_bos: a document of 6 tokens t = 10..15 is cut into chunks
+  // [10 11 12 13] and [14 15]; each is read after BOS (1) and all its tokens are scored: 4 + 2 = 6 targets.
+  TokenizedDocs d{.docs = {{10, 11, 12, 13, 14, 15}}, .bos = 1, .eos = 2, .add_bos = true};
+  TokenStream s = prefixed_stream(d, TokenId{1});
+  EXPECT_EQ(s.tokens, (std::vector<TokenId>{1, 10, 11, 12, 13, 14, 15}));
+  auto w = uncheatable_windows(0, 7, 4, 1, /*replace=*/false);
+  ASSERT_EQ(w.size(), 2u);
+  // Chunk 1: reads [BOS 10 11 12], outputs 0..3 predict 10 11 12 13 (stream 1..4).
+  EXPECT_EQ(inputs_of(w[0], s), (std::vector<TokenId>{1, 10, 11, 12}));
+  EXPECT_EQ(w[0].first_scored, 0u);
+  EXPECT_EQ(w[0].n_scored, 4u);
+  // Chunk 2: reads [BOS 14] (stream 4 = token 13 replaced by BOS), outputs 0..1 predict 14 15 (stream 5, 6).
+  EXPECT_EQ(w[1].begin, 4u);
+  EXPECT_EQ(inputs_of(w[1], s), (std::vector<TokenId>{1, 14}));
+  EXPECT_EQ(w[1].n_scored, 2u);
+  EXPECT_EQ(scored_targets(w), (std::vector<size_t>{1, 2, 3, 4, 5, 6}));
+  // The context of chunk 2 does not reach back into chunk 1 (no overlap, unlike lm-eval's rolling windows).
+}
+
+TEST(UncheatableProtocol, TwoChunkDocumentReplaceWithBos) {
+  // replace_with_bos: BOS takes the place of each chunk's first token, which is never scored: 3 + 1 = 4 targets.
+  TokenizedDocs d{.docs = {{10, 11, 12, 13, 14, 15}}, .bos = 1};
+  TokenStream s = prefixed_stream(d, TokenId{1});
+  auto w = uncheatable_windows(0, 7, 4, 1, /*replace=*/true);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(inputs_of(w[0], s), (std::vector<TokenId>{1, 11, 12}));  // predicts 11 12 13
+  EXPECT_EQ(inputs_of(w[1], s), (std::vector<TokenId>{1}));          // predicts 15
+  EXPECT_EQ(scored_targets(w), (std::vector<size_t>{2, 3, 4, 6}));
+  // A one-token last chunk scores nothing under replace (9 tokens, chunks 4 + 4 + 1: 3 + 3 + 0 targets) and
+  // everything under add (4 + 4 + 1).
+  EXPECT_EQ(count_scored(uncheatable_windows(0, 10, 4, 1, true)), 6u);
+  EXPECT_EQ(uncheatable_windows(0, 10, 4, 1, true).size(), 2u);
+  EXPECT_EQ(count_scored(uncheatable_windows(0, 10, 4, 1, false)), 9u);
+  EXPECT_EQ(uncheatable_windows(0, 10, 4, 1, false).size(), 3u);
+  // A document that fits one chunk: one window reading [BOS t0 .. t(n-2)], scoring all n tokens.
+  auto one = uncheatable_windows(20, 26, 4000, 1, false);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].length, 5u);
+  EXPECT_EQ(one[0].n_scored, 5u);
+}
+
+TEST(UncheatableProtocol, PlanIsPerDocumentWithDefaultChunk4000) {
+  ProtocolParams p = default_params(Protocol::Uncheatable);
+  EXPECT_EQ(p.window, 4000u);
+  EXPECT_EQ(p.bos_mode, BosMode::AddBos);
+  EXPECT_FALSE(protocol_info(Protocol::Uncheatable).has_stride);
+  // Two documents of 9001 and 3 tokens: chunks 4000 + 4000 + 1001 and 3, every token scored once, windows never
+  // crossing documents; with replace_with_eos 3999 + 3999 + 1000 + 2.
+  TokenizedDocs d{.docs = {std::vector<TokenId>(9001, 7), {8, 9, 10}}, .bos = 1, .eos = 2};
+  TokenStream s = prefixed_stream(d, TokenId{2});
+  auto w = plan_windows(p, s, 1);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[3].begin, 9002u);
+  EXPECT_EQ(count_scored(w), 9004u);
+  for (const auto& win : w) {
+    EXPECT_EQ(*win.first_token, 2);  // the stream's own prefix: EOS here
+    EXPECT_EQ(s.doc_of[win.begin], s.doc_of[win.begin + win.length]);
+  }
+  p.bos_mode = BosMode::ReplaceEos;
+  EXPECT_EQ(count_scored(plan_windows(p, s, 1)), 3999u + 3999u + 1000u + 2u);
+}
+
+TEST(UncheatableProtocol, BosModeNames) {
+  for (const char* name : {"add_default_bos", "add_default_eos", "add_newline_token", "replace_with_bos",
+                           "replace_with_eos", "replace_with_newline_token"}) {
+    auto m = parse_bos_mode(name);
+    ASSERT_TRUE(m.has_value()) << name;
+    EXPECT_EQ(bos_mode_name(*m), name);
+    EXPECT_EQ(bos_mode_replaces(*m), std::string(name).starts_with("replace"));
+  }
+  EXPECT_FALSE(parse_bos_mode("bos").has_value());
+}
+
 TEST(Protocols, ParseNames) {
   EXPECT_EQ(parse_protocol("hkust"), Protocol::Hkust);
   EXPECT_EQ(parse_protocol("lm-eval"), Protocol::LmEval);
   EXPECT_EQ(parse_protocol("llama.cpp"), Protocol::LlamaCpp);
   EXPECT_EQ(parse_protocol("doc"), Protocol::Doc);
+  EXPECT_EQ(parse_protocol("uncheatable"), Protocol::Uncheatable);
+  for (const auto& row : protocol_table()) {
+    EXPECT_EQ(parse_protocol(row.name), row.protocol);
+    EXPECT_EQ(default_params(row.protocol).window, row.window);
+  }
+  // The existing protocols keep their defaults.
+  EXPECT_EQ(default_params(Protocol::Hkust).window, 1900u);
+  EXPECT_EQ(default_params(Protocol::Hkust).stride, 512u);
+  EXPECT_EQ(default_params(Protocol::LmEval).window, 2048u);
+  EXPECT_EQ(default_params(Protocol::LlamaCpp).window, 512u);
+  EXPECT_EQ(default_params(Protocol::Doc).stride, 512u);
   EXPECT_FALSE(parse_protocol("nope").has_value());
 }
 

@@ -19,6 +19,30 @@ double BpcResult::bits_per_token() const {
   return scored_tokens ? total_nats / (double(scored_tokens) * std::log(2.0)) : 0;
 }
 double BpcResult::ppl() const { return scored_tokens ? std::exp(total_nats / double(scored_tokens)) : 0; }
+double BpcResult::compression_rate() const { return bpb() / 8 * 100; }
+
+TokenId uncheatable_prefix(BosMode mode, const Tokenizer& tok) {
+  const Vocab& v = tok.vocab();
+  const std::string fix = "; choose another --bos-mode (add_default_bos, add_default_eos, add_newline_token or "
+                          "their replace_with_ forms)";
+  switch (mode) {
+    case BosMode::AddBos:
+    case BosMode::ReplaceBos:
+      if (!v.bos) throw Error("--bos-mode " + bos_mode_name(mode) + ": the tokenizer has no BOS token" + fix);
+      return *v.bos;
+    case BosMode::AddEos:
+    case BosMode::ReplaceEos:
+      if (!v.eos) throw Error("--bos-mode " + bos_mode_name(mode) + ": the tokenizer has no EOS token" + fix);
+      return *v.eos;
+    case BosMode::AddNewline:
+    case BosMode::ReplaceNewline: {
+      std::vector<TokenId> ids = tok.encode("\n", {.add_special = true});
+      if (ids.empty()) throw Error("--bos-mode " + bos_mode_name(mode) + ": the tokenizer encodes \"\\n\" as nothing" + fix);
+      return ids[0];
+    }
+  }
+  return 0;
+}
 
 namespace {
 
@@ -78,7 +102,13 @@ ScoringPlan plan_scoring(const Corpus& corpus, const Tokenizer& tok, const Proto
     if (params.protocol == Protocol::LmEval && !v.bos && !v.eos) {
       throw Error("the lm-eval protocol prefixes each document with BOS (or EOS), but the tokenizer has neither");
     }
-    plan.stream = params.protocol == Protocol::Hkust ? hkust_stream(docs) : prefixed_stream(docs);
+    if (params.protocol == Protocol::Hkust) {
+      plan.stream = hkust_stream(docs);
+    } else if (params.protocol == Protocol::Uncheatable) {
+      plan.stream = prefixed_stream(docs, uncheatable_prefix(params.bos_mode, tok));
+    } else {
+      plan.stream = prefixed_stream(docs);
+    }
     for (const auto& d : corpus.documents) {
       plan.docs.push_back(DocScore{.chars = count_code_points(d), .bytes = d.size()});
     }

@@ -52,6 +52,8 @@ struct BpcResult {
   double bpb() const;
   double bits_per_token() const;
   double ppl() const;  // exp(mean nats over scored tokens)
+  // Uncheatable Eval's compression rate in percent: total nats / ln 2 / 8 / bytes × 100 (= BPB × 12.5).
+  double compression_rate() const;
 };
 
 // Everything decided before the model runs.
@@ -63,6 +65,11 @@ struct ScoringPlan {
   uint64_t chars = 0, bytes = 0;
   uint64_t scored_tokens = 0;  // planned
 };
+
+// The token every uncheatable chunk starts with under `mode`: BOS, EOS, or the first token of the tokenizer's
+// encoding of "\n" with its default special tokens (Uncheatable Eval's `tokenizer.encode("\n")[0]`, which is
+// BOS for a tokenizer that adds BOS). lmzip::Error when the tokenizer lacks the token.
+TokenId uncheatable_prefix(BosMode mode, const Tokenizer& tokenizer);
 
 // Tokenizes the corpus (documents in parallel over `threads`) and plans the windows. lmzip::Error when the plan
 // is empty (e.g. a corpus shorter than one hkust window), with the fix.

@@ -1,36 +1,80 @@
 #include "lmzip/score/protocol.h"
 
+#include <algorithm>
+
 #include "lmzip/core/error.h"
 
 namespace lmzip {
 
-std::string protocol_name(Protocol p) {
-  switch (p) {
-    case Protocol::Hkust: return "hkust";
-    case Protocol::LmEval: return "lm-eval";
-    case Protocol::LlamaCpp: return "llama.cpp";
-    case Protocol::Doc: return "doc";
-  }
-  return "?";
+const std::vector<ProtocolInfo>& protocol_table() {
+  static const std::vector<ProtocolInfo> table = {
+      {Protocol::Hkust, "hkust", 1900, 512, true,
+       "the study's reference windowing (default): windows of W+1 tokens every S, first\n"
+       "window scores W targets, later ones their last S (W=1900, S=512)"},
+      {Protocol::LmEval, "lm-eval", 2048, 2048, false,
+       "lm-evaluation-harness loglikelihood_rolling per document (W = min(2048, n_ctx))"},
+      {Protocol::LlamaCpp, "llama.cpp", 512, 512, false,
+       "llama.cpp perplexity chunks over the documents joined with \"\\n\\n\" (W=512)"},
+      {Protocol::Doc, "doc", 1900, 512, true,
+       "per document, BOS-prefixed, every token scored once, sliding windows (W=1900, S=512)"},
+      {Protocol::Uncheatable, "uncheatable", 4000, 4000, false,
+       "Uncheatable Eval: per document, disjoint chunks of W tokens each read after BOS\n"
+       "(--bos-mode), NLL summed per document (W=4000)"},
+  };
+  return table;
 }
 
+const ProtocolInfo& protocol_info(Protocol p) {
+  for (const auto& row : protocol_table()) {
+    if (row.protocol == p) return row;
+  }
+  LMZIP_CHECK(false, "protocol without a row in protocol_table()");
+  return protocol_table().front();
+}
+
+std::string protocol_name(Protocol p) { return protocol_info(p).name; }
+
 std::optional<Protocol> parse_protocol(const std::string& name) {
-  for (Protocol p : {Protocol::Hkust, Protocol::LmEval, Protocol::LlamaCpp, Protocol::Doc}) {
-    if (name == protocol_name(p)) return p;
+  for (const auto& row : protocol_table()) {
+    if (name == row.name) return row.protocol;
   }
   if (name == "lm_eval" || name == "lmeval") return Protocol::LmEval;
   if (name == "llamacpp" || name == "llama-cpp") return Protocol::LlamaCpp;
+  if (name == "uncheatable_eval" || name == "uncheatable-eval") return Protocol::Uncheatable;
   return std::nullopt;
 }
 
 ProtocolParams default_params(Protocol protocol) {
-  switch (protocol) {
-    case Protocol::Hkust: return {protocol, 1900, 512};
-    case Protocol::LmEval: return {protocol, 2048, 2048};
-    case Protocol::LlamaCpp: return {protocol, 512, 512};
-    case Protocol::Doc: return {protocol, 1900, 512};
+  const ProtocolInfo& row = protocol_info(protocol);
+  return {.protocol = protocol, .window = row.window, .stride = row.stride};
+}
+
+namespace {
+constexpr BosMode kBosModes[] = {BosMode::AddBos,     BosMode::AddEos,     BosMode::AddNewline,
+                                 BosMode::ReplaceBos, BosMode::ReplaceEos, BosMode::ReplaceNewline};
+}  // namespace
+
+std::string bos_mode_name(BosMode m) {
+  switch (m) {
+    case BosMode::AddBos: return "add_default_bos";
+    case BosMode::AddEos: return "add_default_eos";
+    case BosMode::AddNewline: return "add_newline_token";
+    case BosMode::ReplaceBos: return "replace_with_bos";
+    case BosMode::ReplaceEos: return "replace_with_eos";
+    case BosMode::ReplaceNewline: return "replace_with_newline_token";
   }
-  return {};
+  return "?";
+}
+
+std::optional<BosMode> parse_bos_mode(const std::string& name) {
+  for (BosMode m : kBosModes) {
+    if (name == bos_mode_name(m)) return m;
+  }
+  return std::nullopt;
+}
+
+bool bos_mode_replaces(BosMode m) {
+  return m == BosMode::ReplaceBos || m == BosMode::ReplaceEos || m == BosMode::ReplaceNewline;
 }
 
 TokenStream hkust_stream(const TokenizedDocs& d) {
@@ -51,8 +95,9 @@ TokenStream hkust_stream(const TokenizedDocs& d) {
   return s;
 }
 
-TokenStream prefixed_stream(const TokenizedDocs& d) {
-  std::optional<TokenId> prefix = d.bos ? d.bos : d.eos;
+TokenStream prefixed_stream(const TokenizedDocs& d) { return prefixed_stream(d, d.bos ? d.bos : d.eos); }
+
+TokenStream prefixed_stream(const TokenizedDocs& d, std::optional<TokenId> prefix) {
   TokenStream s;
   for (size_t i = 0; i < d.docs.size(); ++i) {
     auto doc = static_cast<uint32_t>(i);
@@ -144,6 +189,27 @@ std::vector<Window> doc_windows(size_t doc_begin, size_t doc_end, size_t window,
   return out;
 }
 
+std::vector<Window> uncheatable_windows(size_t doc_begin, size_t doc_end, size_t window, TokenId prefix,
+                                        bool replace) {
+  LMZIP_CHECK(window >= 1 && doc_end > doc_begin, "uncheatable needs window >= 1 and the prefix token");
+  std::vector<Window> out;
+  const size_t n = doc_end - doc_begin - 1;  // the document's tokens, stream (doc_begin, doc_end)
+  for (size_t b = 0; b < n; b += window) {
+    const size_t k = std::min(window, n - b);  // the chunk: document tokens b .. b+k-1
+    if (!replace) {
+      // Reads [prefix, t[b] .. t[b+k-2]] (stream index doc_begin+b is the prefix or t[b-1], replaced by the
+      // prefix); outputs 0 .. k-1 predict t[b] .. t[b+k-1].
+      out.push_back(Window{.begin = doc_begin + b, .length = k, .first_token = prefix, .first_scored = 0,
+                           .n_scored = k});
+    } else if (k >= 2) {
+      // Reads [prefix, t[b+1] .. t[b+k-2]] (t[b] replaced); outputs 0 .. k-2 predict t[b+1] .. t[b+k-1].
+      out.push_back(Window{.begin = doc_begin + 1 + b, .length = k - 1, .first_token = prefix,
+                           .first_scored = 0, .n_scored = k - 1});
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Calls fn(begin, end) for each document's range in a stream.
@@ -170,11 +236,14 @@ std::vector<Window> plan_all_windows(const ProtocolParams& p, const TokenStream&
       return llamacpp_windows(s.tokens.size(), p.window, *bos);
     }
     case Protocol::LmEval:
-    case Protocol::Doc: {
+    case Protocol::Doc:
+    case Protocol::Uncheatable: {
       std::vector<Window> out;
       for_each_document(s, [&](size_t begin, size_t end) {
         auto w = p.protocol == Protocol::LmEval ? lmeval_windows(begin, end, p.window)
-                                                : doc_windows(begin, end, p.window, p.stride);
+                 : p.protocol == Protocol::Doc
+                     ? doc_windows(begin, end, p.window, p.stride)
+                     : uncheatable_windows(begin, end, p.window, s.tokens[begin], bos_mode_replaces(p.bos_mode));
         out.insert(out.end(), w.begin(), w.end());
       });
       return out;

@@ -22,20 +22,42 @@ enum class Protocol {
   LmEval,    // lm-evaluation-harness loglikelihood_rolling, per document
   LlamaCpp,  // llama.cpp perplexity chunks over the whole text joined with "\n\n"
   Doc,       // lmzip's clean protocol: per document, BOS-prefixed, every token scored once
+  Uncheatable,  // Uncheatable Eval (Jellyfish042/uncheatable_eval): per document, disjoint chunks, BOS per chunk
 };
 
+// One row per protocol: its name, the defaults and what its flags mean. The CLI's help and checks read these.
+struct ProtocolInfo {
+  Protocol protocol;
+  const char* name;
+  size_t window;     // default --window
+  size_t stride;     // default --stride (= window where windows are disjoint)
+  bool has_stride;   // whether --stride applies (false: disjoint windows)
+  const char* summary;
+};
+const std::vector<ProtocolInfo>& protocol_table();
+const ProtocolInfo& protocol_info(Protocol p);
+
 std::string protocol_name(Protocol p);
-// Parses "hkust", "lm-eval", "llama.cpp", "doc"; nullopt otherwise.
+// Parses "hkust", "lm-eval", "llama.cpp", "doc", "uncheatable" (and a few spellings); nullopt otherwise.
 std::optional<Protocol> parse_protocol(const std::string& name);
+
+// Uncheatable Eval's `bos_mode`: which token starts each chunk, and whether it is put in front of the chunk
+// (add_*) or replaces the chunk's first token (replace_*, so that token is never scored).
+enum class BosMode { AddBos, AddEos, AddNewline, ReplaceBos, ReplaceEos, ReplaceNewline };
+std::string bos_mode_name(BosMode m);  // Uncheatable Eval's spelling: "add_default_bos", "replace_with_eos", ...
+std::optional<BosMode> parse_bos_mode(const std::string& name);
+bool bos_mode_replaces(BosMode m);
 
 struct ProtocolParams {
   Protocol protocol = Protocol::Hkust;
   size_t window = 1900;  // tokens the model reads per window (hkust: windows are window+1 tokens long)
   size_t stride = 512;   // hkust: distance between window starts = tokens scored per later window; doc: the same
   size_t max_windows = 0;  // > 0: score only the first max_windows windows (llama-perplexity's --chunks)
+  BosMode bos_mode = BosMode::AddBos;  // uncheatable only (its evaluator's default, add_default_bos)
 };
 
-// The default window/stride of a protocol (hkust 1900/512, lm-eval 2048, llama.cpp 512, doc 1900/512).
+// The default window/stride of a protocol (hkust 1900/512, lm-eval 2048, llama.cpp 512, doc 1900/512,
+// uncheatable 4000).
 ProtocolParams default_params(Protocol protocol);
 
 // The token stream a protocol scores, with the document each token belongs to.
@@ -69,6 +91,8 @@ TokenStream hkust_stream(const TokenizedDocs& docs);
 // lm-eval / doc: each document prefixed by one token (BOS when the tokenizer has one, else EOS); none when the
 // tokenizer has neither (then a document's first token cannot be scored).
 TokenStream prefixed_stream(const TokenizedDocs& docs);
+// uncheatable: each document prefixed by the chunk-start token of the bos_mode (the token every chunk starts with).
+TokenStream prefixed_stream(const TokenizedDocs& docs, std::optional<TokenId> prefix);
 // llama.cpp: the stream is the tokenization of the joined text (the caller tokenizes it with BOS).
 
 // --- Window planners ------------------------------------------------------------------------------------------
@@ -89,6 +113,15 @@ std::vector<Window> lmeval_windows(size_t doc_begin, size_t doc_end, size_t wind
 // `window` tokens advancing by `stride`, each scoring only targets not scored before; the last window ends at the
 // document's end. Every token after the first is scored exactly once.
 std::vector<Window> doc_windows(size_t doc_begin, size_t doc_end, size_t window, size_t stride);
+
+// uncheatable: one document occupying stream [doc_begin, doc_end), its first token the chunk-start token
+// `prefix`: the document's n tokens are cut into chunks of `window` tokens starting at 0, window, 2·window, …
+// (the last one shorter). add (replace = false): each chunk is read after `prefix` and all its tokens are
+// scored. replace: `prefix` takes the place of the chunk's first token, which is not scored (a one-token chunk
+// scores nothing and has no window). The model reads one token fewer than Uncheatable Eval feeds it: the output
+// after a chunk's last token is discarded there, and causal outputs do not depend on later inputs.
+std::vector<Window> uncheatable_windows(size_t doc_begin, size_t doc_end, size_t window, TokenId prefix,
+                                        bool replace);
 
 // The whole plan for a protocol over a stream (for per-document protocols, windows never cross documents).
 std::vector<Window> plan_windows(const ProtocolParams& params, const TokenStream& stream, std::optional<TokenId> bos);
