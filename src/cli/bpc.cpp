@@ -22,6 +22,8 @@
 #include "lmzip/score/bpc.h"
 #include "lmzip/score/uncertainty.h"
 #include "lmzip/store/results_store.h"
+#include "bpc_output.h"
+#include "lmzip/score/shard.h"
 #include "progress.h"
 
 namespace lmzip::cli {
@@ -51,15 +53,9 @@ struct BpcArgs {
   std::string bos_mode;  // uncheatable: Uncheatable Eval's bos_mode (default add_default_bos)
   long long bootstrap = 1000;  // bootstrap resamples over documents (0: none)
   long long seed = 20240415;   // the bootstrap's seed
+  std::string shard;     // "I/N": score only that part of each corpus's windows and write a part file
+  std::string shard_dir = ".";
 };
-
-std::string iso_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 
 ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
   auto protocol = parse_protocol(a.protocol);
@@ -98,177 +94,55 @@ ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
   return p;
 }
 
-nlohmann::json result_json(const BpcResult& r, const ProtocolParams& p, const Corpus& c, const BpcArgs& a,
-                           const std::string& model_name, const std::string& model_id, uint64_t model_bytes,
-                           int threads, const std::string& device) {
-  nlohmann::json j = {{"bpc", r.bpc()}, {"bpb", r.bpb()}, {"bits_per_token", r.bits_per_token()}, {"ppl", r.ppl()},
-          {"compression_rate", r.compression_rate()},
-          {"total_nats", r.total_nats}, {"documents", r.documents}, {"chars", r.chars}, {"bytes", r.bytes},
-          {"tokens", r.tokens}, {"windows", r.windows}, {"scored_tokens", r.scored_tokens},
-          {"seconds", r.seconds}, {"scored_tokens_per_s", r.seconds > 0 ? double(r.scored_this_run) / r.seconds : 0.0},
-          {"protocol", protocol_name(p.protocol)}, {"window", p.window}, {"stride", p.stride},
-          {"max_chunks", p.max_windows},
-          {"model", escape_invalid_utf8(model_name)}, {"model_path", escape_invalid_utf8(a.model_path)},
-          {"model_id", model_id}, {"model_bytes", model_bytes},
-          {"corpus", escape_invalid_utf8(c.name)}, {"corpus_path", escape_invalid_utf8(c.path)}, {"corpus_sha256", c.sha256}, {"field", a.field},
-          {"skipped_empty", c.empty_skipped}, {"skipped_invalid", c.invalid_skipped}, {"resumed", r.resumed},
-          {"threads", threads}, {"device", device}, {"lmzip_version", kVersion}};
-  if (p.protocol == Protocol::Uncheatable) {
-    // Uncheatable Eval's own summary: means over documents (its "avg tokens" excludes the chunk-start tokens).
-    const double n = r.documents ? double(r.documents) : 1.0;
-    j["bos_mode"] = bos_mode_name(p.bos_mode);
-    j["neg_log_prob_sum"] = r.total_nats / n;
-    j["avg_tokens"] = double(r.tokens - r.documents) / n;
-    j["avg_chars"] = double(r.chars) / n;
-    j["avg_bytes"] = double(r.bytes) / n;
-  }
-  return j;
-}
-
-// The uncertainty fields: NAME_stderr and NAME_ci95 per rate (null where undefined), with what they rest on.
-void add_uncertainty(nlohmann::json& j, const BpcUncertainty& u, int requested) {
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  auto add = [&](const char* name, const RateUncertainty& r) {
-    j[std::string(name) + "_stderr"] = num(r.se);
-    j[std::string(name) + "_ci95"] = requested > 0 && std::isfinite(r.ci.low)
-                                         ? nlohmann::json::array({r.ci.low, r.ci.high}) : nlohmann::json(nullptr);
-  };
-  add("bpc", u.bpc);
-  add("bpb", u.bpb);
-  add("bits_per_token", u.bits_per_token);
-  add("ppl", u.ppl);
-  add("compression_rate", u.compression_rate);
-  j["uncertainty_units"] = u.units;
-  j["bootstrap_resamples"] = requested > 0 ? u.resamples : 0;
-  j["bootstrap_seed"] = u.seed;
-}
-
-BpcRunRecord to_record(const nlohmann::json& j) {
+std::string host_name() {
   char host[256] = "";
   ::gethostname(host, sizeof host - 1);
-  BpcRunRecord r;
-  r.model_name = j["model"];
-  r.model_path = j["model_path"];
-  r.model_id = j["model_id"];
-  r.model_bytes = j["model_bytes"];
-  r.corpus_name = j["corpus"];
-  r.corpus_path = j["corpus_path"];
-  r.corpus_sha256 = j["corpus_sha256"];
-  r.protocol = j["protocol"];
-  r.window = j["window"];
-  r.stride = j["stride"];
-  r.documents = j["documents"];
-  r.chars = j["chars"];
-  r.bytes = j["bytes"];
-  r.tokens = j["tokens"];
-  r.windows = j["windows"];
-  r.scored_tokens = j["scored_tokens"];
-  r.total_nats = j["total_nats"];
-  r.bpc = j["bpc"];
-  r.bpb = j["bpb"];
-  r.bits_per_token = j["bits_per_token"];
-  r.ppl = j["ppl"];
-  r.lmzip_version = kVersion;
-  r.host = host;
-  r.threads = j["threads"];
-  r.started_at = j["started_at"];
-  r.finished_at = j["finished_at"];
-  r.seconds = j["seconds"];
-  nlohmann::json extra{{"field", j["field"]}, {"resumed", j["resumed"]},
-                                {"skipped_empty", j["skipped_empty"]}, {"skipped_invalid", j["skipped_invalid"]},
-                                {"device", j["device"]}, {"compression_rate", j["compression_rate"]}};
-  for (const char* key : {"bpc_stderr", "bpc_ci95", "bpb_stderr", "bpb_ci95", "bits_per_token_stderr",
-                          "bits_per_token_ci95", "ppl_stderr", "ppl_ci95", "compression_rate_stderr",
-                          "compression_rate_ci95", "uncertainty_units", "bootstrap_resamples", "bootstrap_seed",
-                          "bos_mode", "neg_log_prob_sum", "avg_tokens", "avg_chars", "avg_bytes"}) {
-    if (j.contains(key)) extra[key] = j[key];
-  }
-  r.extra_json = extra.dump();
-  return r;
+  return host;
 }
 
-std::string fixed(double v, int prec) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
-
-// "  ± SE  [LOW, HIGH]" after a rate, from its NAME_stderr and NAME_ci95 (absent parts left out).
-std::string spread(const nlohmann::json& j, const std::string& name, int prec) {
-  std::string out;
-  auto se = j.find(name + "_stderr");
-  if (se != j.end() && se->is_number()) out += "  ± " + fixed(se->get<double>(), prec);
-  auto it = j.find(name + "_ci95");
-  if (it == j.end() || !it->is_array()) return out;
-  const auto& ci = *it;
-  out += "  [" + fixed(ci[0].get<double>(), prec) + ", " + fixed(ci[1].get<double>(), prec) + "]";
-  return out;
-}
-
-std::string uncertainty_note(const nlohmann::json& j) {
-  const uint64_t units = j["uncertainty_units"].get<uint64_t>();
-  if (units < 2) return "n/a (" + std::to_string(units) + " document: no spread over documents)";
-  std::string out = "± standard error over " + std::to_string(units) + " documents";
-  const int resamples = j["bootstrap_resamples"].get<int>();
-  if (resamples > 0) {
-    out += "; [95% bootstrap interval over documents, " + std::to_string(resamples) + " resamples, seed " +
-           std::to_string(j["bootstrap_seed"].get<uint64_t>()) + "]";
-  }
-  return out;
-}
-
-void print_table(const nlohmann::json& j) {
-  auto num = [](double v, int prec) {
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*f", prec, v);
-    return std::string(b);
-  };
-  std::cout << "corpus      " << j["corpus"].get<std::string>() << "  (" << j["corpus_path"].get<std::string>()
-            << ", sha256 " << j["corpus_sha256"].get<std::string>().substr(0, 16) << ")\n"
-            << "model       " << j["model"].get<std::string>() << "  (" << j["model_path"].get<std::string>() << ", "
-            << j["model_bytes"].get<uint64_t>() << " bytes, id " << j["model_id"].get<std::string>() << ")\n"
-            << "protocol    " << j["protocol"].get<std::string>() << "  (window " << j["window"] << ", stride "
-            << j["stride"] << (j.contains("bos_mode") ? ", bos_mode " + j["bos_mode"].get<std::string>() : "")
-            << ")\n"
-            << "counts      " << j["documents"] << " documents, " << j["chars"] << " chars, " << j["bytes"]
-            << " bytes, " << j["tokens"] << " tokens, " << j["windows"] << " windows, " << j["scored_tokens"]
-            << " scored tokens\n"
-            << "BPC         " << num(j["bpc"], 6) << spread(j, "bpc", 6) << "\n"
-            << "BPB         " << num(j["bpb"], 6) << spread(j, "bpb", 6) << "\n"
-            << "bits/token  " << num(j["bits_per_token"], 6) << spread(j, "bits_per_token", 6) << "\n"
-            << "PPL         " << num(j["ppl"], 4) << spread(j, "ppl", 4) << "   (over scored tokens)\n"
-            << "compression " << num(j["compression_rate"], 4) << " %" << spread(j, "compression_rate", 4)
-            << "   (NLL / ln 2 / 8 / bytes × 100)\n"
-            << "uncertainty " << uncertainty_note(j) << "\n"
-            << "total nats  " << num(j["total_nats"], 4) << "\n"
-            << "time        " << num(j["seconds"], 2) << " s, " << num(j["scored_tokens_per_s"], 1)
-            << " scored tokens/s, " << j["threads"] << " threads" << (j["resumed"].get<bool>() ? " (resumed)" : "")
-            << "\n"
-            << "device      " << j["device"].get<std::string>() << "\n";
-  if (j["skipped_empty"].get<uint64_t>() + j["skipped_invalid"].get<uint64_t>() > 0) {
-    std::cout << "skipped     " << j["skipped_empty"] << " empty, " << j["skipped_invalid"]
-              << " invalid UTF-8 documents\n";
-  }
-}
-
-void write_per_doc(const std::string& path, const std::vector<BpcResult>& results,
-                   const std::vector<Corpus>& corpora) {
-  std::string out;
-  for (size_t ci = 0; ci < results.size(); ++ci) {
-    for (size_t d = 0; d < results[ci].per_doc.size(); ++d) {
-      const DocScore& s = results[ci].per_doc[d];
-      double ln2 = std::log(2.0);
-      nlohmann::json j = {{"corpus", corpora[ci].name}, {"doc", d}, {"nats", s.nats},
-                          {"scored_tokens", s.scored_tokens}, {"chars", s.chars}, {"bytes", s.bytes},
-                          {"bpc", s.chars ? s.nats / (s.chars * ln2) : 0.0},
-                          {"bpb", s.bytes ? s.nats / (s.bytes * ln2) : 0.0}};
-      if (d < corpora[ci].sources.size() && results[ci].per_doc.size() == corpora[ci].sources.size()) {
-        j["source"] = corpora[ci].sources[d];
-      }
-      out += j.dump() + "\n";
+// --shard I/N for one corpus: skip a complete part of this run; otherwise plan, score the shard's windows and
+// write the part file and its marker. Prints one line (or JSON object) per corpus.
+void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const WindowScorer& scorer,
+               const BpcArgs& a) {
+  std::filesystem::create_directories(a.shard_dir);
+  const std::string path = (std::filesystem::path(a.shard_dir) / part_file_name(meta)).string();
+  bool skipped = false;
+  PartialResult part;
+  if (part_is_complete(path)) {
+    part = parse_part(read_file(path), path);
+    const PartMeta& m = part.meta;
+    if (m.model_id != meta.model_id || m.corpus_sha256 != meta.corpus_sha256 || m.field != meta.field ||
+        m.params.protocol != meta.params.protocol || m.params.window != meta.params.window ||
+        m.params.stride != meta.params.stride || m.params.max_windows != meta.params.max_windows ||
+        m.shard.index != meta.shard.index || m.shard.count != meta.shard.count || m.device != meta.device) {
+      throw Error(path + ": a complete part of a different run (model, corpus, parameters or device) is already "
+                  "there; delete it (and its .done marker) or choose another --shard-dir");
     }
+    skipped = true;
+  } else {
+    ScoringPlan plan = plan_scoring(c, tokenizer, meta.params, meta.threads);
+    ProgressLine progress("bpc " + c.name + " shard " + shard_name(meta.shard));
+    RunOptions o;
+    o.on_progress = [&](const ScoringProgress& p) { progress.update(p.windows_done, p.windows_total, p.seconds, "win"); };
+    part = score_shard(plan, scorer, meta.shard, o);
+    progress.finish();
+    const double seconds = part.meta.seconds;
+    part.meta = meta;
+    part.meta.seconds = seconds;
+    part.meta.finished_at = iso_now();
+    write_part(path, part);
   }
-  write_file_atomic(path, out);
+  nlohmann::json j = {{"shard", shard_name(meta.shard)}, {"part", path}, {"skipped", skipped},
+                      {"corpus", escape_invalid_utf8(c.name)}, {"window_begin", part.range.begin},
+                      {"window_end", part.range.end}, {"windows", part.windows_total},
+                      {"scored_tokens", part.nats.size()}, {"seconds", part.meta.seconds}};
+  if (a.json) {
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << "shard " << shard_name(meta.shard) << " of " << c.name << ": windows [" << part.range.begin << ", "
+              << part.range.end << ") of " << part.windows_total << ", " << part.nats.size() << " scored tokens"
+              << (skipped ? ", already complete (skipped)" : "") << " -> " << path << std::endl;
+  }
 }
 
 int run_bpc(int argc, char** argv) {
@@ -286,7 +160,17 @@ int run_bpc(int argc, char** argv) {
     for (size_t at = 0; (at = summary.find('\n', at)) != std::string::npos; at += 14) summary.insert(at + 1, 13, ' ');
     help += "\n  " + name + std::string(name.size() < 11 ? 11 - name.size() : 1, ' ') + summary;
   }
-  ArgParser args("lmzip bpc -m MODEL.gguf CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]", help);
+  ArgParser args("lmzip bpc -m MODEL.gguf CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]",
+                 "Measures the bits per character (and per byte, per token, perplexity) a model needs to encode\n"
+                 "each corpus, under a named window protocol. The model is loaded once; one result per corpus.\n"
+                 "CORPUS: JSONL (.jsonl, .jsonl.gz, .jsonl.zst) with a text field, a text file (one document),\n"
+                 "or a directory of text files (one document each, sorted by path).\n\n"
+                 "protocols:\n"
+                 "  hkust      the study's reference windowing (default): windows of W+1 tokens every S, first\n"
+                 "             window scores W targets, later ones their last S (W=1900, S=512)\n"
+                 "  lm-eval    lm-evaluation-harness loglikelihood_rolling per document (W = min(2048, n_ctx))\n"
+                 "  llama.cpp  llama.cpp perplexity chunks over the documents joined with \"\\n\\n\" (W=512)\n"
+                 "  doc        per document, BOS-prefixed, every token scored once, sliding windows (W=1900, S=512)");
   args.option("-m, --model", "MODEL", &a.model_path,
               "the model (required): a .gguf file, or a Hugging Face checkpoint directory (config.json + safetensors)");
   args.option("--tokenizer", "FILE", &a.tokenizer_path,
@@ -316,6 +200,10 @@ int run_bpc(int argc, char** argv) {
               "cpu (default) or cuda: the CUDA engine (plugin liblmzip_cuda.so, an NVIDIA GPU; llama and qwen2)");
   args.option("--compute", "C", &a.compute, "cuda: bf16 (default; tensor cores, fp32 accumulation) or fp32");
   args.option("--batch", "N", &a.batch, "cuda: windows of equal length per GPU pass (default 4)");
+  args.option("--shard", "I/N", &a.shard,
+              "score only shard I of N (0-based) of each corpus's windows (doc: of its documents) and write a "
+              "part file for lmzip merge; a shard whose part is complete is skipped");
+  args.option("--shard-dir", "DIR", &a.shard_dir, "where --shard writes its part files (default: .)");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL (a .gguf file or a Hugging Face checkpoint directory)");
@@ -330,12 +218,21 @@ int run_bpc(int argc, char** argv) {
   if (a.batch != -1 && (a.batch < 1 || a.batch > 64)) throw UsageError("--batch must be 1..64");
   if (a.bootstrap < 0 || a.bootstrap > 1000000) throw UsageError("--bootstrap must be 0..1000000");
   if (a.seed < 0) throw UsageError("--seed must be a non-negative integer");
+  std::optional<ShardSpec> shard;
+  if (!a.shard.empty()) {
+    shard = parse_shard(a.shard);
+    if (!a.checkpoint_path.empty()) throw UsageError("--checkpoint does not apply to --shard (a shard is rerun whole)");
+    if (!a.per_doc_path.empty()) throw UsageError("--per-doc does not apply to --shard (give it to lmzip merge)");
+    if (!a.db_path.empty()) throw UsageError("--db does not apply to --shard (lmzip merge records the run)");
+  }
 
   const auto started = iso_now();
   const ModelSource source = open_model_source(a.model_path, a.tokenizer_path);
   std::unique_ptr<Tokenizer> tokenizer = source.tokenizer();
   std::unique_ptr<Model> model = source.load_model();
   ProtocolParams params = resolve_params(a, model->config());
+  // A part file records the protocol's window parameters, not Uncheatable Eval's bos mode.
+  if (shard && params.protocol == Protocol::Uncheatable) throw UsageError("--shard does not support --protocol uncheatable yet");
   if (model->config().n_ctx_train > 0 && params.window > static_cast<size_t>(model->config().n_ctx_train)) {
     std::cerr << "lmzip bpc: warning: window " << params.window << " exceeds the model's training context "
               << model->config().n_ctx_train << "\n";
@@ -350,8 +247,7 @@ int run_bpc(int argc, char** argv) {
   const std::string run_id = model_id + "|" + protocol_name(params.protocol) + "|" + std::to_string(params.window) +
                              "|" + std::to_string(params.stride) + "|" + a.field +
                              (params.max_windows ? "|max" + std::to_string(params.max_windows) : "") +
-                             (a.tokenizer_path.empty() ? "" : "|tokenizer=" + a.tokenizer_path) +
-                             (params.protocol == Protocol::Uncheatable ? "|" + bos_mode_name(params.bos_mode) : "");
+                             (a.tokenizer_path.empty() ? "" : "|tokenizer=" + a.tokenizer_path);
 
   // The engine: the CPU's, or the CUDA plugin's (weights uploaded once, resident across corpora).
   std::unique_ptr<CudaEngine> cuda;
@@ -384,7 +280,7 @@ int run_bpc(int argc, char** argv) {
 
   // Open the store before the long work, so a bad --db fails at once.
   std::optional<ResultsStore> store;
-  if (!a.no_db) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+  if (!a.no_db && !shard) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
 
   std::vector<Corpus> corpora;
   std::vector<BpcResult> results;
@@ -392,6 +288,17 @@ int run_bpc(int argc, char** argv) {
   for (const auto& path : a.corpora) {
     corpora.push_back(load_corpus(path, {.field = a.field, .skip_invalid_utf8 = a.skip_invalid}));
     const Corpus& c = corpora.back();
+    PartMeta meta{.model_name = model_name, .model_path = a.model_path, .model_id = model_id,
+                  .model_format = source.format, .tokenizer_file = source.tokenizer_file,
+                  .model_bytes = model_bytes, .corpus_name = c.name, .corpus_path = c.path,
+                  .corpus_sha256 = c.sha256, .field = a.field, .skipped_empty = c.empty_skipped,
+                  .skipped_invalid = c.invalid_skipped, .params = params, .shard = shard.value_or(ShardSpec{}),
+                  .lmzip_version = kVersion, .device = device, .host = host_name(), .started_at = started, .finished_at = {},
+                  .threads = threads};
+    if (shard) {
+      run_shard(meta, c, *tokenizer, scorer, a);
+      continue;
+    }
     ScoringPlan plan = plan_scoring(c, *tokenizer, params, threads);
     ProgressLine progress("bpc " + c.name);
     // A checkpoint of another engine is not resumed (its numbers differ by rounding).
@@ -414,25 +321,13 @@ int run_bpc(int argc, char** argv) {
       return 130;
     }
     progress.finish();
-    nlohmann::json j = result_json(r, params, c, a, model_name, model_id, model_bytes, threads, device);
+    meta.finished_at = iso_now();
+    nlohmann::json j = result_json(r, meta);
     const int resamples = static_cast<int>(a.bootstrap);
     add_uncertainty(j, estimate_uncertainty(r.per_doc, {.resamples = resamples, .seed = uint64_t(a.seed)}), resamples);
-    j["model_format"] = source.format;
-    j["tokenizer_file"] = escape_invalid_utf8(source.tokenizer_file);
-    j["started_at"] = started;
-    j["finished_at"] = iso_now();
     // A finished measurement is never lost: a store that fails (read-only, locked, a value it refuses) is
     // reported after the result is printed, and the run exits non-zero.
-    std::string problem;
-    if (!std::isfinite(j["bpc"].get<double>())) {
-      problem = c.name + ": the BPC is not a finite number (the model produced NaN or infinite log-probabilities)";
-    } else if (store) {
-      try {
-        j["run_id"] = store->record_bpc(to_record(j));
-      } catch (const Error& e) {
-        problem = std::string("the result was not recorded in the results store: ") + e.what();
-      }
-    }
+    std::string problem = record_result(j, store ? &*store : nullptr);
     if (!problem.empty()) problems.push_back(problem);
     if (a.json) {
       std::cout << j.dump() << std::endl;
@@ -443,7 +338,11 @@ int run_bpc(int argc, char** argv) {
     }
     results.push_back(std::move(r));
   }
-  if (!a.per_doc_path.empty()) write_per_doc(a.per_doc_path, results, corpora);
+  if (!a.per_doc_path.empty()) {
+    std::vector<PerDocCorpus> per_doc;
+    for (size_t i = 0; i < results.size(); ++i) per_doc.push_back({corpora[i].name, &results[i], &corpora[i].sources});
+    write_per_doc(a.per_doc_path, per_doc);
+  }
   for (const std::string& p : problems) std::cerr << "lmzip bpc: error: " << printable(p) << "\n";
   return problems.empty() ? 0 : 1;
 }

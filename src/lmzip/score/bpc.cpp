@@ -158,6 +158,7 @@ nlohmann::json read_checkpoint(const RunOptions& o) {
 RunState load_state(const nlohmann::json& ckpt, const RunOptions& o, const ScoringPlan& plan) {
   RunState s;
   s.per_doc = plan.docs;
+  s.next_window = o.first_window;
   if (ckpt.is_null() || !ckpt["corpora"].contains(o.corpus_key)) return s;
   const auto& c = ckpt["corpora"][o.corpus_key];
   try {
@@ -194,17 +195,21 @@ void save_state(nlohmann::json& ckpt, const RunOptions& o, const RunState& s) {
 BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const RunOptions& o) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
+  const size_t end_window = std::min(o.end_window, plan.windows.size());
+  LMZIP_CHECK(o.first_window <= end_window, "window range out of order");
+  LMZIP_CHECK(o.checkpoint_path.empty() || (o.first_window == 0 && end_window == plan.windows.size()),
+              "a checkpoint covers the whole plan, not a window range");
   nlohmann::json ckpt = read_checkpoint(o);
   RunState s = load_state(ckpt, o, plan);
   const uint64_t scored_before = s.scored_tokens;
-  const bool resumed = s.next_window > 0;
+  const bool resumed = s.next_window > o.first_window;
   auto last_save = t0;
 
   const bool batched = o.batch_scorer && o.batch_windows > 1;
   const size_t batch = batched ? o.batch_windows : 1;
   std::vector<std::vector<TokenId>> inputs(batch);
   std::vector<std::vector<ScoreTarget>> targets(batch);
-  for (size_t wi = s.next_window; wi < plan.windows.size();) {
+  for (size_t wi = s.next_window; wi < end_window;) {
     if (o.cancel && o.cancel->load()) {
       save_state(ckpt, o, s);
       throw Interrupted("interrupted after " + std::to_string(wi) + " of " + std::to_string(plan.windows.size()) +
@@ -213,7 +218,7 @@ BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const
     }
     // The next windows: one, or up to `batch` consecutive ones of the first one's length.
     size_t nb = 0;
-    while (nb < batch && wi + nb < plan.windows.size() &&
+    while (nb < batch && wi + nb < end_window &&
            (nb == 0 || plan.windows[wi + nb].length == plan.windows[wi].length)) {
       const Window& w = plan.windows[wi + nb];
       std::vector<TokenId>& input = inputs[nb];
@@ -247,6 +252,7 @@ BpcResult run_scoring(const ScoringPlan& plan, const WindowScorer& scorer, const
       }
       s.scored_tokens += nats.size();
       s.next_window = wi + 1;
+      if (o.on_window) o.on_window(wi, nats);
       auto now = Clock::now();
       if (!o.checkpoint_path.empty() &&
           std::chrono::duration<double>(now - last_save).count() >= o.checkpoint_every_seconds) {

@@ -93,6 +93,11 @@ struct RunOptions {
   // checkpoints and progress are still kept window by window, in order); otherwise `scorer` runs each window.
   BatchScorer batch_scorer{};
   size_t batch_windows = 1;
+  // A shard (score/shard.h): only windows [first_window, end_window) of the plan run, and on_window receives
+  // each one's nats in order. The result's sums then cover those windows only. No checkpoint with a range.
+  size_t first_window = 0;
+  size_t end_window = SIZE_MAX;
+  std::function<void(size_t window, std::span<const double> nats)> on_window{};
 };
 
 // Thrown when RunOptions::cancel was set; the checkpoint (if any) is saved.
