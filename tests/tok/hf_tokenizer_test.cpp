@@ -314,6 +314,33 @@ TEST(HfTokenizer, DirectoryPrefersTheSentencePieceModel) {
   EXPECT_THROW(Tokenizer::hf_tokenizer_file(test::shared_dir() + "/zoo"), Error);
 }
 
+// A tokenizer.model lmzip cannot read (here: not a protobuf at all) gives way to tokenizer.json; when neither
+// reads, the error names both files.
+TEST(HfTokenizer, UnreadableSentencePieceModelFallsBackToTheJson) {
+  LMZIP_REQUIRE_SHARED("hf-tokenizers");
+  namespace fs = std::filesystem;
+  const std::string dir = test::temp_dir() + "/fallback";
+  fs::create_directories(dir);
+  write_file_atomic(dir + "/tokenizer.model", std::string("\xff\xff\xff\xff not a model", 17));
+  fs::copy_file(hf("qwen2/tokenizer.json"), dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
+  std::optional<VocabFile> v = vocab_from_hf_dir(dir);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->file, dir + "/tokenizer.json");
+  EXPECT_EQ(v->vocab.tokens, Tokenizer::from_file(hf("qwen2/tokenizer.json"))->vocab().tokens);
+  EXPECT_EQ(Tokenizer::from_hf_dir(dir)->source(), dir + "/tokenizer.json");
+  write_file_atomic(dir + "/tokenizer.json", "{ not json");
+  try {
+    vocab_from_hf_dir(dir);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokenizer.model"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos) << e.what();
+  }
+  fs::remove(dir + "/tokenizer.model");
+  fs::remove(dir + "/tokenizer.json");
+  EXPECT_FALSE(vocab_from_hf_dir(dir).has_value());
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Refusals: each names the file and what is wrong.
 

@@ -90,10 +90,6 @@ const HfArchitecture* find_hf_architecture(std::string_view hf_name);
 
 // The checkpoint's tokenizer as a vocabulary: `override_file` when given (tokenizer.model, tokenizer.json or
 // a .gguf), else the directory's tokenizer.model, else its tokenizer.json; nullopt when there is none.
-struct HfTokenizer {
-  Vocab vocab;
-  std::string file;
-};
-std::optional<HfTokenizer> load_hf_tokenizer(const std::string& dir, const std::string& override_file);
+std::optional<VocabFile> load_hf_tokenizer(const std::string& dir, const std::string& override_file);
 
 }  // namespace lmzip

@@ -268,7 +268,7 @@ HfCheckpoint open_hf_checkpoint(const std::string& path, const HfOptions& option
   }
 
   // The tokenizer, as tokenizer.ggml.* keys (so every command reads it as from a GGUF file).
-  std::optional<HfTokenizer> tok = load_hf_tokenizer(out.dir, options.tokenizer_file);
+  std::optional<VocabFile> tok = load_hf_tokenizer(out.dir, options.tokenizer_file);
   if (tok) {
     if (n_vocab > 0) fit_vocab(tok->vocab, n_vocab, tok->file, out.dir);
     // llama.cpp keys a few special-token attributes on the model's name and family (as from_gguf reads them).

@@ -42,12 +42,16 @@ std::string sibling_config(const std::string& path) {
 }
 }  // namespace
 
-std::unique_ptr<Tokenizer> Tokenizer::from_file(const std::string& path) {
+Vocab Vocab::from_file(const std::string& path) {
   if (ends_with(path, ".gguf")) return from_gguf(GgufFile::open(path));
-  if (ends_with(path, ".json")) return from_vocab(vocab_from_hf_json_file(path), path);
-  if (ends_with(path, ".model")) return from_vocab(vocab_from_sp_model_file(path, sibling_config(path)), path);
+  if (ends_with(path, ".json")) return vocab_from_hf_json_file(path);
+  if (ends_with(path, ".model")) return vocab_from_sp_model_file(path, sibling_config(path));
   throw Error(path + ": not a tokenizer file lmzip knows by its name (expected *.gguf, a Hugging Face *.json "
                      "such as tokenizer.json, or a SentencePiece *.model)");
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_file(const std::string& path) {
+  return from_vocab(Vocab::from_file(path), path);
 }
 
 std::string Tokenizer::hf_tokenizer_file(const std::string& dir) {
@@ -60,8 +64,31 @@ std::string Tokenizer::hf_tokenizer_file(const std::string& dir) {
   throw Error(dir + ": no tokenizer.model or tokenizer.json in this Hugging Face model directory");
 }
 
+std::optional<VocabFile> vocab_from_hf_dir(const std::string& dir) {
+  const std::string model = (fs::path(dir) / "tokenizer.model").string();
+  const std::string json = (fs::path(dir) / "tokenizer.json").string();
+  std::error_code ec;
+  const bool has_model = fs::is_regular_file(model, ec), has_json = fs::is_regular_file(json, ec);
+  if (has_model) {
+    try {
+      return VocabFile{Vocab::from_file(model), model};
+    } catch (const Error& e) {
+      if (!has_json) throw;
+      try {
+        return VocabFile{Vocab::from_file(json), json};
+      } catch (const Error& e2) {
+        throw Error(std::string(e.what()) + "; and " + e2.what());
+      }
+    }
+  }
+  if (has_json) return VocabFile{Vocab::from_file(json), json};
+  return std::nullopt;
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
-  return from_file(hf_tokenizer_file(dir));
+  std::optional<VocabFile> v = vocab_from_hf_dir(dir);
+  if (!v) hf_tokenizer_file(dir);  // throws, naming the directory
+  return from_vocab(std::move(v->vocab), v->file);
 }
 
 }  // namespace lmzip

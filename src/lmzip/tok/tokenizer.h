@@ -53,6 +53,8 @@ struct Vocab {
 
   // Reads tokenizer.ggml.* from a GGUF file; errors name the file and key.
   static Vocab from_gguf(const GgufFile& file);
+  // The vocabulary in one file, by its name (*.gguf, *.json, *.model; see Tokenizer::from_file).
+  static Vocab from_file(const std::string& path);
   // Writes the tokenizer.ggml.* keys from_gguf reads back (a Hugging Face checkpoint read as GGUF).
   void write_gguf(GgufWriter& w) const;
   size_t size() const { return tokens.size(); }
@@ -75,11 +77,11 @@ class Tokenizer {
   // tokenizer_config.json beside it when present). lmzip::Error for any other name, naming the file.
   static std::unique_ptr<Tokenizer> from_file(const std::string& path);
   // The tokenizer of a Hugging Face model directory: tokenizer.model when present (the SentencePiece model that
-  // Hugging Face's slow tokenizers use, as the study did for the Llama family), else tokenizer.json.
-  // source() names the file used.
+  // Hugging Face's slow tokenizers use, as the study did for the Llama family), else tokenizer.json
+  // (vocab_from_hf_dir). source() names the file used.
   static std::unique_ptr<Tokenizer> from_hf_dir(const std::string& dir);
-  // Which file of a Hugging Face model directory from_hf_dir reads; lmzip::Error naming the directory when it
-  // has neither.
+  // Which file of a Hugging Face model directory from_hf_dir reads first; lmzip::Error naming the directory when
+  // it has neither.
   static std::string hf_tokenizer_file(const std::string& dir);
 
   virtual std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const = 0;
@@ -102,5 +104,15 @@ class Tokenizer {
  private:
   std::string source_;
 };
+
+// A vocabulary and the file it came from.
+struct VocabFile {
+  Vocab vocab;
+  std::string file;
+};
+// The vocabulary of a Hugging Face model directory: tokenizer.model, or tokenizer.json when there is none or it is
+// of a kind lmzip does not read (a Unigram or tiktoken model; if neither reads, the error names both); nullopt
+// when the directory has neither file.
+std::optional<VocabFile> vocab_from_hf_dir(const std::string& dir);
 
 }  // namespace lmzip
