@@ -1,4 +1,4 @@
-// lmzip bpc -m MODEL.gguf CORPUS... : bits per character of a model on corpora, under a named window protocol.
+// lmzip bpc -m MODEL CORPUS... : bits per character of a model on corpora, under a named window protocol.
 #include <unistd.h>
 
 #include <chrono>
@@ -160,7 +160,7 @@ int run_bpc(int argc, char** argv) {
     for (size_t at = 0; (at = summary.find('\n', at)) != std::string::npos; at += 14) summary.insert(at + 1, 13, ' ');
     help += "\n  " + name + std::string(name.size() < 11 ? 11 - name.size() : 1, ' ') + summary;
   }
-  ArgParser args("lmzip bpc -m MODEL.gguf CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]",
+  ArgParser args("lmzip bpc -m MODEL CORPUS... [--protocol P] [--window W] [--stride S] [-t N] [--json]",
                  "Measures the bits per character (and per byte, per token, perplexity) a model needs to encode\n"
                  "each corpus, under a named window protocol. The model is loaded once; one result per corpus.\n"
                  "CORPUS: JSONL (.jsonl, .jsonl.gz, .jsonl.zst) with a text field, a text file (one document),\n"

@@ -108,10 +108,10 @@ int run_compress(int argc, char** argv) {
   int threads = 0;
   long long segment_tokens = 1024;
   bool json = false, force = false;
-  ArgParser args("lmzip compress -m MODEL.gguf INPUT [-o OUTPUT.lmz] [--force] [-t N] [--json] [--codec zstd|xz|gzip]",
+  ArgParser args("lmzip compress -m MODEL INPUT [-o OUTPUT.lmz] [--force] [-t N] [--json] [--codec zstd|xz|gzip]",
                  "Compresses any file losslessly with a language model and a range coder (format: docs/FORMAT.md).\n"
                  "Prints sizes, bits per byte and per character, and the model's cross-entropy on the same tokens.");
-  args.option("-m,--model", "MODEL.gguf", &model_path, "the model (the same file is needed to decompress)");
+  args.option("-m,--model", "MODEL", &model_path, "the model: a .gguf file or a Hugging Face checkpoint directory (the same model is needed to decompress)");
   args.option("-o,--output", "OUTPUT.lmz", &output, "output file ('-' for stdout; default INPUT.lmz)");
   args.option("-t,--threads", "N", &threads, "threads (default: all cores); up to 16 segments are coded in lockstep");
   args.option("--segment-tokens", "N", &segment_tokens, "token budget of each independently coded segment (1024)");

@@ -28,10 +28,10 @@ int run_decompress(int argc, char** argv) {
   std::vector<std::string> inputs;
   int threads = 0;
   bool json = false, force = false;
-  ArgParser args("lmzip decompress -m MODEL.gguf INPUT.lmz [-o OUTPUT] [--force] [-t N] [--json]",
+  ArgParser args("lmzip decompress -m MODEL INPUT.lmz [-o OUTPUT] [--force] [-t N] [--json]",
                  "Restores the original bytes of an .lmz file. Needs the model file it was compressed with.\n"
                  "The output appears only once every checksum has passed (written to a temporary file first).");
-  args.option("-m,--model", "MODEL.gguf", &model_path, "the model the file was compressed with");
+  args.option("-m,--model", "MODEL", &model_path, "the model the file was compressed with (.gguf file or checkpoint directory)");
   args.option("-o,--output", "OUTPUT", &output, "output file ('-' for stdout; default INPUT without .lmz)");
   args.option("-t,--threads", "N", &threads, "threads (default: all cores); up to 16 segments are decoded in lockstep");
   args.flag("--json", &json, "print one JSON object (sizes, seconds) to stderr");

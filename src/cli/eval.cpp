@@ -142,7 +142,7 @@ void check_sandbox(bool unsafe_exec) {
 
 int run_eval(int argc, char** argv) {
   EvalArgs a;
-  ArgParser args("lmzip eval -m MODEL.gguf --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]\n"
+  ArgParser args("lmzip eval -m MODEL --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]\n"
                  "           [--batch N] [--checkpoint FILE] [--output FILE.json] [--log-samples FILE.jsonl]",
                  "Runs a benchmark task with lm-eval's prompts and metrics on lmzip's engine. Documents run in\n"
                  "blocks of --batch: the requests of a block go to the engine together, then each document is\n"

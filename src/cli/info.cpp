@@ -208,7 +208,7 @@ int run_info(int argc, char** argv) {
   return 0;
 }
 
-Registration reg{{"info", "show a GGUF model file: architecture, hyperparameters, tokenizer, tensors", run_info}};
+Registration reg{{"info", "show a model (GGUF file or checkpoint): architecture, hyperparameters, tokenizer, tensors", run_info}};
 
 }  // namespace
 }  // namespace lmzip::cli

@@ -142,7 +142,7 @@ int run_tokenize(int argc, char** argv) {
   return 0;
 }
 
-Registration reg{{"tokenize", "tokenize text with a GGUF file's tokenizer (ids, pieces, JSON, batch)", run_tokenize}};
+Registration reg{{"tokenize", "tokenize text with a model's tokenizer (GGUF or checkpoint; ids, pieces, JSON, batch)", run_tokenize}};
 
 }  // namespace
 }  // namespace lmzip::cli

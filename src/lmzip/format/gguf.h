@@ -100,10 +100,9 @@ class GgufFile {
   // metadata from `header` (a GGUF without tensors, e.g. GgufWriter::to_bytes()), the tensors as given, with data
   // wherever it lives (each `data` pointer must hold n_bytes, checked against its type and dims here). `keep`
   // holds what the pointers point into (mappings, owned buffers) for as long as the file (or a copy) lives.
-  // file_data()/file_size() then cover the header only; is_assembled() says so.
+  // file_data()/file_size() then cover the header only.
   static GgufFile assemble(const std::string& name, std::shared_ptr<const std::string> header,
                            std::vector<GgufTensorInfo> tensors, std::vector<std::shared_ptr<const void>> keep);
-  bool is_assembled() const { return !keep_.empty() || header_ != nullptr; }
 
   const std::string& name() const { return name_; }
   uint32_t version() const { return version_; }
