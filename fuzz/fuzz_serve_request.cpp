@@ -1,12 +1,14 @@
 // libFuzzer target for lmzip serve's request parsers (serve/protocol.h): any body must parse or raise ApiError
 // with a 4xx status — never crash, hang, or throw anything else. The body goes through every parser (completions,
-// tokenize, detokenize); what parses is echoed through the response builder.
+// tokenize, detokenize, lmzip bpc); what parses is echoed through the response builder, and a bpc request's
+// protocol is resolved (a UsageError there is the 400 the service answers).
 // Build and run: see fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "lmzip/core/error.h"
 #include "lmzip/serve/protocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -46,6 +48,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)parse_detokenize_request(j, limits);
   } catch (const ApiError& e) {
     check(e);
+  }
+  try {
+    const BpcRequest r = parse_bpc_request(j, limits);
+    (void)lmzip::resolve_protocol(r.protocol, 2048);
+  } catch (const ApiError& e) {
+    check(e);
+  } catch (const lmzip::UsageError&) {
   }
   return 0;
 }

@@ -1,9 +1,14 @@
 // lmzip serve -m MODEL : an OpenAI-compatible HTTP server (legacy completions with prompt log-probabilities) so
 // that lm-evaluation-harness's local-completions model and any client can score through lmzip. The endpoints
 // live in the library (serve/service.h); this file adapts cpp-httplib to them, and handles signals.
+#include <dirent.h>
 #include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -11,8 +16,10 @@
 #include <memory>
 #include <thread>
 
+#include "bpc_output.h"
 #include "command.h"
 #include "lmzip/core/error.h"
+#include "lmzip/core/version.h"
 #include "lmzip/hf/model_source.h"
 #include "lmzip/kernels/thread_pool.h"
 #include "lmzip/serve/service.h"
@@ -28,6 +35,7 @@ struct ServeArgs {
   long long max_tokens_per_request = 0;  // 0: the model's training context (2048 when it has none)
   long long max_body_bytes = 32ll << 20;
   long long max_queue = 64;
+  long long max_batch_tokens = 4096;
   double timeout = 600;
   std::string api_key;
 };
@@ -44,6 +52,41 @@ serve::HttpResponse plain_error(int status, const std::string& message) {
           .content_type = "application/json", .headers = {}};
 }
 
+// The socket a request arrived on (cpp-httplib 0.11 does not hand it to handlers): the descriptor whose peer is
+// the request's remote address and port. -1 when none is.
+int connection_fd(const std::string& ip, int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int found = -1;
+  while (const dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    if (getnameinfo(reinterpret_cast<sockaddr*>(&peer), len, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+      continue;
+    }
+    if (ip == host && port == std::atoi(serv)) {
+      found = static_cast<int>(fd);
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// Whether the peer of `fd` closed the connection: a peek reads end-of-stream (or the socket failed). A pipelined
+// next request is data, so a client that keeps its connection open is never taken for gone.
+bool peer_closed(int fd) {
+  char c;
+  const ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 void reply(const serve::HttpResponse& r, httplib::Response& res) {
   res.status = r.status;
   for (const auto& [k, v] : r.headers) res.set_header(k, v);
@@ -53,7 +96,8 @@ void reply(const serve::HttpResponse& r, httplib::Response& res) {
 int run_serve(int argc, char** argv) {
   ServeArgs a;
   ArgParser args("lmzip serve -m MODEL [--host 127.0.0.1] [--port 8080] [--tokenizer FILE] [-t N]\n"
-                 "            [--max-tokens-per-request N] [--api-key KEY] [--timeout S] [--max-queue N]",
+                 "            [--max-tokens-per-request N] [--api-key KEY] [--timeout S] [--max-queue N]\n"
+                 "            [--max-batch-tokens N]",
                  "Serves the model over HTTP with OpenAI's legacy completions API, returning the prompt's\n"
                  "log-probabilities (echo + logprobs) exactly as lmzip bpc computes them, and greedy generation.\n"
                  "Point lm-evaluation-harness at it with --model local-completions --model_args\n"
@@ -70,6 +114,8 @@ int run_serve(int argc, char** argv) {
               "most tokens per prompt, max_tokens included (default: the model's context, else 2048)");
   args.option("--max-body-bytes", "N", &a.max_body_bytes, "largest request body (default 32 MiB; larger: 413)");
   args.option("--max-queue", "N", &a.max_queue, "requests waiting for the model before 503 (default 64)");
+  args.option("--max-batch-tokens", "N", &a.max_batch_tokens,
+              "rows of one packed pass gathering waiting scoring requests (default 4096; 1: no gathering)");
   args.option("--timeout", "S", &a.timeout, "seconds a request may run before 504 (default 600)");
   args.option("--api-key", "KEY", &a.api_key,
               "require \"Authorization: Bearer KEY\" (default: $LMZIP_SERVE_API_KEY; none: open)");
@@ -78,6 +124,7 @@ int run_serve(int argc, char** argv) {
   if (a.model_path.empty()) throw UsageError("serve: -m MODEL is required");
   if (a.port < 0 || a.port > 65535) throw UsageError("--port must lie in [0, 65535]");
   if (a.max_queue < 1) throw UsageError("--max-queue must be positive");
+  if (a.max_batch_tokens < 1) throw UsageError("--max-batch-tokens must be positive");
   if (a.max_body_bytes < 1) throw UsageError("--max-body-bytes must be positive");
   if (!(a.timeout > 0)) throw UsageError("--timeout must be positive");
   if (a.api_key.empty()) {
@@ -117,12 +164,32 @@ int run_serve(int argc, char** argv) {
       .request_timeout_s = a.timeout,
       .max_queue = static_cast<int>(std::min<long long>(a.max_queue, 1 << 20)),
       .api_key = a.api_key,
+      .max_batch_tokens = a.max_batch_tokens,
+      .threads = pool.size(),
+      .bpc_json = {},
+  };
+  // /v1/lmzip/bpc answers with lmzip bpc --json's object, provenance included.
+  const std::string started = iso_now();
+  options.bpc_json = [&](const BpcResult& r, const ProtocolParams& params, const Corpus& corpus) {
+    PartMeta meta{.model_name = options.model_name, .model_path = a.model_path, .model_id = source.id,
+                  .model_format = source.format, .tokenizer_file = source.tokenizer_file,
+                  .model_bytes = source.format == "gguf" ? source.file.file_size() : source.weight_bytes,
+                  .corpus_name = corpus.name, .corpus_path = corpus.path, .corpus_sha256 = corpus.sha256, .field = {},
+                  .skipped_empty = 0, .skipped_invalid = 0, .params = params, .shard = {},
+                  .lmzip_version = kVersion, .device = "cpu", .host = {}, .started_at = started,
+                  .finished_at = iso_now(), .threads = pool.size()};
+    meta.seconds = r.seconds;
+    nlohmann::json j = result_json(r, meta);
+    add_uncertainty(j, estimate_uncertainty(r.per_doc, {.resamples = 1000, .seed = 20240415}), 1000);
+    return j;
   };
   serve::Service service(*model, *tokenizer, pool, options);
 
   auto handler = [&service](const httplib::Request& req, httplib::Response& res) {
     serve::HttpRequest q{.method = req.method, .path = req.path, .body = req.body,
-                         .authorization = req.get_header_value("Authorization")};
+                         .authorization = req.get_header_value("Authorization"), .client_gone = {}};
+    const int fd = connection_fd(req.remote_addr, req.remote_port);
+    if (fd >= 0) q.client_gone = [fd] { return peer_closed(fd); };
     reply(service.handle(q), res);
   };
   for (const char* pattern : {R"(/.*)"}) {

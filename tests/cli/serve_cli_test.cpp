@@ -1,6 +1,9 @@
 // lmzip serve end to end: starts the server on a free loopback port, drives it with a real HTTP client
 // (cpp-httplib's), checks the responses and every error status, then stops it with SIGTERM (exit 0).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -109,7 +112,15 @@ TEST(ServeCli, CompletionsTokenizerAndErrorsOverHttp) {
   ASSERT_EQ(rb->status, 200);
   const json single = {{"prompt", all}, {"echo", true}, {"logprobs", 1}, {"max_tokens", 0}};
   auto rs = cli.Post("/v1/completions", single.dump(), "application/json");
-  EXPECT_EQ(json::parse(rb->body)["choices"][1]["logprobs"], json::parse(rs->body)["choices"][0]["logprobs"]);
+  // The two prompts of one request share a packed pass: the same tokens and offsets, values within rounding.
+  const json both = json::parse(rb->body), alone = json::parse(rs->body);
+  const json& packed = both["choices"][1]["logprobs"];
+  const json& one = alone["choices"][0]["logprobs"];
+  EXPECT_EQ(packed["tokens"], one["tokens"]);
+  EXPECT_EQ(packed["text_offset"], one["text_offset"]);
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_NEAR(packed["token_logprobs"][i].get<double>(), one["token_logprobs"][i].get<double>(), 1e-4) << i;
+  }
   for (size_t i = ctx.size(); i < all.size(); ++i) {
     EXPECT_EQ(json::parse(rs->body)["choices"][0]["logprobs"]["token_logprobs"][i], lp["token_logprobs"][i]);
   }
@@ -130,6 +141,96 @@ TEST(ServeCli, CompletionsTokenizerAndErrorsOverHttp) {
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(cli.Get("/v1/models")->status, 200);
 
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// POST /v1/lmzip/bpc answers with lmzip bpc --json's object: the same numbers, bit for bit, as the command on
+// the same documents in a JSONL file.
+TEST(ServeCli, BpcEndpointEqualsLmzipBpc) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  const std::vector<std::string> docs = {"A first document about the weather in spring, and the rain it brings.",
+                                         "Ein zweites Dokument über Flüsse und Brücken.", "三番目の文書です。"};
+  const std::string corpus = lmzip::test::temp_dir() + "/serve-docs.jsonl";
+  {
+    std::string text;
+    for (const auto& d : docs) text += json{{"content", d}}.dump() + "\n";
+    FILE* f = fopen(corpus.c_str(), "wb");
+    ASSERT_TRUE(f);
+    fwrite(text.data(), 1, text.size(), f);
+    fclose(f);
+  }
+  const lmzip::test::CliResult ref =
+      lmzip::test::run_lmzip("bpc --no-db --json -t 2 --protocol doc --window 24 --stride 8 -m " + model() + " " + corpus);
+  ASSERT_EQ(ref.rc, 0) << ref.err;
+  const json want = json::parse(ref.out);
+  ServerProcess server({"serve", "-m", model(), "--port", "0", "-t", "2"});
+  ASSERT_GT(server.port(), 0);
+  httplib::Client cli("127.0.0.1", server.port());
+  cli.set_read_timeout(60, 0);
+  auto r = cli.Post("/v1/lmzip/bpc", json{{"documents", docs}, {"protocol", "doc"}, {"window", 24}, {"stride", 8},
+                                          {"corpus", "serve-docs"}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json got = json::parse(r->body);
+  for (const char* k : {"bpc", "bpb", "total_nats", "documents", "chars", "bytes", "tokens", "windows",
+                        "scored_tokens", "protocol", "window", "stride", "model", "model_id", "corpus", "bpc_stderr"}) {
+    EXPECT_EQ(got[k], want[k]) << k;
+  }
+  EXPECT_EQ(cli.Post("/v1/lmzip/bpc", R"({"documents": []})", "application/json")->status, 400);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+// A client that closes its connection while its request waits frees its place: the request is dropped unrun.
+TEST(ServeCli, RequestOfADisconnectedClientIsDropped) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  ServerProcess server({"serve", "-m", model(), "--port", "0", "-t", "1"});
+  ASSERT_GT(server.port(), 0);
+  // Keep the engine busy with a long bpc request from one client...
+  std::vector<std::string> docs;
+  for (int i = 0; i < 60; ++i) {
+    std::string d;
+    for (int k = 0; k < 60; ++k) d += "Sentence " + std::to_string(i * 100 + k) + " about rivers and bridges. ";
+    docs.push_back(d);
+  }
+  std::thread busy([&] {
+    httplib::Client a("127.0.0.1", server.port());
+    a.set_read_timeout(120, 0);
+    auto r = a.Post("/v1/lmzip/bpc", json{{"documents", docs}, {"protocol", "doc"}, {"window", 256}}.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+  });
+  httplib::Client probe("127.0.0.1", server.port());
+  for (int i = 0; i < 2000; ++i) {  // until the bpc request runs
+    auto m = probe.Get("/metrics");
+    if (m && m->body.find("\nlmzip_engine_passes_total 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // ...then send a generation on a raw socket and hang up without reading the answer.
+  const std::string body = R"({"prompt": "Once upon a time", "max_tokens": 50})";
+  const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  for (int i = 0; i < 2000; ++i) {  // until it waits in the queue
+    auto m = probe.Get("/metrics");
+    if (m && m->body.find("\nlmzip_queue_depth 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  close(fd);
+  busy.join();
+  for (int i = 0; i < 2000; ++i) {  // until the engine has taken the hung-up request too
+    auto m = probe.Get("/metrics");
+    if (m && m->body.find("\nlmzip_requests_in_flight 0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto m = probe.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("\nlmzip_dropped_requests_total 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("\nlmzip_generated_tokens_total 0"), std::string::npos) << m->body;
   EXPECT_EQ(server.stop(), 0);
 }
 

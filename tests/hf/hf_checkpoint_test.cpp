@@ -19,6 +19,7 @@
 #include "lmzip/kernels/fp16.h"
 #include "lmzip/kernels/thread_pool.h"
 #include "lmzip/model/synth.h"
+#include "lmzip/serve/service.h"
 #include "hf/hf_writer.h"
 #include "testutil/testutil.h"
 
@@ -362,6 +363,33 @@ TEST(HfCli, BpcOfACheckpointEqualsTheGgufFiles) {
   EXPECT_EQ(ji["format"], "safetensors");
   EXPECT_EQ(ji["hf_architecture"], "LlamaForCausalLM");
   EXPECT_EQ(ji["architecture"], "llama");
+}
+
+// lmzip serve on a checkpoint directory: the echo log-probabilities of a prompt equal the GGUF file's Model::score
+// values to 1e-6 (the same weights, read from safetensors).
+TEST(HfServe, CompletionsOnACheckpointScoreLikeTheGgufFile) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  const std::string gguf = test::shared_dir() + "/zoo/models/zoo-s1.gguf";
+  const std::string dir = test::temp_dir() + "/zoo-s1-hf-serve";
+  write_checkpoint(GgufFile::open(gguf), "LlamaForCausalLM", dir);
+  const ModelSource gsrc = open_model_source(gguf), hsrc = open_model_source(dir, gguf);
+  const auto tok = gsrc.tokenizer();
+  const auto gmodel = gsrc.load_model(), hmodel = hsrc.load_model();
+  ThreadPool pool(2);
+  serve::ServiceOptions options;
+  options.model_name = "zoo-s1-hf";
+  serve::Service service(*hmodel, *tok, pool, options);
+  const std::vector<TokenId> ids = tok->encode("A checkpoint served over HTTP scores like its GGUF file.");
+  const json body = {{"prompt", ids}, {"echo", true}, {"logprobs", 1}, {"max_tokens", 0}};
+  const json r = json::parse(serve::dump(service.complete(serve::parse_completion_request(body, service.limits()))));
+  std::vector<ScoredTarget> targets;
+  for (size_t i = 0; i + 1 < ids.size(); ++i) targets.push_back({static_cast<uint32_t>(i), ids[i + 1]});
+  const std::vector<double> nll = gmodel->score(ids, targets, pool);
+  const json& lp = r["choices"][0]["logprobs"]["token_logprobs"];
+  ASSERT_EQ(lp.size(), ids.size());
+  for (size_t i = 1; i < ids.size(); ++i) {
+    EXPECT_NEAR(lp[i].get<double>(), -nll[i - 1], 1e-6 * std::max(1.0, nll[i - 1])) << i;
+  }
 }
 
 }  // namespace

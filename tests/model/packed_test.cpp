@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <random>
 
 #include "lmzip/core/error.h"
+#include "lmzip/model/complete.h"
 #include "lmzip/model/packed.h"
 #include "lmzip/model/session.h"
 #include "lmzip/model/synth.h"
@@ -163,6 +165,45 @@ TEST_P(Packed, DeterministicMultiSessionIsBitIdenticalToSession) {
     }
   }
   EXPECT_EQ(fed, (std::vector<size_t>{40, 9, 25}));
+}
+
+// A server's concurrent prompts in one pass: each prompt's log-probabilities, alternatives and next token equal
+// complete()'s on it alone (up to rounding), with prompts sharing a prefix (an MC question's options), a prompt
+// that is a prefix of another, a one-token prompt and an unrelated one.
+TEST_P(Packed, CompletePackedMatchesEachPromptAlone) {
+  test::SynthFixture f = make_model(GetParam());
+  ThreadPool pool(2);
+  const std::vector<TokenId> ctx = random_tokens(60, 11);
+  auto with = [&](std::vector<TokenId> tail) {
+    std::vector<TokenId> p = ctx;
+    p.insert(p.end(), tail.begin(), tail.end());
+    return p;
+  };
+  const std::vector<std::vector<TokenId>> prompts = {
+      with(random_tokens(3, 12)), random_tokens(25, 13), with(random_tokens(1, 14)), with(random_tokens(7, 15)),
+      ctx, random_tokens(1, 16)};
+  // The four prompts that begin with ctx share 59 rows at most (each keeps a token of its own): ctx is the
+  // shortest, so the group shares 59; the others run whole.
+  EXPECT_EQ(packed_prompt_rows(prompts), 59 + (63 - 59) + (61 - 59) + (67 - 59) + (60 - 59) + 25 + 1);
+  const auto packed = complete_packed(*f.model, prompts, 3, true, pool);
+  ASSERT_EQ(packed.size(), prompts.size());
+  double worst = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const CompletionResult one =
+        complete(*f.model, prompts[i], {.top_k = 3, .prompt_logprobs = true, .max_new_tokens = 1, .stop = {}}, pool);
+    ASSERT_EQ(packed[i].prompt.size(), prompts[i].size() - 1) << i;
+    ASSERT_EQ(packed[i].generated.size(), 1u);
+    for (size_t t = 0; t < one.prompt.size(); ++t) {
+      EXPECT_EQ(packed[i].prompt[t].token, prompts[i][t + 1]);
+      EXPECT_NEAR(packed[i].prompt[t].logprob, one.prompt[t].logprob, 1e-4) << i << "/" << t;
+      worst = std::max(worst, std::abs(packed[i].prompt[t].logprob - one.prompt[t].logprob));
+      ASSERT_EQ(packed[i].prompt[t].top.size(), 3u);
+      for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(packed[i].prompt[t].top[k].second, one.prompt[t].top[k].second, 1e-4);
+    }
+    EXPECT_EQ(packed[i].generated[0].token, one.generated[0].token) << i;
+    EXPECT_NEAR(packed[i].generated[0].logprob, one.generated[0].logprob, 1e-4);
+  }
+  std::cout << "largest |packed - alone| log-probability: " << worst << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Arch, Packed, ::testing::Values("llama", "qwen2"));

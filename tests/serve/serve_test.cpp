@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <future>
+#include <thread>
 
 #include "lmzip/hf/model_source.h"
 #include "lmzip/model/session.h"
+#include "lmzip/score/bpc.h"
 #include "lmzip/serve/protocol.h"
 #include "lmzip/serve/service.h"
 #include "testutil/testutil.h"
@@ -27,7 +30,8 @@ class ServeTest : public ::testing::Test {
     pool_ = new ThreadPool(2);
     service_ = new Service(*model_, *tokenizer_, *pool_, {.model_name = "zoo-s1", .max_tokens_per_request = 256,
                                                           .context_length = 2048, .request_timeout_s = 60,
-                                                          .max_queue = 8, .api_key = ""});
+                                                          .max_queue = 8, .api_key = "", .max_batch_tokens = 4096,
+                                                          .threads = 1, .bpc_json = {}});
   }
   static void TearDownTestSuite() {
     delete service_;
@@ -42,7 +46,7 @@ class ServeTest : public ::testing::Test {
     return ojson::parse(dump(service_->complete(parse_completion_request(body, service_->limits()))));
   }
   static HttpResponse post(const std::string& path, const std::string& body, const std::string& auth = "") {
-    return service_->handle({.method = "POST", .path = path, .body = body, .authorization = auth});
+    return service_->handle({.method = "POST", .path = path, .body = body, .authorization = auth, .client_gone = {}});
   }
 
   static inline ModelSource* source_ = nullptr;
@@ -51,6 +55,41 @@ class ServeTest : public ::testing::Test {
   static inline ThreadPool* pool_ = nullptr;
   static inline Service* service_ = nullptr;
 };
+
+HttpResponse post_to(Service& service, const std::string& path, const std::string& body) {
+  return service.handle({.method = "POST", .path = path, .body = body, .authorization = "", .client_gone = {}});
+}
+
+// A metric's value in /metrics' text ("name value" on its own line); -1 when absent.
+double metric(Service& service, const std::string& name) {
+  const std::string text = service.handle({.method = "GET", .path = "/metrics", .body = "", .authorization = "", .client_gone = {}}).body;
+  const size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
+// Documents that keep the engine busy for a while (a /v1/lmzip/bpc request), so that requests sent meanwhile
+// wait together.
+json long_bpc_body() {
+  std::vector<std::string> docs;
+  for (int i = 0; i < 40; ++i) {
+    std::string d;
+    for (int k = 0; k < 60; ++k) d += "Sentence " + std::to_string(i * 100 + k) + " of a long document about rivers. ";
+    docs.push_back(d);
+  }
+  return {{"documents", docs}, {"protocol", "doc"}, {"window", 256}};
+}
+
+ServiceOptions bpc_options(const std::string& name) {
+  ServiceOptions o{.model_name = name, .max_tokens_per_request = 256, .context_length = 2048,
+                   .request_timeout_s = 60, .max_queue = 64, .api_key = "", .max_batch_tokens = 4096,
+                   .threads = 1, .bpc_json = {}};
+  o.bpc_json = [](const BpcResult& r, const ProtocolParams& p, const Corpus& c) {
+    return json{{"bpc", r.bpc()}, {"total_nats", r.total_nats}, {"scored_tokens", r.scored_tokens},
+                {"protocol", protocol_name(p.protocol)}, {"window", p.window}, {"corpus", c.name}};
+  };
+  return o;
+}
+
 
 const char* kText = "The quick brown fox jumps over the lazy dog. Zürich, naïve café — ✓ 東京.";
 
@@ -104,7 +143,9 @@ TEST_F(ServeTest, TopLogprobsSortedAndConsistentWithTheLogits) {
       // The scored token: its value agrees with the logits, and it is an alternative exactly when it is in the top k.
       const double own = lp["token_logprobs"][i].get<double>();
       EXPECT_NEAR(own, ref[static_cast<size_t>(ids[i])], 1e-4);
-      if (own >= sorted[0] - 1e-12) EXPECT_EQ(values[0], own) << "argmax token's top value is its exact logprob";
+      if (own >= sorted[0] - 1e-12) {
+        EXPECT_EQ(values[0], own) << "argmax token's top value is its exact logprob";
+      }
     } else {
       // The generated token is the argmax.
       const TokenId argmax = static_cast<TokenId>(std::max_element(z.begin(), z.end()) - z.begin());
@@ -290,17 +331,17 @@ TEST_F(ServeTest, HttpStatusCodes) {
   EXPECT_NE(json::parse(post("/v1/chat/completions", "{}").body)["error"]["message"].get<std::string>().find("chat"),
             std::string::npos);
   EXPECT_EQ(status(post("/nowhere", "{}")), 404);
-  EXPECT_EQ(status(service_->handle({.method = "GET", .path = "/v1/completions", .body = "", .authorization = ""})), 405);
-  EXPECT_EQ(status(service_->handle({.method = "GET", .path = "/health", .body = "", .authorization = ""})), 200);
-  const HttpResponse models = service_->handle({.method = "GET", .path = "/v1/models", .body = "", .authorization = ""});
+  EXPECT_EQ(status(service_->handle({.method = "GET", .path = "/v1/completions", .body = "", .authorization = "", .client_gone = {}})), 405);
+  EXPECT_EQ(status(service_->handle({.method = "GET", .path = "/health", .body = "", .authorization = "", .client_gone = {}})), 200);
+  const HttpResponse models = service_->handle({.method = "GET", .path = "/v1/models", .body = "", .authorization = "", .client_gone = {}});
   EXPECT_EQ(json::parse(models.body)["data"][0]["id"], "zoo-s1");
-  EXPECT_NE(service_->handle({.method = "GET", .path = "/metrics", .body = "", .authorization = ""}).body.find(
+  EXPECT_NE(service_->handle({.method = "GET", .path = "/metrics", .body = "", .authorization = "", .client_gone = {}}).body.find(
                 "lmzip_scored_tokens_total"),
             std::string::npos);
 }
 
 TEST_F(ServeTest, TokenizerEndpointsAsLmEvalsRemoteTokenizer) {
-  const json info = json::parse(service_->handle({.method = "GET", .path = "/tokenizer_info", .body = "", .authorization = ""}).body);
+  const json info = json::parse(service_->handle({.method = "GET", .path = "/tokenizer_info", .body = "", .authorization = "", .client_gone = {}}).body);
   ASSERT_TRUE(info.contains("eos_token"));
   const std::string eos = info["eos_token"];
   // lm-eval: eos_token_id = encode(eos_token)[0] with add_special_tokens false.
@@ -314,6 +355,147 @@ TEST_F(ServeTest, TokenizerEndpointsAsLmEvalsRemoteTokenizer) {
   EXPECT_EQ(back["prompt"], kText);
   EXPECT_EQ(post("/detokenize", R"({"tokens": [1, 100000000]})").status, 400);
   EXPECT_EQ(post("/tokenize", R"({"prompt": 5})").status, 400);
+}
+
+TEST_F(ServeTest, WaitingScoringRequestsShareOnePassAndMatchOneAtATime) {
+  // Scoring requests as lm-eval sends them (echo, logprobs 1, max_tokens 1): four options of one question
+  // (a shared prefix) and two unrelated prompts, first one at a time, then all sent while the engine is busy.
+  const std::vector<TokenId> q = tokenizer_->encode("Question: which of these rivers is the longest in the world? Answer:");
+  std::vector<std::vector<TokenId>> prompts;
+  for (const char* option : {" the Nile", " the Amazon", " the Danube", " the Thames"}) {
+    std::vector<TokenId> p = q;
+    for (TokenId t : tokenizer_->encode(option, {.add_special = false})) p.push_back(t);
+    prompts.push_back(p);
+  }
+  prompts.push_back(tokenizer_->encode("An unrelated prompt about the weather"));
+  prompts.push_back(tokenizer_->encode("Zürich"));
+  auto body = [&](const std::vector<TokenId>& p) {
+    return json{{"prompt", p}, {"echo", true}, {"logprobs", 1}, {"max_tokens", 1}, {"temperature", 0}};
+  };
+  Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
+  std::vector<ojson> alone;
+  for (const auto& p : prompts) {
+    alone.push_back(ojson::parse(dump(service.complete(parse_completion_request(body(p), service.limits())))));
+  }
+  const double passes_before = metric(service, "lmzip_engine_passes_total");
+  ASSERT_EQ(metric(service, "lmzip_packed_prompts_total"), 0);
+
+  auto blocker = std::async(std::launch::async, [&] {
+    return service.handle({.method = "POST", .path = "/v1/lmzip/bpc", .body = dump(long_bpc_body()), .authorization = "", .client_gone = {}});
+  });
+  while (metric(service, "lmzip_engine_passes_total") < passes_before + 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<std::future<ojson>> together;
+  for (const auto& p : prompts) {
+    together.push_back(std::async(std::launch::async, [&, p] {
+      return ojson::parse(dump(service.complete(parse_completion_request(body(p), service.limits()))));
+    }));
+  }
+  EXPECT_EQ(blocker.get().status, 200);
+  double worst = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const ojson got = together[i].get();
+    const ojson& a = alone[i]["choices"][0]["logprobs"];
+    const ojson& b = got["choices"][0]["logprobs"];
+    ASSERT_EQ(a["tokens"], b["tokens"]) << i;
+    EXPECT_EQ(a["text_offset"], b["text_offset"]);
+    ASSERT_EQ(a["token_logprobs"].size(), prompts[i].size() + 1);
+    for (size_t t = 1; t < a["token_logprobs"].size(); ++t) {
+      const double d = std::abs(a["token_logprobs"][t].get<double>() - b["token_logprobs"][t].get<double>());
+      worst = std::max(worst, d);
+      EXPECT_LT(d, 1e-4) << i << "/" << t;
+    }
+    EXPECT_EQ(alone[i]["choices"][0]["text"], got["choices"][0]["text"]);
+  }
+  // The six waited behind the bpc request and were gathered (at least some of them) into shared passes.
+  EXPECT_GE(metric(service, "lmzip_packed_prompts_total"), 2);
+  std::cout << "largest |packed - alone| token log-probability: " << worst << "\n";
+}
+
+TEST_F(ServeTest, RequestOfAClientThatLeftIsDroppedUnrun) {
+  Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
+  const HttpResponse r = service.handle({.method = "POST", .path = "/v1/completions",
+                                         .body = R"({"prompt": "Hello", "max_tokens": 5})", .authorization = "",
+                                         .client_gone = [] { return true; }});
+  EXPECT_EQ(r.status, 499);
+  EXPECT_EQ(json::parse(r.body)["error"]["type"], "client_closed");
+  EXPECT_EQ(metric(service, "lmzip_dropped_requests_total"), 1);
+  EXPECT_EQ(metric(service, "lmzip_generated_tokens_total"), 0);
+}
+
+TEST_F(ServeTest, TimeoutWhileWaitingIs504AndTheRequestNeverRuns) {
+  ServiceOptions o = bpc_options("zoo-s1");
+  o.request_timeout_s = 0.05;
+  Service service(*model_, *tokenizer_, *pool_, o);
+  // The bpc request itself runs past 50 ms (504 from its scorer); the completion behind it times out waiting.
+  auto blocker = std::async(std::launch::async, [&] {
+    return service.handle({.method = "POST", .path = "/v1/lmzip/bpc", .body = dump(long_bpc_body()), .authorization = "", .client_gone = {}});
+  });
+  while (metric(service, "lmzip_engine_passes_total") < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const HttpResponse r = post_to(service, "/v1/completions", R"({"prompt": "Hello", "max_tokens": 3})");
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(blocker.get().status, 504);
+  EXPECT_EQ(metric(service, "lmzip_generated_tokens_total"), 0);
+}
+
+TEST_F(ServeTest, BpcEndpointEqualsScoringTheDocuments) {
+  Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
+  const std::vector<std::string> docs = {"The first document, about rivers and their deltas.",
+                                         "Zweites Dokument: Flüsse, Täler und Brücken über den Rhein."};
+  const HttpResponse r = post_to(service, "/v1/lmzip/bpc",
+                                 dump(json{{"documents", docs}, {"protocol", "doc"}, {"window", 16}, {"stride", 8},
+                                           {"corpus", "two"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = json::parse(r.body);
+  // The same plan scored directly with Model::score (what lmzip bpc runs).
+  Corpus c;
+  c.name = "two";
+  c.documents = docs;
+  ProtocolParams p = default_params(Protocol::Doc);
+  p.window = 16;
+  p.stride = 8;
+  const ScoringPlan plan = plan_scoring(c, *tokenizer_, p, 1);
+  const BpcResult ref = run_scoring(plan, [&](std::span<const TokenId> in, std::span<const ScoreTarget> t) {
+    std::vector<ScoredTarget> st;
+    for (const ScoreTarget& x : t) st.push_back({x.position, x.token});
+    return model_->score(in, st, *pool_);
+  }, {});
+  EXPECT_EQ(j["total_nats"].get<double>(), ref.total_nats);
+  EXPECT_EQ(j["bpc"].get<double>(), ref.bpc());
+  EXPECT_EQ(j["scored_tokens"], ref.scored_tokens);
+  EXPECT_EQ(j["protocol"], "doc");
+  EXPECT_EQ(j["corpus"], "two");
+  // Field errors name the field; a stride for a disjoint protocol is refused as lmzip bpc refuses it.
+  auto param = [&](const json& body) {
+    const HttpResponse e = post_to(service, "/v1/lmzip/bpc", dump(body));
+    EXPECT_EQ(e.status, 400) << body.dump();
+    return json::parse(e.body)["error"]["param"];
+  };
+  EXPECT_EQ(param(json{{"documents", json::array()}}), "documents");
+  EXPECT_EQ(param(json{{"documents", {"a", 3}}}), "documents");
+  EXPECT_EQ(param(json{{"documents", {"a", ""}}}), "documents");
+  EXPECT_EQ(param(json{{"documents", {"abc"}}, {"window", "long"}}), "window");
+  EXPECT_EQ(param(json{{"documents", {"abc"}}, {"protocol", "zip"}}), "protocol");
+  EXPECT_EQ(param(json{{"documents", {"abc"}}, {"protocol", "llama.cpp"}, {"stride", 5}}), "protocol");
+  // Without a result builder the endpoint is not offered.
+  EXPECT_EQ(post("/v1/lmzip/bpc", dump(json{{"documents", {"abc"}}})).status, 404);
+}
+
+TEST_F(ServeTest, MetricsHaveALatencyHistogram) {
+  Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
+  for (int i = 0; i < 3; ++i) post_to(service, "/v1/completions", R"({"prompt": "Hi", "max_tokens": 0, "echo": true})");
+  post_to(service, "/v1/completions", "{bad");
+  const std::string text = service.handle({.method = "GET", .path = "/metrics", .body = "", .authorization = "", .client_gone = {}}).body;
+  EXPECT_NE(text.find("# TYPE lmzip_request_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(text.find("lmzip_request_duration_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos) << text;
+  EXPECT_EQ(metric(service, "lmzip_request_duration_seconds_count"), 4);
+  // Buckets are cumulative: never decreasing, the last equal to the count.
+  double last = 0;
+  for (size_t at = text.find("_bucket{"); at != std::string::npos; at = text.find("_bucket{", at + 1)) {
+    const double v = std::stod(text.substr(text.find("} ", at) + 2));
+    EXPECT_GE(v, last);
+    last = v;
+  }
+  EXPECT_EQ(last, 4);
 }
 
 TEST(ServeAuth, BearerKey) {

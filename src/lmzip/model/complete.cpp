@@ -121,4 +121,136 @@ CompletionResult complete(const Model& model, std::span<const TokenId> prompt, c
   return result;
 }
 
+namespace {
+
+// Prompts that share a prefix: members (indices into the prompts) and the shared length (0: no sharing).
+struct PrefixGroup {
+  std::vector<size_t> members;
+  size_t shared = 0;
+};
+
+size_t common_prefix(const std::vector<TokenId>& a, const std::vector<TokenId>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+// Each prompt joins the earlier group it shares the longest prefix with (at least kMinSharedPrefix tokens, and
+// leaving every member one token of its own), else starts one. Deterministic in the prompts' order.
+std::vector<PrefixGroup> group_by_prefix(std::span<const std::vector<TokenId>> prompts) {
+  std::vector<PrefixGroup> groups;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    size_t best = SIZE_MAX, best_len = 0;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const auto& leader = prompts[groups[g].members[0]];
+      size_t len = std::min(common_prefix(leader, prompts[i]), prompts[i].size() - 1);
+      len = std::min(len, groups[g].members.size() == 1 ? leader.size() - 1 : groups[g].shared);
+      if (len >= kMinSharedPrefix && len > best_len) best = g, best_len = len;
+    }
+    if (best == SIZE_MAX) {
+      groups.push_back({.members = {i}, .shared = 0});
+    } else {
+      groups[best].members.push_back(i);
+      groups[best].shared = best_len;
+    }
+  }
+  return groups;
+}
+
+}  // namespace
+
+int64_t packed_prompt_rows(std::span<const std::vector<TokenId>> prompts) {
+  int64_t rows = 0;
+  for (const PrefixGroup& g : group_by_prefix(prompts)) {
+    rows += static_cast<int64_t>(g.shared);
+    for (size_t m : g.members) rows += static_cast<int64_t>(prompts[m].size() - g.shared);
+  }
+  return rows;
+}
+
+std::vector<CompletionResult> complete_packed(const Model& model, std::span<const std::vector<TokenId>> prompts,
+                                              int top_k, bool next_token, ThreadPool& pool) {
+  if (top_k < 0) throw Error("complete_packed: negative top_k");
+  for (const auto& p : prompts) {
+    if (p.empty()) throw Error("complete_packed: a prompt is empty");
+    check_tokens(model, p);
+  }
+  std::vector<CompletionResult> results(prompts.size());
+  if (model.config().recurrent()) {  // no shared rows for a recurrent state: each prompt alone
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      results[i] = complete(model, prompts[i], {.top_k = top_k, .prompt_logprobs = true,
+                                                .max_new_tokens = next_token ? 1 : 0, .stop = {}}, pool);
+    }
+    return results;
+  }
+  // Layout: per group, its shared prefix as one chunk, then each member's own tokens as a chunk that continues
+  // it. Scored (row, target) pairs are listed once where members share them (the prefix's own predictions).
+  std::vector<TokenId> tokens;
+  std::vector<SequenceChunk> chunks;
+  std::vector<int64_t> rows;                     // per scored entry
+  std::vector<TokenLogprob> entries;             // per scored entry: target (logprob filled below)
+  std::vector<std::vector<size_t>> entry_of(prompts.size());  // per prompt position 0..n-2: its entry
+  std::vector<int64_t> next_row(prompts.size());
+  for (const PrefixGroup& g : group_by_prefix(prompts)) {
+    const int64_t p0 = static_cast<int64_t>(tokens.size()), shared = static_cast<int64_t>(g.shared);
+    const auto& leader = prompts[g.members[0]];
+    std::vector<size_t> prefix_entries;  // positions 0..shared-2 of the prefix
+    if (shared > 0) {
+      tokens.insert(tokens.end(), leader.begin(), leader.begin() + shared);
+      chunks.push_back({.n_tokens = shared, .first_pos = 0, .first_slot = p0, .own_begin = p0});
+      for (int64_t j = 0; j + 1 < shared; ++j) {
+        prefix_entries.push_back(entries.size());
+        rows.push_back(p0 + j);
+        entries.push_back({.token = leader[static_cast<size_t>(j + 1)], .logprob = 0, .top = {}});
+      }
+    }
+    for (size_t m : g.members) {
+      const auto& p = prompts[m];
+      const int64_t n = static_cast<int64_t>(p.size()), own0 = static_cast<int64_t>(tokens.size());
+      tokens.insert(tokens.end(), p.begin() + shared, p.end());
+      SequenceChunk c{.n_tokens = n - shared, .first_pos = shared, .first_slot = own0, .own_begin = own0};
+      if (shared > 0) c.prefix_begin = p0, c.prefix_end = p0 + shared;
+      chunks.push_back(c);
+      auto row_of = [&](int64_t pos) { return pos < shared ? p0 + pos : own0 + (pos - shared); };
+      entry_of[m] = prefix_entries;
+      for (int64_t j = std::max<int64_t>(shared - 1, 0); j + 1 < n; ++j) {
+        entry_of[m].push_back(entries.size());
+        rows.push_back(row_of(j));
+        entries.push_back({.token = p[static_cast<size_t>(j + 1)], .logprob = 0, .top = {}});
+      }
+      next_row[m] = row_of(n - 1);
+    }
+  }
+  const int64_t n_rows = static_cast<int64_t>(tokens.size());
+  ForwardState& s = thread_fast_state(model.config(), n_rows, n_rows);
+  forward_packed(model, tokens, chunks, s, pool);
+  if (!entries.empty()) {
+    const std::vector<float> h = final_norm_rows(model, s, rows, pool);
+    std::vector<int32_t> targets(entries.size());
+    for (size_t e = 0; e < entries.size(); ++e) targets[e] = entries[e].token;
+    std::vector<double> nll(entries.size());
+    output_nll(h.data(), static_cast<int64_t>(entries.size()), model.weights().output, targets, nll.data(), pool,
+               model.config().final_softcap);
+    for (size_t e = 0; e < entries.size(); ++e) entries[e].logprob = -nll[e];
+    if (top_k > 0) add_alternatives(model, h, entries, top_k, pool);
+  }
+  for (size_t m = 0; m < prompts.size(); ++m) {
+    for (size_t e : entry_of[m]) results[m].prompt.push_back(entries[e]);
+  }
+  if (next_token) {
+    const std::vector<float> h = final_norm_rows(model, s, next_row, pool);
+    const int64_t v = model.config().n_vocab, d = model.config().n_embd;
+    std::vector<float> logits(static_cast<size_t>(v));
+    for (size_t m = 0; m < prompts.size(); ++m) {
+      output_logits(model, h.data() + static_cast<int64_t>(m) * d, 1, logits.data(), /*deterministic=*/false, pool);
+      const auto best = top_of_row(logits, std::max(top_k, 1));
+      TokenLogprob e{.token = best[0].first, .logprob = best[0].second, .top = {}};
+      if (top_k > 0) e.top = best;
+      results[m].generated.push_back(std::move(e));
+    }
+  }
+  return results;
+}
+
 }  // namespace lmzip

@@ -44,4 +44,19 @@ struct CompletionResult {
 CompletionResult complete(const Model& model, std::span<const TokenId> prompt, const CompletionOptions& options,
                           ThreadPool& pool);
 
+// Many prompts scored in one packed pass (a server's concurrent requests): for each, the log-probabilities of
+// its tokens 1..n-1 with top_k alternatives (CompletionResult::prompt) and, with next_token, the greedy token
+// after it (CompletionResult::generated, one entry). Prompts that begin alike share the rows of their common
+// prefix (at least kMinSharedPrefix tokens), so a multiple-choice question's context runs once for all its
+// options. A recurrent model runs each prompt alone through complete().
+//
+// Values equal complete()'s for the same prompt up to floating-point rounding (the packed pass blocks its
+// products differently); the serve tests measure the difference.
+inline constexpr size_t kMinSharedPrefix = 8;
+std::vector<CompletionResult> complete_packed(const Model& model, std::span<const std::vector<TokenId>> prompts,
+                                              int top_k, bool next_token, ThreadPool& pool);
+
+// Rows one complete_packed pass runs for these prompts (their tokens, each shared prefix counted once).
+int64_t packed_prompt_rows(std::span<const std::vector<TokenId>> prompts);
+
 }  // namespace lmzip

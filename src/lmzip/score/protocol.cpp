@@ -49,6 +49,43 @@ ProtocolParams default_params(Protocol protocol) {
   return {.protocol = protocol, .window = row.window, .stride = row.stride};
 }
 
+ProtocolParams resolve_protocol(const ProtocolChoice& a, int64_t n_ctx_train) {
+  auto protocol = parse_protocol(a.protocol);
+  if (!protocol) {
+    std::string names;
+    for (const auto& row : protocol_table()) names += std::string(names.empty() ? "" : ", ") + row.name;
+    throw UsageError("unknown protocol '" + a.protocol + "' (choose " + names + ")");
+  }
+  ProtocolParams p = default_params(*protocol);
+  const bool disjoint = !protocol_info(*protocol).has_stride;
+  if (!a.bos_mode.empty()) {
+    if (*protocol != Protocol::Uncheatable) throw UsageError("--bos-mode applies to --protocol uncheatable only");
+    auto mode = parse_bos_mode(a.bos_mode);
+    if (!mode) {
+      throw UsageError("unknown --bos-mode '" + a.bos_mode + "' (add_default_bos, add_default_eos, add_newline_token, "
+                       "replace_with_bos, replace_with_eos or replace_with_newline_token)");
+    }
+    p.bos_mode = *mode;
+  }
+  if (*protocol == Protocol::LmEval && n_ctx_train > 0) p.window = p.stride = std::min<size_t>(p.window, static_cast<size_t>(n_ctx_train));
+  if (a.window >= 0) {
+    if (a.window < 1) throw UsageError("--window must be positive");
+    p.window = static_cast<size_t>(a.window);
+    if (disjoint) p.stride = p.window;
+    else if (a.stride < 0) p.stride = std::min(p.stride, p.window);
+  }
+  if (a.stride >= 0) {
+    if (disjoint) {
+      throw UsageError("--stride does not apply to the " + a.protocol + " protocol (its windows are disjoint)");
+    }
+    if (a.stride < 1) throw UsageError("--stride must be positive");
+    p.stride = static_cast<size_t>(a.stride);
+  }
+  if (a.max_chunks < 0) throw UsageError("--max-chunks must be positive");
+  p.max_windows = static_cast<size_t>(a.max_chunks);
+  return p;
+}
+
 namespace {
 constexpr BosMode kBosModes[] = {BosMode::AddBos,     BosMode::AddEos,     BosMode::AddNewline,
                                  BosMode::ReplaceBos, BosMode::ReplaceEos, BosMode::ReplaceNewline};

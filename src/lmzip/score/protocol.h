@@ -60,6 +60,17 @@ struct ProtocolParams {
 // uncheatable 4000).
 ProtocolParams default_params(Protocol protocol);
 
+// A protocol as a user names it (lmzip bpc's options, lmzip serve's /v1/lmzip/bpc fields); -1: the default.
+struct ProtocolChoice {
+  std::string protocol = "hkust";
+  std::string bos_mode;        // uncheatable only ("" : its default)
+  long long window = -1, stride = -1;
+  long long max_chunks = 0;    // 0: all windows
+};
+// The parameters it means for a model trained on n_ctx_train tokens (0: unknown; lm-eval's window is capped by
+// it). UsageError naming the option (--window, --stride, ...) for an unknown name or a value out of range.
+ProtocolParams resolve_protocol(const ProtocolChoice& choice, int64_t n_ctx_train);
+
 // The token stream a protocol scores, with the document each token belongs to.
 struct TokenStream {
   std::vector<TokenId> tokens;

@@ -247,4 +247,39 @@ std::string dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+BpcRequest parse_bpc_request(const json& body, const Limits& limits) {
+  if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
+  BpcRequest r;
+  const json* docs = field(body, "documents");
+  if (!docs || !docs->is_array() || docs->empty()) {
+    throw bad("documents", "'documents' is required: a non-empty list of strings");
+  }
+  if (docs->size() > limits.max_documents) {
+    throw ApiError(413, "'documents' has " + std::to_string(docs->size()) + " documents, more than the limit of " +
+                            std::to_string(limits.max_documents), "documents");
+  }
+  for (size_t i = 0; i < docs->size(); ++i) {
+    const json& d = (*docs)[i];
+    const std::string where = "documents[" + std::to_string(i) + "]";
+    if (!d.is_string()) throw bad("documents", where + " must be a string");
+    if (d.get_ref<const std::string&>().empty()) throw bad("documents", where + " is empty");
+    if (!is_valid_utf8(d.get_ref<const std::string&>())) throw bad("documents", where + " is not valid UTF-8");
+    r.documents.push_back(d.get<std::string>());
+  }
+  auto text = [&](const char* name, std::string& out) {
+    if (const json* v = field(body, name)) {
+      if (!v->is_string()) throw bad(name, std::string("'") + name + "' must be a string");
+      out = v->get<std::string>();
+    }
+  };
+  text("protocol", r.protocol.protocol);
+  text("bos_mode", r.protocol.bos_mode);
+  text("corpus", r.corpus);
+  constexpr int64_t kMaxWindow = int64_t{1} << 20;
+  if (auto w = get_int(body, "window", 1, kMaxWindow)) r.protocol.window = *w;
+  if (auto s = get_int(body, "stride", 1, kMaxWindow)) r.protocol.stride = *s;
+  if (auto m = get_int(body, "max_chunks", 0, INT64_MAX)) r.protocol.max_chunks = *m;
+  return r;
+}
+
 }  // namespace lmzip::serve

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "lmzip/score/protocol.h"
 #include "lmzip/tok/tokenizer.h"
 
 namespace lmzip::serve {
@@ -42,6 +43,7 @@ struct Limits {
   int max_logprobs = 20;                 // the largest `logprobs` (alternatives per position)
   size_t max_stop = 16;                  // stop strings
   size_t max_stop_bytes = 1024;          // per stop string
+  size_t max_documents = 100000;         // documents in one POST /v1/lmzip/bpc
 };
 
 // A prompt as the client gave it: text (tokenized by the server) or token ids.
@@ -101,6 +103,16 @@ TokenizeRequest parse_tokenize_request(const nlohmann::json& body);
 
 // POST /detokenize {"tokens": [int]}; every id checked against limits.n_vocab.
 std::vector<TokenId> parse_detokenize_request(const nlohmann::json& body, const Limits& limits);
+
+// POST /v1/lmzip/bpc {"documents": [str, ...], "protocol", "window", "stride", "bos_mode", "max_chunks",
+// "corpus"}: lmzip bpc on the documents (each non-empty, valid UTF-8), under the protocol as lmzip bpc's options
+// name it. The response is lmzip bpc --json's object.
+struct BpcRequest {
+  std::vector<std::string> documents;
+  ProtocolChoice protocol;
+  std::string corpus = "request";  // the corpus name in the result
+};
+BpcRequest parse_bpc_request(const nlohmann::json& body, const Limits& limits);
 
 // A response body: bytes that are not valid UTF-8 inside strings become U+FFFD (never an exception).
 std::string dump(const nlohmann::json& j);

@@ -2,12 +2,16 @@
 #include "lmzip/serve/service.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <future>
 #include <optional>
 
 #include "lmzip/core/error.h"
+#include "lmzip/core/hash.h"
 #include "lmzip/model/complete.h"
+#include "lmzip/score/corpus.h"
 
 namespace lmzip::serve {
 namespace {
@@ -56,6 +60,59 @@ bool authorized(const std::string& header, const std::string& key) {
   return diff == 0;
 }
 
+// One request's work for the engine thread; shared with the waiting handler, which may give up on it.
+struct Service::Job {
+  CompletionRequest completion;
+  std::vector<std::vector<TokenId>> prompts;
+  std::optional<BpcRequest> bpc;  // set: a /v1/lmzip/bpc job
+  int64_t rows = 0;               // a scoring job's rows in a packed pass
+  bool packable = false;          // max_tokens 0 or 1: can share a packed pass
+  Clock::time_point deadline;
+  std::function<bool()> client_gone;
+  std::atomic<bool> abandoned{false};  // the handler stopped waiting (timeout): nothing to run
+  std::promise<void> done;
+  std::vector<Choice> choices;
+  json bpc_result;
+};
+
+// Stops a generation at EOS / end-of-turn or a stop string (recording which), and aborts it when the request
+// passed its deadline or its client left.
+class Service::StopRule {
+ public:
+  StopRule(const Service& service, const std::vector<TokenId>& prompt, const CompletionRequest& r, const Job& job)
+      : service_(service), prompt_(prompt), r_(r), job_(job) {
+    for (const std::string& s : r.stop) max_stop_ = std::max(max_stop_, s.size());
+  }
+  bool operator()(std::span<const TokenId> g) {
+    if (Clock::now() > job_.deadline) throw timeout(service_.options_.request_timeout_s);
+    if (g.size() % 16 == 0 && job_.client_gone && job_.client_gone()) throw client_left();
+    const TokenId last = g.back();
+    const std::optional<TokenId> eos = service_.tokenizer_.eos(), eot = service_.tokenizer_.vocab().eot;
+    if ((eos && last == *eos) || (eot && last == *eot)) return hit_eos = true;
+    if (r_.stop.empty()) return false;
+    const size_t from = gen_text_.size() > max_stop_ ? gen_text_.size() - max_stop_ : 0;
+    gen_text_ += text_after(service_.tokenizer_, g.size() > 1 ? g[g.size() - 2] : prompt_.back(), last);
+    for (const std::string& s : r_.stop) {
+      if (gen_text_.find(s, from) != std::string::npos) return hit_stop = true;
+    }
+    return false;
+  }
+  static ApiError timeout(double seconds) {
+    return ApiError(504, "the request ran longer than the server's timeout of " + std::to_string(seconds) + " s", "",
+                    "timeout_error");
+  }
+  static ApiError client_left() { return ApiError(499, "the client closed the connection", "", "client_closed"); }
+  bool hit_eos = false, hit_stop = false;
+
+ private:
+  const Service& service_;
+  const std::vector<TokenId>& prompt_;
+  const CompletionRequest& r_;
+  const Job& job_;
+  size_t max_stop_ = 0;
+  std::string gen_text_;  // the generation's text so far (for stop strings)
+};
+
 Service::Service(const Model& model, const Tokenizer& tokenizer, ThreadPool& pool, ServiceOptions options)
     : model_(model), tokenizer_(tokenizer), pool_(pool), options_(std::move(options)) {
   limits_.n_vocab = model.config().n_vocab;
@@ -74,59 +131,129 @@ Service::~Service() {
 
 void Service::engine_loop() {
   for (;;) {
-    std::function<void()> task;
+    std::vector<std::shared_ptr<Job>> batch;
     {
       std::unique_lock<std::mutex> lock(queue_mutex_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) {
-        for (auto& t : queue_) t();  // each refuses itself (stopping_ is set)
+        for (auto& job : queue_) {
+          job->done.set_exception(std::make_exception_ptr(ApiError(503, "the server is shutting down", "", "server_error")));
+        }
         queue_.clear();
         return;
       }
-      task = std::move(queue_.front());
+      batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
+      // Gather the scoring requests waiting behind the first into its pass, in arrival order, while they fit.
+      if (batch[0]->packable) {
+        int64_t rows = batch[0]->rows;
+        for (auto it = queue_.begin(); it != queue_.end();) {
+          if ((*it)->packable && rows + (*it)->rows <= options_.max_batch_tokens) {
+            rows += (*it)->rows;
+            batch.push_back(std::move(*it));
+            it = queue_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
     }
-    task();
+    // Requests nobody waits for any more are dropped unrun.
+    std::vector<std::shared_ptr<Job>> live;
+    for (auto& job : batch) {
+      std::exception_ptr refused;
+      if (job->abandoned) refused = std::make_exception_ptr(StopRule::timeout(options_.request_timeout_s));
+      else if (job->client_gone && job->client_gone()) refused = std::make_exception_ptr(StopRule::client_left());
+      else if (Clock::now() > job->deadline) refused = std::make_exception_ptr(StopRule::timeout(options_.request_timeout_s));
+      if (refused) {
+        ++dropped_;
+        job->done.set_exception(refused);
+      } else {
+        live.push_back(std::move(job));
+      }
+    }
+    if (live.empty()) continue;
+    const auto start = Clock::now();
+    ++passes_;
+    if (live.size() == 1 && !(live[0]->packable && live[0]->prompts.size() > 1)) {
+      run_alone(*live[0]);
+    } else {
+      run_packed(live);
+    }
+    busy_microseconds_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
   }
 }
 
-Choice Service::run_prompt(const std::vector<TokenId>& prompt, const CompletionRequest& r, Clock::time_point deadline) {
-  const int64_t n = static_cast<int64_t>(prompt.size());
-  if (n + r.max_tokens > options_.max_tokens_per_request) {
-    throw ApiError(413, "the prompt has " + std::to_string(n) + " tokens; with max_tokens " +
-                            std::to_string(r.max_tokens) + " that is more than the server's limit of " +
-                            std::to_string(options_.max_tokens_per_request) + " tokens (--max-tokens-per-request)",
-                   "prompt");
+void Service::run_alone(Job& job) {
+  try {
+    if (job.bpc) {
+      job.bpc_result = bpc(job);
+    } else {
+      for (const auto& ids : job.prompts) job.choices.push_back(run_prompt(ids, job.completion, job));
+    }
+    job.done.set_value();
+  } catch (...) {
+    job.done.set_exception(std::current_exception());
   }
-  const std::optional<TokenId> eos = tokenizer_.eos(), eot = tokenizer_.vocab().eot;
-  size_t max_stop = 0;
-  for (const std::string& s : r.stop) max_stop = std::max(max_stop, s.size());
-  std::string gen_text;  // the generation's text so far (for stop strings)
-  bool hit_eos = false, hit_stop = false;
+}
 
+void Service::run_packed(std::vector<std::shared_ptr<Job>>& jobs) {
+  std::vector<std::vector<TokenId>> prompts;
+  int top_k = 0;
+  bool next_token = false;
+  for (const auto& job : jobs) {
+    prompts.insert(prompts.end(), job->prompts.begin(), job->prompts.end());
+    top_k = std::max(top_k, job->completion.logprobs.value_or(0));
+    next_token = next_token || job->completion.max_tokens == 1;
+  }
+  std::vector<CompletionResult> results;
+  try {
+    results = complete_packed(model_, prompts, top_k, next_token, pool_);
+  } catch (...) {  // one request's problem must not fail the others: each runs alone and meets its own error
+    for (const auto& job : jobs) run_alone(*job);
+    return;
+  }
+  packed_prompts_ += prompts.size();
+  size_t k = 0;
+  for (const auto& job : jobs) {
+    try {
+      const CompletionRequest& r = job->completion;
+      const size_t keep = static_cast<size_t>(r.logprobs.value_or(0));
+      for (const auto& prompt : job->prompts) {
+        CompletionResult& res = results[k++];
+        // The pass computed the widest request's alternatives; a top-k list's prefix is the narrower top list.
+        for (auto& t : res.prompt) t.top.resize(std::min(t.top.size(), keep));
+        for (auto& t : res.generated) t.top.resize(std::min(t.top.size(), keep));
+        if (r.max_tokens == 0) res.generated.clear();
+        StopRule stop(*this, prompt, r, *job);
+        if (!res.generated.empty()) res.stopped = stop(std::vector<TokenId>{res.generated[0].token});
+        job->choices.push_back(make_choice(prompt, r, res, stop));
+      }
+      job->done.set_value();
+    } catch (...) {
+      job->done.set_exception(std::current_exception());
+    }
+  }
+}
+
+Choice Service::run_prompt(const std::vector<TokenId>& prompt, const CompletionRequest& r, const Job& job) {
+  StopRule stop(*this, prompt, r, job);
   CompletionOptions copt;
   copt.top_k = r.logprobs.value_or(0);
   copt.prompt_logprobs = r.echo && r.logprobs.has_value();
   copt.max_new_tokens = r.max_tokens;
-  copt.stop = [&](std::span<const TokenId> g) {
-    if (Clock::now() > deadline) {
-      throw ApiError(504, "the request ran longer than the server's timeout of " +
-                              std::to_string(options_.request_timeout_s) + " s", "", "timeout_error");
-    }
-    const TokenId last = g.back();
-    if ((eos && last == *eos) || (eot && last == *eot)) return hit_eos = true;
-    if (r.stop.empty()) return false;
-    const size_t from = gen_text.size() > max_stop ? gen_text.size() - max_stop : 0;
-    gen_text += text_after(tokenizer_, g.size() > 1 ? g[g.size() - 2] : prompt.back(), last);
-    for (const std::string& s : r.stop) {
-      if (gen_text.find(s, from) != std::string::npos) return hit_stop = true;
-    }
-    return false;
-  };
+  copt.stop = [&](std::span<const TokenId> g) { return stop(g); };
   const CompletionResult res = lmzip::complete(model_, prompt, copt, pool_);
+  return make_choice(prompt, r, res, stop);
+}
+
+Choice Service::make_choice(const std::vector<TokenId>& prompt, const CompletionRequest& r,
+                            const CompletionResult& res, const StopRule& stop) {
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  const bool hit_eos = stop.hit_eos, hit_stop = stop.hit_stop;
   scored_tokens_ += res.prompt.size();
   generated_tokens_ += res.generated.size();
-
   // Texts: the prompt's and the completion's (an end-of-text token adds none), cut at the first stop string.
   std::vector<TokenId> gen_ids;
   for (const TokenLogprob& t : res.generated) gen_ids.push_back(t.token);
@@ -186,38 +313,94 @@ Choice Service::run_prompt(const std::vector<TokenId>& prompt, const CompletionR
   return c;
 }
 
-nlohmann::ordered_json Service::complete(const CompletionRequest& r) {
-  const auto deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(options_.request_timeout_s * 1e6));
-  std::vector<std::vector<TokenId>> prompts;
-  for (const PromptInput& p : r.prompts) {
-    if (const auto* ids = std::get_if<std::vector<TokenId>>(&p)) {
-      prompts.push_back(*ids);
-      continue;
-    }
-    const std::string& text = std::get<std::string>(p);
-    std::vector<TokenId> ids = tokenizer_.encode(text, {.add_special = r.add_special_tokens, .parse_special = true});
-    if (ids.empty()) throw ApiError(400, "a prompt is empty (no tokens): send at least one token", "prompt");
-    prompts.push_back(std::move(ids));
+void Service::submit(const std::shared_ptr<Job>& job) {
+  struct Waiting {
+    std::atomic<int>& n;
+    ~Waiting() { --n; }
+  };
+  if (waiting_.fetch_add(1) >= options_.max_queue) {
+    --waiting_;
+    throw ApiError(503, "the server is busy (" + std::to_string(options_.max_queue) + " requests waiting); retry later",
+                   "", "server_busy");
   }
-  std::packaged_task<std::vector<Choice>()> task([&] {
-    std::vector<Choice> choices;
-    if (stopping_) throw ApiError(503, "the server is shutting down", "", "server_error");
-    const auto start = Clock::now();
-    for (const auto& ids : prompts) choices.push_back(run_prompt(ids, r, deadline));
-    busy_microseconds_ += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
-    return choices;
-  });
-  std::future<std::vector<Choice>> done = task.get_future();
+  Waiting guard{waiting_};
+  std::future<void> done = job->done.get_future();
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     if (stopping_) throw ApiError(503, "the server is shutting down", "", "server_error");
-    queue_.emplace_back([&task] { task(); });
+    queue_.push_back(job);
   }
   queue_cv_.notify_one();
-  const std::vector<Choice> choices = done.get();  // rethrows what the engine threw
+  if (done.wait_until(job->deadline) == std::future_status::timeout) {
+    job->abandoned = true;  // the engine drops it unrun, or its generation stops at the deadline
+    throw StopRule::timeout(options_.request_timeout_s);
+  }
+  done.get();  // rethrows what the engine threw
+}
+
+nlohmann::ordered_json Service::complete(const CompletionRequest& r, std::function<bool()> client_gone) {
+  auto job = std::make_shared<Job>();
+  job->completion = r;
+  job->deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(options_.request_timeout_s * 1e6));
+  job->client_gone = std::move(client_gone);
+  for (const PromptInput& p : r.prompts) {
+    std::vector<TokenId> ids;
+    if (const auto* given = std::get_if<std::vector<TokenId>>(&p)) {
+      ids = *given;
+    } else {
+      ids = tokenizer_.encode(std::get<std::string>(p), {.add_special = r.add_special_tokens, .parse_special = true});
+      if (ids.empty()) throw ApiError(400, "a prompt is empty (no tokens): send at least one token", "prompt");
+    }
+    const int64_t n = static_cast<int64_t>(ids.size());
+    if (n + r.max_tokens > options_.max_tokens_per_request) {
+      throw ApiError(413, "the prompt has " + std::to_string(n) + " tokens; with max_tokens " +
+                              std::to_string(r.max_tokens) + " that is more than the server's limit of " +
+                              std::to_string(options_.max_tokens_per_request) + " tokens (--max-tokens-per-request)",
+                     "prompt");
+    }
+    job->prompts.push_back(std::move(ids));
+  }
+  job->rows = packed_prompt_rows(job->prompts);
+  job->packable = r.max_tokens <= 1 && job->rows <= options_.max_batch_tokens;
+  submit(job);
   const std::string id = "cmpl-lmzip-" + std::to_string(++completion_id_);
-  return completion_response(r, choices, id, static_cast<int64_t>(std::time(nullptr)), options_.model_name);
+  return completion_response(r, job->choices, id, static_cast<int64_t>(std::time(nullptr)), options_.model_name);
+}
+
+json Service::bpc(const Job& job) {
+  const BpcRequest& r = *job.bpc;
+  ProtocolParams params;
+  try {
+    params = resolve_protocol(r.protocol, model_.config().n_ctx_train);
+  } catch (const UsageError& e) {
+    std::string message = e.what();  // names lmzip bpc's option; the request names the field
+    for (const char* f : {"window", "stride", "bos-mode", "max-chunks"}) {
+      const size_t at = message.find(std::string("--") + f);
+      if (at != std::string::npos) {
+        std::string field = f;
+        std::replace(field.begin(), field.end(), '-', '_');
+        message.replace(at, std::strlen(f) + 2, "'" + field + "'");
+      }
+    }
+    throw ApiError(400, message, "protocol");
+  }
+  Corpus corpus;
+  corpus.name = r.corpus;
+  corpus.path = "(request)";
+  corpus.documents = r.documents;
+  for (size_t i = 0; i < r.documents.size(); ++i) corpus.sources.push_back("documents[" + std::to_string(i) + "]");
+  corpus.sha256 = sha256_hex(json(r.documents).dump());
+  const ScoringPlan plan = plan_scoring(corpus, tokenizer_, params, options_.threads);
+  WindowScorer scorer = [&](std::span<const TokenId> input, std::span<const ScoreTarget> targets) {
+    if (Clock::now() > job.deadline) throw StopRule::timeout(options_.request_timeout_s);
+    if (job.client_gone && job.client_gone()) throw StopRule::client_left();
+    std::vector<ScoredTarget> t(targets.size());
+    for (size_t i = 0; i < targets.size(); ++i) t[i] = {targets[i].position, targets[i].token};
+    return model_.score(input, t, pool_);
+  };
+  const BpcResult result = run_scoring(plan, scorer, {});
+  scored_tokens_ += result.scored_tokens;
+  return options_.bpc_json(result, params, corpus);
 }
 
 json Service::tokenizer_info() const {
@@ -243,14 +426,49 @@ std::string Service::metrics() const {
   line("lmzip_request_errors_total", "counter", "requests answered with an error", static_cast<double>(errors_.load()));
   line("lmzip_scored_tokens_total", "counter", "prompt tokens scored", static_cast<double>(scored_tokens_.load()));
   line("lmzip_generated_tokens_total", "counter", "tokens generated", static_cast<double>(generated_tokens_.load()));
-  line("lmzip_queue_depth", "gauge", "requests waiting for the model", static_cast<double>(waiting_.load()));
-  line("lmzip_engine_busy_seconds_total", "counter", "seconds the model spent on completions",
+  size_t queued = 0;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    queued = queue_.size();
+  }
+  line("lmzip_queue_depth", "gauge", "requests waiting for the model", static_cast<double>(queued));
+  line("lmzip_requests_in_flight", "gauge", "requests waiting or running", static_cast<double>(waiting_.load()));
+  line("lmzip_engine_busy_seconds_total", "counter", "seconds the model spent on requests",
        static_cast<double>(busy_microseconds_.load()) / 1e6);
+  line("lmzip_engine_passes_total", "counter", "engine runs (a packed pass serves several requests)",
+       static_cast<double>(passes_.load()));
+  line("lmzip_packed_prompts_total", "counter", "prompts scored in packed passes", static_cast<double>(packed_prompts_.load()));
+  line("lmzip_dropped_requests_total", "counter", "requests dropped unrun (client gone or timed out while waiting)",
+       static_cast<double>(dropped_.load()));
+  // Prometheus histogram: cumulative buckets, then sum and count.
+  const char* name = "lmzip_request_duration_seconds";
+  m += std::string("# HELP ") + name + " time to answer POST /v1/completions and /v1/lmzip/bpc\n# TYPE " + name +
+       " histogram\n";
+  std::lock_guard<std::mutex> lock(latency_mutex_);
+  uint64_t cumulative = 0;
+  char bound[32];
+  for (size_t b = 0; b <= kLatencyBuckets; ++b) {
+    cumulative += latency_counts_[b];
+    if (b < kLatencyBuckets) std::snprintf(bound, sizeof bound, "%g", kLatencyBounds[b]);
+    m += std::string(name) + "_bucket{le=\"" + (b < kLatencyBuckets ? bound : "+Inf") + "\"} " +
+         std::to_string(cumulative) + "\n";
+  }
+  m += std::string(name) + "_sum " + std::to_string(latency_sum_) + "\n" + name + "_count " +
+       std::to_string(cumulative) + "\n";
   return m;
+}
+
+void Service::observe_latency(double seconds) {
+  size_t b = 0;
+  while (b < kLatencyBuckets && seconds > kLatencyBounds[b]) ++b;
+  std::lock_guard<std::mutex> lock(latency_mutex_);
+  ++latency_counts_[b];
+  latency_sum_ += seconds;
 }
 
 HttpResponse Service::handle(const HttpRequest& request) {
   ++requests_;
+  const auto start = Clock::now();
   HttpResponse response;
   try {
     response = route(request);
@@ -265,6 +483,10 @@ HttpResponse Service::handle(const HttpRequest& request) {
     response = error_response(ApiError(500, std::string("internal error: ") + e.what(), "", "server_error"));
   }
   if (response.status >= 400) ++errors_;
+  if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+  if (request.path == "/v1/completions" || request.path == "/v1/lmzip/bpc") {
+    observe_latency(std::chrono::duration<double>(Clock::now() - start).count());
+  }
   return response;
 }
 
@@ -283,19 +505,17 @@ HttpResponse Service::route(const HttpRequest& q) {
   if (path == "/v1/completions") {
     require("POST");
     const CompletionRequest r = parse_completion_request(parse_body(q.body), limits_);
-    struct Waiting {
-      std::atomic<int>& n;
-      ~Waiting() { --n; }
-    };
-    if (waiting_.fetch_add(1) >= options_.max_queue) {
-      --waiting_;
-      HttpResponse busy = error_response(ApiError(503, "the server is busy (" + std::to_string(options_.max_queue) +
-                                                           " requests waiting); retry later", "", "server_busy"));
-      busy.headers.emplace_back("Retry-After", "1");
-      return busy;
-    }
-    Waiting guard{waiting_};
-    return json_response(200, dump(complete(r)));
+    return json_response(200, dump(complete(r, q.client_gone)));
+  }
+  if (path == "/v1/lmzip/bpc") {
+    require("POST");
+    if (!options_.bpc_json) throw ApiError(404, "this server does not offer /v1/lmzip/bpc", "", "not_found_error");
+    auto job = std::make_shared<Job>();
+    job->bpc = parse_bpc_request(parse_body(q.body), limits_);
+    job->deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(options_.request_timeout_s * 1e6));
+    job->client_gone = q.client_gone;
+    submit(job);
+    return json_response(200, dump(job->bpc_result));
   }
   if (path == "/v1/chat/completions" || path == "/chat/completions") {
     throw ApiError(404, "lmzip serve answers the legacy completions API only (POST /v1/completions); chat "
@@ -330,7 +550,7 @@ HttpResponse Service::route(const HttpRequest& q) {
     return {.status = 200, .body = metrics(), .content_type = "text/plain; version=0.0.4", .headers = {}};
   }
   throw ApiError(404, "no endpoint " + q.method + " " + path +
-                          " (lmzip serve has POST /v1/completions, GET /v1/models, POST /tokenize, POST /detokenize, "
+                          " (lmzip serve has POST /v1/completions, POST /v1/lmzip/bpc, GET /v1/models, POST /tokenize, POST /detokenize, "
                           "GET /tokenizer_info, GET /health, GET /metrics)",
                  "", "not_found_error");
 }
