@@ -271,6 +271,42 @@ TEST_F(ServeTest, LmEvalLoglikelihoodRequest) {
   EXPECT_EQ(r["model"], "zoo-s1");
 }
 
+// One multiple-choice document as lm-eval's local-completions scores it with batch_size 4: one request with the
+// four (context + option) token lists, each option's log-likelihood = sum(token_logprobs[ctxlen:-1]); its answer
+// (acc: argmax; acc_norm: argmax of the sum over the option's byte length) equals the one from Model::score.
+TEST_F(ServeTest, LmEvalMultipleChoiceDocumentGetsLmEvalsAnswer) {
+  const std::vector<TokenId> ctx = tokenizer_->encode("The capital of France is");
+  const std::vector<std::string> options = {" Paris", " London", " a city on the river Seine", " Berlin"};
+  std::vector<std::vector<TokenId>> prompts;
+  for (const std::string& o : options) {
+    std::vector<TokenId> p = ctx;
+    for (TokenId t : tokenizer_->encode(o, {.add_special = false})) p.push_back(t);
+    prompts.push_back(p);
+  }
+  const ojson r = complete({{"model", "zoo-s1"}, {"prompt", prompts}, {"temperature", 0}, {"max_tokens", 1},
+                           {"logprobs", 1}, {"seed", 1234}, {"echo", true}});
+  ASSERT_EQ(r["choices"].size(), 4u);
+  auto argmax = [](const std::vector<double>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); };
+  std::vector<double> ll, ll_norm, ref, ref_norm;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const ojson& lp = r["choices"][i]["logprobs"]["token_logprobs"];
+    ASSERT_EQ(lp.size(), prompts[i].size() + 1);
+    double sum = 0;
+    for (size_t t = ctx.size(); t + 1 < lp.size(); ++t) sum += lp[t].get<double>();
+    std::vector<ScoredTarget> targets;
+    for (size_t t = ctx.size(); t < prompts[i].size(); ++t) targets.push_back({static_cast<uint32_t>(t - 1), prompts[i][t]});
+    double want = 0;
+    for (double v : model_->score(prompts[i], targets, *pool_)) want -= v;
+    EXPECT_NEAR(sum, want, 1e-4) << options[i];
+    ll.push_back(sum);
+    ref.push_back(want);
+    ll_norm.push_back(sum / static_cast<double>(options[i].size()));
+    ref_norm.push_back(want / static_cast<double>(options[i].size()));
+  }
+  EXPECT_EQ(argmax(ll), argmax(ref));
+  EXPECT_EQ(argmax(ll_norm), argmax(ref_norm));
+}
+
 TEST_F(ServeTest, ParserErrorsNameTheField) {
   const Limits& lim = service_->limits();
   auto param_of = [&](const json& body) -> std::string {
