@@ -447,6 +447,49 @@ TEST_F(ServeTest, WaitingScoringRequestsShareOnePassAndMatchOneAtATime) {
   std::cout << "largest |packed - alone| token log-probability: " << worst << "\n";
 }
 
+// Generations waiting together (several prompts of one request, and requests sent while the engine is busy)
+// run in flight together: the same tokens and text as one at a time, log-probabilities within rounding.
+TEST_F(ServeTest, GenerationsInFlightTogetherMatchOneAtATime) {
+  Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
+  const std::vector<std::string> prompts = {"Once upon a time", "The river flows", "In the year 1900 the city",
+                                            "Zürich is"};
+  auto body = [](const json& prompt) {
+    return json{{"prompt", prompt}, {"max_tokens", 12}, {"logprobs", 2}, {"temperature", 0}};
+  };
+  auto run = [&](const json& b) {
+    return ojson::parse(dump(service.complete(parse_completion_request(b, service.limits()))));
+  };
+  std::vector<ojson> alone;
+  for (const auto& p : prompts) alone.push_back(run(body(p)));
+  const double passes = metric(service, "lmzip_engine_passes_total");
+  const ojson together = run(body(prompts));  // one request, four sequences
+  EXPECT_EQ(metric(service, "lmzip_engine_passes_total"), passes + 1);
+  // Two more requests sent while a bpc request keeps the engine busy go together as well.
+  auto blocker = std::async(std::launch::async, [&] {
+    return service.handle({.method = "POST", .path = "/v1/lmzip/bpc", .body = dump(long_bpc_body()),
+                           .authorization = "", .client_gone = {}});
+  });
+  while (metric(service, "lmzip_engine_passes_total") < passes + 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto first = std::async(std::launch::async, [&] { return run(body(prompts[0])); });
+  auto second = std::async(std::launch::async, [&] { return run(body(prompts[3])); });
+  EXPECT_EQ(blocker.get().status, 200);
+  const ojson one = first.get(), four = second.get();
+  auto same = [](const ojson& a, const ojson& b) {
+    EXPECT_EQ(a["text"], b["text"]);
+    EXPECT_EQ(a["finish_reason"], b["finish_reason"]);
+    EXPECT_EQ(a["logprobs"]["tokens"], b["logprobs"]["tokens"]);
+    const ojson& x = a["logprobs"]["token_logprobs"];
+    const ojson& y = b["logprobs"]["token_logprobs"];
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t t = 0; t < x.size(); ++t) EXPECT_NEAR(x[t].get<double>(), y[t].get<double>(), 1e-4) << t;
+  };
+  for (size_t i = 0; i < prompts.size(); ++i) same(together["choices"][i], alone[i]["choices"][0]);
+  same(one["choices"][0], alone[0]["choices"][0]);
+  same(four["choices"][0], alone[3]["choices"][0]);
+  // bpc, the four-prompt request, and the two gathered requests in one run: at most passes + 3.
+  EXPECT_LE(metric(service, "lmzip_engine_passes_total"), passes + 3);
+}
+
 TEST_F(ServeTest, RequestOfAClientThatLeftIsDroppedUnrun) {
   Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
   const HttpResponse r = service.handle({.method = "POST", .path = "/v1/completions",

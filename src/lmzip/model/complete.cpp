@@ -64,13 +64,17 @@ TokenLogprob greedy_step(const Model& model, const ForwardState& s, int64_t row,
   const std::vector<float> h = final_norm_rows(model, s, rows, pool);
   std::vector<float> logits(static_cast<size_t>(v));
   output_logits(model, h.data(), 1, logits.data(), /*deterministic=*/false, pool);
+  return greedy_of_logits(logits, top_k);
+}
+
+}  // namespace
+
+TokenLogprob greedy_of_logits(std::span<const float> logits, int top_k) {
   const auto best = top_of_row(logits, std::max(top_k, 1));
   TokenLogprob e{.token = best[0].first, .logprob = best[0].second, .top = {}};
   if (top_k > 0) e.top = best;
   return e;
 }
-
-}  // namespace
 
 CompletionResult complete(const Model& model, std::span<const TokenId> prompt, const CompletionOptions& options,
                           ThreadPool& pool) {
@@ -244,10 +248,7 @@ std::vector<CompletionResult> complete_packed(const Model& model, std::span<cons
     std::vector<float> logits(static_cast<size_t>(v));
     for (size_t m = 0; m < prompts.size(); ++m) {
       output_logits(model, h.data() + static_cast<int64_t>(m) * d, 1, logits.data(), /*deterministic=*/false, pool);
-      const auto best = top_of_row(logits, std::max(top_k, 1));
-      TokenLogprob e{.token = best[0].first, .logprob = best[0].second, .top = {}};
-      if (top_k > 0) e.top = best;
-      results[m].generated.push_back(std::move(e));
+      results[m].generated.push_back(greedy_of_logits(logits, top_k));
     }
   }
   return results;

@@ -56,6 +56,10 @@ inline constexpr size_t kMinSharedPrefix = 8;
 std::vector<CompletionResult> complete_packed(const Model& model, std::span<const std::vector<TokenId>> prompts,
                                               int top_k, bool next_token, ThreadPool& pool);
 
+// The greedy token of one row of logits with its ln p and (top_k > 0) the top_k alternatives, most likely first,
+// ties by lower id: what complete() generates from its logits (MultiSession's, for generations in flight together).
+TokenLogprob greedy_of_logits(std::span<const float> logits, int top_k);
+
 // Rows one complete_packed pass runs for these prompts (their tokens, each shared prefix counted once).
 int64_t packed_prompt_rows(std::span<const std::vector<TokenId>> prompts);
 

@@ -11,6 +11,7 @@
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
 #include "lmzip/model/complete.h"
+#include "lmzip/model/packed.h"
 #include "lmzip/score/corpus.h"
 
 namespace lmzip::serve {
@@ -67,6 +68,8 @@ struct Service::Job {
   std::optional<BpcRequest> bpc;  // set: a /v1/lmzip/bpc job
   int64_t rows = 0;               // a scoring job's rows in a packed pass
   bool packable = false;          // max_tokens 0 or 1: can share a packed pass
+  bool generates = false;         // max_tokens > 1 without echoed log-probabilities: can generate beside others
+  int64_t context = 0;            // a generating job's longest prompt + max_tokens
   Clock::time_point deadline;
   std::function<bool()> client_gone;
   std::atomic<bool> abandoned{false};  // the handler stopped waiting (timeout): nothing to run
@@ -156,6 +159,24 @@ void Service::engine_loop() {
             ++it;
           }
         }
+      } else if (batch[0]->generates) {
+        // Generations in flight together: every sequence gets the longest one's cache slots; the slots stay
+        // within max_batch_tokens (or the first request's own need).
+        size_t seqs = batch[0]->prompts.size();
+        int64_t context = batch[0]->context;
+        const int64_t budget = std::max(options_.max_batch_tokens, static_cast<int64_t>(seqs) * context);
+        for (auto it = queue_.begin(); it != queue_.end();) {
+          const size_t s2 = seqs + (*it)->prompts.size();
+          const int64_t c2 = std::max(context, (*it)->context);
+          if ((*it)->generates && s2 <= kMaxGenerations && static_cast<int64_t>(s2) * c2 <= budget) {
+            seqs = s2;
+            context = c2;
+            batch.push_back(std::move(*it));
+            it = queue_.erase(it);
+          } else {
+            ++it;
+          }
+        }
       }
     }
     // Requests nobody waits for any more are dropped unrun.
@@ -175,10 +196,13 @@ void Service::engine_loop() {
     if (live.empty()) continue;
     const auto start = Clock::now();
     ++passes_;
-    if (live.size() == 1 && !(live[0]->packable && live[0]->prompts.size() > 1)) {
-      run_alone(*live[0]);
-    } else {
+    const bool together = live.size() > 1 || live[0]->prompts.size() > 1;
+    if (together && live[0]->packable) {
       run_packed(live);
+    } else if (together && live[0]->generates) {
+      run_generations(live);
+    } else {
+      for (auto& job : live) run_alone(*job);
     }
     busy_microseconds_ += static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
@@ -233,6 +257,89 @@ void Service::run_packed(std::vector<std::shared_ptr<Job>>& jobs) {
       job->done.set_value();
     } catch (...) {
       job->done.set_exception(std::current_exception());
+    }
+  }
+}
+
+void Service::run_generations(std::vector<std::shared_ptr<Job>>& jobs) {
+  // One sequence per prompt, in the jobs' order.
+  struct Sequence {
+    Job* job;
+    const std::vector<TokenId>* prompt;
+    std::unique_ptr<StopRule> stop;
+    CompletionResult result;
+    std::vector<TokenId> generated;
+    bool done = false;
+  };
+  std::vector<Sequence> seqs;
+  int64_t context = 0;
+  for (const auto& job : jobs) {
+    context = std::max(context, job->context);
+    for (const auto& p : job->prompts) {
+      seqs.push_back({.job = job.get(), .prompt = &p,
+                      .stop = std::make_unique<StopRule>(*this, p, job->completion, *job), .result = {},
+                      .generated = {}, .done = false});
+    }
+  }
+  std::vector<std::exception_ptr> failed(jobs.size());
+  auto job_index = [&](const Job* j) {
+    size_t i = 0;
+    while (jobs[i].get() != j) ++i;
+    return i;
+  };
+  try {
+    MultiSession session(model_, static_cast<int>(seqs.size()), context);
+    std::vector<MultiSession::Append> entries;
+    for (size_t i = 0; i < seqs.size(); ++i) entries.push_back({static_cast<int>(i), *seqs[i].prompt});
+    std::vector<int> in_pass(seqs.size());  // the sequences of this pass, in entry order
+    for (size_t i = 0; i < seqs.size(); ++i) in_pass[i] = static_cast<int>(i);
+    while (!entries.empty()) {
+      const std::vector<std::vector<float>> logits = session.append(entries, pool_);
+      std::vector<int> next;
+      for (size_t k = 0; k < in_pass.size(); ++k) {
+        Sequence& q = seqs[static_cast<size_t>(in_pass[k])];
+        const size_t j = job_index(q.job);
+        if (failed[j]) continue;
+        const CompletionRequest& r = q.job->completion;
+        q.result.generated.push_back(greedy_of_logits(logits[k], r.logprobs.value_or(0)));
+        q.generated.push_back(q.result.generated.back().token);
+        try {
+          q.result.stopped = (*q.stop)(q.generated);
+        } catch (...) {  // timeout or a client gone: the whole request fails, its other prompts stop
+          failed[j] = std::current_exception();
+          continue;
+        }
+        if (q.result.stopped || static_cast<int>(q.generated.size()) >= r.max_tokens) {
+          q.done = true;
+        } else {
+          next.push_back(in_pass[k]);
+        }
+      }
+      entries.clear();
+      in_pass.clear();
+      for (int i : next) {
+        if (failed[job_index(seqs[static_cast<size_t>(i)].job)]) continue;
+        entries.push_back({i, std::span<const TokenId>(&seqs[static_cast<size_t>(i)].generated.back(), 1)});
+        in_pass.push_back(i);
+      }
+    }
+  } catch (...) {  // the pass itself failed (e.g. out of memory): each request runs alone and meets its own error
+    for (const auto& job : jobs) run_alone(*job);
+    return;
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    Job& job = *jobs[j];
+    if (failed[j]) {
+      job.done.set_exception(failed[j]);
+      continue;
+    }
+    try {
+      for (Sequence& q : seqs) {
+        if (q.job == &job) job.choices.push_back(make_choice(*q.prompt, job.completion, q.result, *q.stop));
+      }
+      job.done.set_value();
+    } catch (...) {
+      job.done.set_exception(std::current_exception());
     }
   }
 }
@@ -362,6 +469,8 @@ nlohmann::ordered_json Service::complete(const CompletionRequest& r, std::functi
   }
   job->rows = packed_prompt_rows(job->prompts);
   job->packable = r.max_tokens <= 1 && job->rows <= options_.max_batch_tokens;
+  job->generates = r.max_tokens > 1 && !(r.echo && r.logprobs);
+  for (const auto& p : job->prompts) job->context = std::max(job->context, static_cast<int64_t>(p.size()) + r.max_tokens);
   submit(job);
   const std::string id = "cmpl-lmzip-" + std::to_string(++completion_id_);
   return completion_response(r, job->choices, id, static_cast<int64_t>(std::time(nullptr)), options_.model_name);

@@ -7,8 +7,10 @@
 // gathered into one packed pass of at most max_batch_tokens rows, prompts with a common prefix sharing its rows
 // (model/complete.h: complete_packed); a request alone in its pass runs exactly as lmzip bpc scores it, so its
 // values equal bpc's bit for bit, and in a shared pass they equal them up to rounding (the tests measure it).
-// Generation (max_tokens > 1) and /v1/lmzip/bpc run one request at a time. Waiting requests beyond max_queue get
-// 503 with Retry-After; a request whose client has gone, or that waited past its timeout, is dropped unrun.
+// Generations (max_tokens > 1, no echoed log-probabilities) waiting together run in flight together, one token
+// per sequence per pass (model/packed.h: MultiSession), again within rounding of one at a time; a generation
+// with echoed log-probabilities and /v1/lmzip/bpc run alone. Waiting requests beyond max_queue get 503 with
+// Retry-After; a request whose client has gone, or that waited past its timeout, is dropped unrun.
 //
 //   POST /v1/completions   legacy OpenAI completions: echo + logprobs over the prompt, greedy generation
 //   POST /v1/lmzip/bpc     documents in, lmzip bpc --json's result out (when ServiceOptions::bpc_json is set)
@@ -94,6 +96,8 @@ class Service {
   void engine_loop();
   void run_alone(Job& job);
   void run_packed(std::vector<std::shared_ptr<Job>>& jobs);
+  void run_generations(std::vector<std::shared_ptr<Job>>& jobs);
+  static constexpr size_t kMaxGenerations = 64;  // sequences generating together
   Choice run_prompt(const std::vector<TokenId>& prompt, const CompletionRequest& request, const Job& job);
   Choice make_choice(const std::vector<TokenId>& prompt, const CompletionRequest& request, const CompletionResult& res,
                      const StopRule& stop);
