@@ -69,9 +69,9 @@ double metric(Service& service, const std::string& name) {
 
 // Documents that keep the engine busy for a while (a /v1/lmzip/bpc request), so that requests sent meanwhile
 // wait together.
-json long_bpc_body() {
+json long_bpc_body(int n_docs = 12) {
   std::vector<std::string> docs;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < n_docs; ++i) {
     std::string d;
     for (int k = 0; k < 60; ++k) d += "Sentence " + std::to_string(i * 100 + k) + " of a long document about rivers. ";
     docs.push_back(d);
@@ -514,6 +514,24 @@ TEST_F(ServeTest, TimeoutWhileWaitingIs504AndTheRequestNeverRuns) {
   EXPECT_EQ(r.status, 504);
   EXPECT_EQ(blocker.get().status, 504);
   EXPECT_EQ(metric(service, "lmzip_generated_tokens_total"), 0);
+}
+
+TEST_F(ServeTest, FullQueueIs503WithRetryAfter) {
+  ServiceOptions o = bpc_options("zoo-s1");
+  o.max_queue = 1;
+  Service service(*model_, *tokenizer_, *pool_, o);
+  auto blocker = std::async(std::launch::async, [&] {
+    return service.handle({.method = "POST", .path = "/v1/lmzip/bpc", .body = dump(long_bpc_body()),
+                           .authorization = "", .client_gone = {}});
+  });
+  while (metric(service, "lmzip_requests_in_flight") < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const HttpResponse r = post_to(service, "/v1/completions", R"({"prompt": "Hello", "max_tokens": 0, "echo": true})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(json::parse(r.body)["error"]["type"], "server_busy");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  EXPECT_EQ(blocker.get().status, 200);
+  EXPECT_EQ(post_to(service, "/v1/completions", R"({"prompt": "Hello", "max_tokens": 0, "echo": true})").status, 200);
 }
 
 TEST_F(ServeTest, BpcEndpointEqualsScoringTheDocuments) {
