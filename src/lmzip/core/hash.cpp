@@ -141,6 +141,53 @@ std::string sha256_hex(std::string_view data) {
   return h.hex_digest();
 }
 
+namespace {
+
+uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+void sha1_block(uint32_t* h, const uint8_t* block) {
+  uint32_t w[80];
+  for (int i = 0; i < 16; ++i) {
+    w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 | uint32_t(block[4 * i + 2]) << 8 |
+           block[4 * i + 3];
+  }
+  for (int i = 16; i < 80; ++i) w[i] = rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  for (int i = 0; i < 80; ++i) {
+    uint32_t f, k;
+    if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999;
+    else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1;
+    else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+    else f = b ^ c ^ d, k = 0xCA62C1D6;
+    uint32_t t = rotl32(a, 5) + f + e + k + w[i];
+    e = d, d = c, c = rotl32(b, 30), b = a, a = t;
+  }
+  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+}
+
+}  // namespace
+
+std::array<uint8_t, 20> sha1(std::string_view data) {
+  uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t n = data.size(), full = n / 64 * 64;
+  for (size_t at = 0; at < full; at += 64) sha1_block(h, p + at);
+  // The tail, the 0x80 byte and the 64-bit big-endian bit length fill one or two last blocks.
+  uint8_t last[128] = {};
+  size_t rest = n - full;
+  std::memcpy(last, p + full, rest);
+  last[rest] = 0x80;
+  size_t blocks = rest + 9 <= 64 ? 1 : 2;
+  uint64_t bits = uint64_t(n) * 8;
+  for (int i = 0; i < 8; ++i) last[blocks * 64 - 1 - i] = uint8_t(bits >> (8 * i));
+  for (size_t b = 0; b < blocks; ++b) sha1_block(h, last + 64 * b);
+  std::array<uint8_t, 20> out;
+  for (int i = 0; i < 5; ++i) {
+    for (int j = 0; j < 4; ++j) out[4 * i + j] = uint8_t(h[i] >> (24 - 8 * j));
+  }
+  return out;
+}
+
 uint64_t xxh64(const void* data, size_t size, uint64_t seed) { return XXH64(data, size, seed); }
 
 std::string hex_u64(uint64_t value) {
