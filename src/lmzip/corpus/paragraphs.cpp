@@ -103,22 +103,38 @@ std::string normalize_unicode(std::string_view line) {
 
 }  // namespace
 
-std::string normalize_for_dedup(std::string_view line) {
+namespace {
+
+// normalize_for_dedup into `out` (reused between lines: no allocation per paragraph).
+void normalize_into(std::string_view line, std::string& out) {
   line = python_strip(line);
-  bool ascii = std::all_of(line.begin(), line.end(), [](char c) { return static_cast<uint8_t>(c) < 0x80; });
-  if (!ascii) return normalize_unicode(line);
-  std::string out;  // the common case, byte by byte: same result as the general path
-  out.reserve(line.size());
-  for (char c : line) {
-    if (c >= 'A' && c <= 'Z') out.push_back(static_cast<char>(c + ('a' - 'A')));
-    else if (c >= '0' && c <= '9') out.push_back('0');
-    else if (static_cast<uint8_t>(c) >= 0x20 && c != 0x7F) out.push_back(c);
+  out.resize(line.size());
+  size_t n = 0;
+  for (char ch : line) {  // the common case, byte by byte: the same result as the general path
+    auto c = static_cast<uint8_t>(ch);
+    if (c >= 0x80) {
+      out = normalize_unicode(line);
+      return;
+    }
+    if (static_cast<unsigned>(c - 'A') < 26u) out[n++] = static_cast<char>(c + ('a' - 'A'));
+    else if (static_cast<unsigned>(c - '0') < 10u) out[n++] = '0';
+    else if (c >= 0x20 && c != 0x7F) out[n++] = ch;
   }
+  out.resize(n);
+}
+
+}  // namespace
+
+std::string normalize_for_dedup(std::string_view line) {
+  std::string out;
+  normalize_into(line, out);
   return out;
 }
 
 uint64_t paragraph_hash(std::string_view line) {
-  std::array<uint8_t, 20> digest = sha1(normalize_for_dedup(line));
+  thread_local std::string normalized;
+  normalize_into(line, normalized);
+  std::array<uint8_t, 20> digest = sha1(normalized);
   uint64_t h = 0;
   for (int i = 7; i >= 0; --i) h = (h << 8) | digest[static_cast<size_t>(i)];  // numpy uint64 on the bytes
   return h;
