@@ -33,6 +33,8 @@ TEST(ParagraphNormalize, FollowsCcnetNormalizeForDedup) {
   EXPECT_EQ(normalize_for_dedup("\u201cQuoted\u201d \u2019tis \u300cx\u300d"), "quoted tis x");
   EXPECT_EQ(normalize_for_dedup("\u00ab\u00bb"), "");
   EXPECT_EQ(normalize_for_dedup(" \r"), "");
+  // Not UTF-8 (the readers skip such documents, but the normaliser must not trip): each bad byte becomes U+FFFD.
+  EXPECT_EQ(normalize_for_dedup("A\xff\xfe B \xc3"), "a\ufffd\ufffd b \ufffd");
 }
 
 // str_hash: SHA-1 of the UTF-8 bytes, the digest's first 8 bytes as a little-endian uint64.
