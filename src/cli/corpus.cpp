@@ -78,7 +78,7 @@ struct BuildFlags {
       category, metadata, num_perm, bands, rows, jaccard, shingle, target, unit, seed, threads, zstd_level;
   std::vector<std::string> ext, inputs, paragraph_hashes;
   std::string write_paragraph_hashes;
-  bool paragraph_dedup = false, no_paragraph_dedup = false;
+  bool paragraph_dedup = false, no_paragraph_dedup = false, all_copies = false;
   bool papers = false, files = false, pandoc = false, code = false, no_code = false, gopher = false,
        no_gopher = false, keep_undated = false, no_exact = false, no_near = false, json = false, quiet = false;
 };
@@ -125,6 +125,8 @@ void declare_build_flags(ArgParser& a, BuildFlags& f, bool merge) {
   }
   a.flag("--paragraph-dedup", &f.paragraph_dedup, "CCNet paragraph dedup: drop lines seen before (on in cc)");
   a.flag("--no-paragraph-dedup", &f.no_paragraph_dedup, "disable paragraph deduplication");
+  a.flag("--paragraph-all-copies", &f.all_copies,
+         "paragraph dedup as CCNet's mine.py: drop every copy of a line found in 2+ documents (reads twice)");
   a.option("--paragraph-hashes", "FILE", &f.paragraph_hashes,
            "paragraph hashes counted as seen (repeatable; from --write-paragraph-hashes)");
   a.option("--write-paragraph-hashes", "FILE", &f.write_paragraph_hashes,
@@ -195,7 +197,8 @@ void apply_flags(BuildFlags& f, BuildOptions& o) {
   if (f.keep_undated) o.filter.keep_undated = true;
   if (!f.category.empty()) o.category_prefix = f.category == "none" ? "" : f.category;
   if (!f.metadata.empty()) o.arxiv_metadata = f.metadata;
-  if (f.paragraph_dedup) o.paragraphs.enabled = true;
+  if (f.paragraph_dedup || f.all_copies) o.paragraphs.enabled = true;
+  if (f.all_copies) o.paragraphs.remove_all_copies = true;
   if (f.no_paragraph_dedup) o.paragraphs.enabled = false;
   if (!f.paragraph_hashes.empty() || !f.write_paragraph_hashes.empty()) {
     if (!o.paragraphs.enabled) {

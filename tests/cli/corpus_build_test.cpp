@@ -80,6 +80,13 @@ TEST(CorpusCli, CcPresetFromAWetFile) {
   ASSERT_EQ(0, lmzip("corpus build --preset cc --no-paragraph-dedup --after 2023-10-02 -q --json -o " + dir +
                          "/whole.jsonl " + dir + "/seg.warc.wet.gz", &out, &err)) << err;
   EXPECT_EQ(nlohmann::json::parse(out)["counts"]["written"], 4);
+  // As CCNet's mine.py: every line is in two or more pages, so no copy stays and all four pages go.
+  ASSERT_EQ(0, lmzip("corpus build --preset cc --paragraph-all-copies --after 2023-10-02 -q --json -o " + dir +
+                         "/all.jsonl " + dir + "/seg.warc.wet.gz", &out, &err)) << err;
+  auto all = nlohmann::json::parse(out);
+  EXPECT_EQ(all["counts"]["paragraph_duplicates"], 4);
+  EXPECT_EQ(all["counts"]["written"], 0);
+  EXPECT_EQ(all["parameters"]["paragraph_dedup"]["all_copies"], true);
 }
 
 // Paragraph hashes written by one build count as seen in the next; a damaged hash file or hashes without

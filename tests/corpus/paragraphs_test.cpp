@@ -199,6 +199,34 @@ TEST(ParagraphDedup, RemovesParagraphsSeenBeforeThenDropsWhatIsLeftTooShort) {
   EXPECT_EQ(r.manifest["stages"][2]["documents"], 8);
 }
 
+// CCNet's mine.py: the river, children and bridge lines are in A, B, G and H (C too for the river line), so no
+// copy stays; F's repeated line is in F only, so its first copy stays; D, too short, is not hashed in either pass.
+TEST(ParagraphDedup, AllCopiesAsCcnetMine) {
+  std::string dir = test::temp_dir() + "/pd4";
+  std::string in = write_inputs(dir + "/in");
+  std::string out[2];
+  for (int t : {1, 2}) {
+    BuildOptions o = paragraph_options(in, dir + "/out" + std::to_string(t) + ".jsonl");
+    o.paragraphs.remove_all_copies = true;
+    o.threads = t;
+    BuildResult r = build_corpus(o);
+    const BuildCounts& c = r.counts;
+    EXPECT_EQ(c.paragraphs.seen, 22u);
+    EXPECT_EQ(c.paragraphs.removed, 13u);  // A3 B3 C1 F1 G2 H3
+    EXPECT_EQ(c.paragraphs.documents_changed, 6u);
+    EXPECT_EQ(c.paragraph_duplicates, 3u);  // A, C, H
+    EXPECT_EQ(c.filtered.at("too_short"), 1u);
+    EXPECT_EQ(c.near_duplicates, 1u);
+    EXPECT_EQ(c.written, 5u);
+    out[t - 1] = read_file(o.output);
+    EXPECT_EQ(contents(o.output),
+              (std::vector<std::string>{"A new cafe opened on the east bank this spring.", kE,
+                                        "Fresh line one about the harbor.\nAnother fresh sentence about boats.",
+                                        "Boats rocked gently in the harbor at night.", one_line_prose(11)}));
+  }
+  EXPECT_EQ(out[0], out[1]);
+}
+
 // The hashes a build writes (all 12 distinct paragraphs it saw) make every paragraph of the same input a
 // duplicate in the next build: 9 documents left empty, D still too short.
 TEST(ParagraphDedup, ReferenceHashesCountAsSeen) {

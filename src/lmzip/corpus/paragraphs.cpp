@@ -188,6 +188,16 @@ bool ParagraphIndex::seen_before(uint64_t hash) {
   }
 }
 
+bool ParagraphIndex::contains(uint64_t hash) const {
+  if (hash == 0) return has_zero_;
+  if (slots_.empty()) return false;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = static_cast<size_t>(hash * 0x9E3779B97F4A7C15ull >> 20) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == hash) return true;
+    if (slots_[i] == 0) return false;
+  }
+}
+
 void ParagraphIndex::grow() {
   std::vector<uint64_t> old = std::move(slots_);
   slots_.assign(std::max<size_t>(1024, old.size() * 2), 0);

@@ -18,6 +18,10 @@ struct ParagraphDedupOptions {
   bool enabled = false;
   std::vector<std::string> reference_files;  // hash files (format below) whose paragraphs count as seen
   std::string write_hashes;                  // when set: every hash seen by the end of the build is written here
+  // CCNet mine.py (the paper): a paragraph found in two or more documents goes from all of them, its first copy
+  // included; repeats inside one document keep their first copy. Reads the inputs twice. Off: the first copy
+  // stays (CCNet's one-pass dedup.deduplicate), streaming.
+  bool remove_all_copies = false;
 };
 
 // text_normalizer.normalize_for_dedup(line): Python's str.strip() (Unicode whitespace), str.lower() (full
@@ -52,6 +56,7 @@ class ParagraphIndex {
   void load(const std::string& path);
   // True when `hash` was seen before; it is remembered either way.
   bool seen_before(uint64_t hash);
+  bool contains(uint64_t hash) const;
   size_t size() const { return used_ + has_zero_; }
   uint64_t memory_bytes() const { return slots_.size() * sizeof(uint64_t); }
   // Writes every hash held, in the file format below (atomically; the file is complete or absent).

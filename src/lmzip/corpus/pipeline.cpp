@@ -1,5 +1,6 @@
 #include "lmzip/corpus/pipeline.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
@@ -179,12 +181,19 @@ class BackgroundWriter {
 
 class Builder {
  public:
-  Builder(const BuildOptions& o)
+  // A Builder either builds, or (collect_repeated) only finds the paragraphs found in two or more documents:
+  // the first of CCNet's two passes (mine.py's HashesCollector), with the documents read exactly as the build
+  // reads them.
+  Builder(const BuildOptions& o, bool collect_repeated = false)
       : o_(o), hasher_(o.dedup.num_perm, o.dedup.shingle, o.dedup.seed), dedup_(o.dedup),
-        categories_(load_arxiv_categories(o.arxiv_metadata)) {
-    for (const auto& f : o.paragraphs.reference_files) paragraph_index_.load(f);
-    counts.paragraphs.reference_hashes = paragraph_index_.size();
+        collect_repeated_(collect_repeated), categories_(load_arxiv_categories(o.arxiv_metadata)) {
     threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (collect_repeated) return;
+    for (const auto& f : o.paragraphs.reference_files) {
+      paragraph_index_.load(f);
+      if (o.paragraphs.remove_all_copies) references_.load(f);
+    }
+    counts.paragraphs.reference_hashes = paragraph_index_.size();
     if (o.target_chars > 0) spill_.emplace(o.output + ".spill.tmp");
     else {
       writer_.emplace(o.output, o.zstd_level);
@@ -246,6 +255,14 @@ class Builder {
     });
     // Decisions that depend on earlier documents (paragraph and document dedup) run in input order: the output
     // never depends on threads.
+    if (collect_repeated_) {
+      for (size_t i = 0; i < n; ++i) {
+        if (batch_[i].kind == Item::Doc) collect_repeated(results[i]);
+      }
+      batch_.clear();
+      batch_bytes_ = 0;
+      return;
+    }
     for (size_t i = 0; i < n; ++i) {
       if (batch_[i].kind == Item::Doc) remove_seen_paragraphs(results[i]);
     }
@@ -296,6 +313,8 @@ class Builder {
   nlohmann::json examples_ = nlohmann::json::array();
   uint64_t dedup_bytes() const { return dedup_.memory_bytes() + paragraph_index_.memory_bytes(); }
   const ParagraphIndex& paragraph_index() const { return paragraph_index_; }
+  ParagraphIndex take_repeated() { return std::move(repeated_); }
+  void set_repeated(ParagraphIndex repeated) { repeated_ = std::move(repeated); }
 
  private:
   // CCNet hashes the paragraphs of every page it reads, before language identification; pages shorter than its
@@ -314,12 +333,32 @@ class Builder {
     }
   }
 
-  // In input order: a paragraph seen before (earlier in the build or in a reference file) goes.
+  // First pass of remove_all_copies: each document's distinct hashes; one met in an earlier document too is
+  // repeated (flat_hash_set.add marks a key added again; repeats within one document are not marked).
+  void collect_repeated(const Analysis& a) {
+    std::vector<uint64_t> hashes;
+    for (const auto& p : a.paragraphs) hashes.push_back(p.hash);
+    std::sort(hashes.begin(), hashes.end());
+    hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+    for (uint64_t h : hashes) {
+      if (paragraph_index_.seen_before(h)) repeated_.seen_before(h);
+    }
+  }
+
+  // In input order: a paragraph seen before (earlier in the build or in a reference file) goes; with
+  // remove_all_copies, one found in two or more documents or in a reference file goes, and a repeat within the
+  // document (CCNet's finalize_doc).
   void remove_seen_paragraphs(Analysis& a) {
     a.keep_paragraph.assign(a.paragraphs.size(), true);
+    std::unordered_set<uint64_t> in_document;
     for (size_t i = 0; i < a.paragraphs.size(); ++i) {
       ++counts.paragraphs.seen;
-      if (paragraph_index_.seen_before(a.paragraphs[i].hash)) {
+      uint64_t h = a.paragraphs[i].hash;
+      bool seen = paragraph_index_.seen_before(h);
+      if (o_.paragraphs.remove_all_copies) {
+        seen = repeated_.contains(h) || references_.contains(h) || !in_document.insert(h).second;
+      }
+      if (seen) {
         a.keep_paragraph[i] = false;
         a.paragraphs_removed = true;
         ++counts.paragraphs.removed;
@@ -449,7 +488,10 @@ class Builder {
   int threads_ = 1;
   MinHasher hasher_;
   Deduplicator dedup_;
-  ParagraphIndex paragraph_index_;
+  ParagraphIndex paragraph_index_;  // every paragraph hash seen (references included)
+  ParagraphIndex references_;       // remove_all_copies: the reference files' hashes
+  ParagraphIndex repeated_;         // remove_all_copies: paragraphs in two or more documents (first pass)
+  bool collect_repeated_ = false;
   // A batch entry: a document, a JSONL line not parsed yet, or a skip (reason in `text`).
   struct Item {
     enum Kind : uint8_t { Doc, Raw, Skip } kind = Doc;
@@ -530,11 +572,13 @@ nlohmann::json parameters_json(const BuildOptions& o) {
                                {"max_ellipsis_line_fraction", f.gopher.max_ellipsis_line_fraction},
                                {"min_alpha_word_fraction", f.gopher.min_alpha_word_fraction},
                                {"min_stop_words", f.gopher.min_stop_words}}}}},
-      {"paragraph_dedup", {{"enabled", o.paragraphs.enabled}, {"reference_files", o.paragraphs.reference_files},
+      {"paragraph_dedup", {{"enabled", o.paragraphs.enabled}, {"all_copies", o.paragraphs.remove_all_copies},
+                           {"reference_files", o.paragraphs.reference_files},
                            {"write_hashes", o.paragraphs.write_hashes},
                            {"normalization", "cc_net text_normalizer.normalize_for_dedup"},
                            {"hash", "first 8 bytes of SHA-1, little-endian (cc_net dedup.str_hash)"},
-                           {"keeps", "first occurrence"}}},
+                           {"keeps", o.paragraphs.remove_all_copies ? "no copy of a paragraph found in two or more documents (cc_net mine.py)"
+                                                                    : "first occurrence (cc_net dedup.deduplicate)"}}},
       {"dedup", {{"exact", o.dedup.exact}, {"near", o.dedup.near}, {"num_perm", o.dedup.num_perm},
                  {"bands", o.dedup.bands}, {"rows", o.dedup.rows}, {"jaccard", o.dedup.threshold},
                  {"shingle", o.dedup.shingle}, {"tokens", "split on non-identifier characters"}}},
@@ -547,7 +591,20 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
   validate(o);
   auto start = std::chrono::steady_clock::now();
   std::vector<InputFile> inputs = list_inputs(o.inputs, o.source);
+  std::optional<ParagraphIndex> repeated;
+  if (o.paragraphs.enabled && o.paragraphs.remove_all_copies) {
+    Builder first(o, /*collect_repeated=*/true);
+    SourceSink collect{[&](Document&& d) { first.add(std::move(d)); }, [&](const std::string&, const std::string&) {},
+                       [&](const std::string&) {},
+                       [&](const std::string& path, uint64_t line_number, std::string&& line) {
+                         first.add_jsonl_line(path, line_number, std::move(line));
+                       }};
+    for (const auto& in : inputs) read_input(in, o.source, collect);
+    first.flush();
+    repeated = first.take_repeated();
+  }
   Builder b(o);
+  if (repeated) b.set_repeated(std::move(*repeated));
   SourceSink sink{[&](Document&& d) { b.add(std::move(d)); },
                   [&](const std::string& reason, const std::string& where) { b.skip(reason, where); },
                   [&](const std::string& what) { ++b.counts.ignored[what]; },
