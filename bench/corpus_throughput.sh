@@ -58,4 +58,5 @@ run "--preset cc --lang none (+ Gopher)" --preset cc --lang none
 run "--preset cc --no-paragraph-dedup (+ CLD2)" --preset cc --no-paragraph-dedup
 run "--preset cc (+ CLD2 language id)" --preset cc
 run "--preset cc, 3 sentences per line" --lines --preset cc
+run "--preset cc --paragraph-all-copies, 3 per line" --lines --preset cc --paragraph-all-copies
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
