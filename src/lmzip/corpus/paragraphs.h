@@ -2,8 +2,9 @@
 // lines are its paragraphs; each is normalised as cc_net/text_normalizer.py `normalize_for_dedup` does, hashed
 // with SHA-1 and identified by the digest's first 8 bytes read as a little-endian uint64 (dedup.py str_hash,
 // compute_hashes). A paragraph whose hash was seen before — earlier in the build or in a reference hash file —
-// is removed; the first occurrence stays (CCNet's one-pass `dedup.deduplicate`). docs/CORPUS.md says where this
-// differs from CCNet's mine.py. Lines that are blank after Python's str.strip() are separators, not paragraphs.
+// is removed; the first occurrence stays (CCNet's one-pass `dedup.deduplicate`), or, with remove_all_copies, no
+// copy of one found in two or more documents does (mine.py). The pipeline (pipeline.cpp) applies it; this file
+// holds the rules. Lines that are blank after Python's str.strip() are separators, not paragraphs.
 #pragma once
 
 #include <cstddef>
