@@ -49,6 +49,7 @@ void apply_preset(const std::string& name, BuildOptions& o, bool have_metadata) 
     o.filter.language = "en";
     o.filter.language_min_confidence = 0.5;
     o.filter.gopher.enabled = true;
+    o.paragraphs.enabled = true;  // CCNet's paragraph dedup, then exact + MinHash on whole documents
     o.dedup.shingle = 5;
     o.sample_unit = corpus::SampleUnit::Document;
   } else if (name == "python") {
@@ -75,7 +76,9 @@ struct BuildFlags {
       shard, min_chars, max_chars, lang, lang_conf, code_max_line, code_mean_line, code_alnum, code_drop_prob,
       code_assign, gopher_min_words, gopher_max_words, gopher_stop, gopher_symbol, gopher_alpha, after, before,
       category, metadata, num_perm, bands, rows, jaccard, shingle, target, unit, seed, threads, zstd_level;
-  std::vector<std::string> ext, inputs;
+  std::vector<std::string> ext, inputs, paragraph_hashes;
+  std::string write_paragraph_hashes;
+  bool paragraph_dedup = false, no_paragraph_dedup = false, all_copies = false;
   bool papers = false, files = false, pandoc = false, code = false, no_code = false, gopher = false,
        no_gopher = false, keep_undated = false, no_exact = false, no_near = false, json = false, quiet = false;
 };
@@ -120,6 +123,14 @@ void declare_build_flags(ArgParser& a, BuildFlags& f, bool merge) {
     a.option("--category", "PREFIX", &f.category, "keep documents whose first meta category starts with PREFIX");
     a.option("--arxiv-metadata", "FILE", &f.metadata, "arXiv metadata JSONL (id, categories) joined to papers");
   }
+  a.flag("--paragraph-dedup", &f.paragraph_dedup, "CCNet paragraph dedup: drop lines seen before (on in cc)");
+  a.flag("--no-paragraph-dedup", &f.no_paragraph_dedup, "disable paragraph deduplication");
+  a.flag("--paragraph-all-copies", &f.all_copies,
+         "paragraph dedup as CCNet's mine.py: drop every copy of a line found in 2+ documents (reads twice)");
+  a.option("--paragraph-hashes", "FILE", &f.paragraph_hashes,
+           "paragraph hashes counted as seen (repeatable; from --write-paragraph-hashes)");
+  a.option("--write-paragraph-hashes", "FILE", &f.write_paragraph_hashes,
+           "write every paragraph hash seen (references included) to FILE");
   a.flag("--no-exact-dedup", &f.no_exact, "disable exact deduplication");
   a.flag("--no-near-dedup", &f.no_near, "disable MinHash near-deduplication");
   a.option("--num-perm", "N", &f.num_perm, "MinHash permutations (256)");
@@ -186,6 +197,17 @@ void apply_flags(BuildFlags& f, BuildOptions& o) {
   if (f.keep_undated) o.filter.keep_undated = true;
   if (!f.category.empty()) o.category_prefix = f.category == "none" ? "" : f.category;
   if (!f.metadata.empty()) o.arxiv_metadata = f.metadata;
+  if (f.paragraph_dedup || f.all_copies) o.paragraphs.enabled = true;
+  if (f.all_copies) o.paragraphs.remove_all_copies = true;
+  if (f.no_paragraph_dedup) o.paragraphs.enabled = false;
+  if (!f.paragraph_hashes.empty() || !f.write_paragraph_hashes.empty()) {
+    if (!o.paragraphs.enabled) {
+      throw UsageError("--paragraph-hashes/--write-paragraph-hashes need paragraph dedup (--paragraph-dedup or "
+                       "--preset cc)");
+    }
+    o.paragraphs.reference_files = f.paragraph_hashes;
+    o.paragraphs.write_hashes = f.write_paragraph_hashes;
+  }
   if (f.no_exact) o.dedup.exact = false;
   if (f.no_near) o.dedup.near = false;
   num(f.num_perm, "--num-perm", o.dedup.num_perm);
@@ -221,6 +243,11 @@ void print_summary(const corpus::BuildResult& r, bool json) {
   for (const auto& [k, v] : c.skipped) std::cout << "  " << k << " " << v << "\n";
   std::cout << "filtered      " << c.total(c.filtered) << "\n";
   for (const auto& [k, v] : c.filtered) std::cout << "  " << k << " " << v << "\n";
+  if (r.manifest["parameters"]["paragraph_dedup"]["enabled"].get<bool>()) {
+    std::cout << "paragraphs    " << c.paragraphs.seen << " seen, " << c.paragraphs.removed << " removed ("
+              << c.paragraphs.characters_removed << " characters, " << c.paragraphs.documents_changed
+              << " documents changed, " << c.paragraph_duplicates << " dropped as too short)\n";
+  }
   std::cout << "duplicates    " << c.exact_duplicates << " exact, " << c.near_duplicates << " near\n";
   std::cout << "sampled out   " << c.sampled_out << "\n";
   std::cout << "written       " << c.written << " documents, " << c.chars_written << " characters, "
@@ -237,7 +264,8 @@ int run_build_like(int argc, char** argv, bool merge) {
   ArgParser a(usage, merge ? "Joins shard outputs of `corpus build --shard i/N` with a global exact + near dedup pass\n"
                              "(and optional sampling); each record's content, subset and meta are kept."
                            : "Builds a corpus from directories, globs, JSONL(.gz/.zst), WARC/WET and tar/zip archives:\n"
-                             "extraction, filters, exact + MinHash dedup, seeded sampling; writes OUT and its manifest.");
+                             "extraction, paragraph dedup (cc), filters, exact + MinHash dedup, seeded sampling; writes OUT\n"
+                             "and its manifest.");
   declare_build_flags(a, f, merge);
   a.positionals(merge ? "SHARD.jsonl" : "INPUT", &f.inputs, 1, 1000000, "input files, directories or globs");
   if (!a.parse(argc, argv)) return 0;

@@ -57,14 +57,64 @@ TEST(CorpusCli, CcPresetFromAWetFile) {
   EXPECT_EQ(m["counts"]["read"], 6);
   EXPECT_EQ(m["counts"]["filtered"]["date_too_old"], 1);
   EXPECT_EQ(m["counts"]["filtered"]["language"], 1);  // the German/garbage page
-  EXPECT_EQ(m["counts"]["written"], 4);
+  // Pages 1-4 are the same six sentences ending in "Item NNNN.", which CCNet's normalisation makes one line
+  // each (digits -> 0): page 1 keeps its first 6 lines (its last 6 repeat them), pages 2-4 lose all 12.
+  EXPECT_EQ(m["counts"]["paragraphs"]["seen"], 4 * 12 + 1);  // + the German page's one line; page 0, too old, is not hashed
+  EXPECT_EQ(m["counts"]["paragraphs"]["removed"], 6 + 3 * 12);
+  EXPECT_EQ(m["counts"]["paragraph_duplicates"], 3);
+  EXPECT_EQ(m["counts"]["written"], 1);
   EXPECT_EQ(m["parameters"]["preset"], "cc");
   EXPECT_EQ(m["parameters"]["filters"]["language"], "en");
+  EXPECT_EQ(m["parameters"]["paragraph_dedup"]["enabled"], true);
   EXPECT_TRUE(std::filesystem::exists(dir + "/cc.manifest.json"));
   ASSERT_EQ(0, lmzip("corpus stats --json " + dir + "/cc.jsonl", &out));
   auto s = nlohmann::json::parse(out);
-  EXPECT_EQ(s["documents"], 4);
-  EXPECT_EQ(s["subsets"]["cc"]["documents"], 4);
+  EXPECT_EQ(s["documents"], 1);
+  EXPECT_EQ(s["subsets"]["cc"]["documents"], 1);
+  std::string page1 = english(12, 1);
+  size_t line7 = 0;
+  for (int i = 0; i < 6; ++i) line7 = page1.find('\n', line7) + 1;
+  std::string first_six = page1.substr(0, line7 - 1);  // without the '\n' before line 7
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/cc.jsonl"))["content"], first_six);
+  // Without paragraph dedup the four pages are distinct documents (exact and MinHash dedup keep them all).
+  ASSERT_EQ(0, lmzip("corpus build --preset cc --no-paragraph-dedup --after 2023-10-02 -q --json -o " + dir +
+                         "/whole.jsonl " + dir + "/seg.warc.wet.gz", &out, &err)) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["counts"]["written"], 4);
+  // As CCNet's mine.py: every line is in two or more pages, so no copy stays and all four pages go.
+  ASSERT_EQ(0, lmzip("corpus build --preset cc --paragraph-all-copies --after 2023-10-02 -q --json -o " + dir +
+                         "/all.jsonl " + dir + "/seg.warc.wet.gz", &out, &err)) << err;
+  auto all = nlohmann::json::parse(out);
+  EXPECT_EQ(all["counts"]["paragraph_duplicates"], 4);
+  EXPECT_EQ(all["counts"]["written"], 0);
+  EXPECT_EQ(all["parameters"]["paragraph_dedup"]["all_copies"], true);
+}
+
+// Paragraph hashes written by one build count as seen in the next; a damaged hash file or hashes without
+// paragraph dedup are errors that name the problem, with nothing written.
+TEST(CorpusCli, ParagraphHashesCarryOverBetweenBuilds) {
+  std::string dir = test::temp_dir() + "/hashes";
+  write(dir + "/a.jsonl", nlohmann::json({{"text", english(8, 1)}}).dump() + "\n");
+  write(dir + "/b.jsonl", nlohmann::json({{"text", english(8, 1) + "A brand new closing line for page b.\n"}}).dump() +
+                              "\n");
+  std::string out, err;
+  std::string common = "corpus build --paragraph-dedup --min-chars 20 -q --json ";
+  ASSERT_EQ(0, lmzip(common + "--write-paragraph-hashes " + dir + "/a.hashes -o " + dir + "/a.out.jsonl " + dir +
+                         "/a.jsonl", &out, &err)) << err;
+  // english(8, 1): 8 lines, 6 distinct once digits are zeroed.
+  EXPECT_EQ(slurp(dir + "/a.hashes").size(), 16u + 8 * 6);
+  ASSERT_EQ(0, lmzip(common + "--paragraph-hashes " + dir + "/a.hashes -o " + dir + "/b.out.jsonl " + dir +
+                         "/b.jsonl", &out, &err)) << err;
+  auto m = nlohmann::json::parse(out);
+  EXPECT_EQ(m["counts"]["paragraphs"]["reference_hashes"], 6);
+  EXPECT_EQ(m["counts"]["paragraphs"]["removed"], 8);
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/b.out.jsonl"))["content"], "A brand new closing line for page b.\n");
+  EXPECT_EQ(1, lmzip(common + "--paragraph-hashes " + dir + "/a.jsonl -o " + dir + "/c.jsonl " + dir + "/b.jsonl",
+                     &out, &err));
+  EXPECT_NE(err.find(dir + "/a.jsonl: not a paragraph hash file"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/c.jsonl"));
+  EXPECT_EQ(2, lmzip("corpus build --paragraph-hashes " + dir + "/a.hashes -q -o " + dir + "/c.jsonl " + dir +
+                         "/b.jsonl", &out, &err));
+  EXPECT_NE(err.find("need paragraph dedup"), std::string::npos) << err;
 }
 
 // WARC responses with chunked transfer coding (extensions, trailer) and gzip content coding: the text has no

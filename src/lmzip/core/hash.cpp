@@ -141,6 +141,95 @@ std::string sha256_hex(std::string_view data) {
   return h.hex_digest();
 }
 
+namespace {
+
+uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+void sha1_block_ni(uint32_t* h, const uint8_t* block);
+
+void sha1_block(uint32_t* h, const uint8_t* block) {
+#if defined(__SHA__) && defined(__SSE4_1__)
+  sha1_block_ni(h, block);
+  return;
+#endif
+  uint32_t w[80];
+  for (int i = 0; i < 16; ++i) {
+    w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 | uint32_t(block[4 * i + 2]) << 8 |
+           block[4 * i + 3];
+  }
+  for (int i = 16; i < 80; ++i) w[i] = rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  for (int i = 0; i < 80; ++i) {
+    uint32_t f, k;
+    if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999;
+    else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1;
+    else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+    else f = b ^ c ^ d, k = 0xCA62C1D6;
+    uint32_t t = rotl32(a, 5) + f + e + k + w[i];
+    e = d, d = c, c = rotl32(b, 30), b = a, a = t;
+  }
+  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+}
+
+#if defined(__SHA__) && defined(__SSE4_1__)
+// One SHA-1 block with the x86 SHA extensions: ABCD in one register (A in the top lane), E carried by
+// sha1nexte; group g (rounds 4g..4g+3, function g / 5) takes W[4g..4g+3] from m[g % 4], whose schedule runs
+// ahead: sha1msg1 at g = 1..16, the xor at g = 2..17, sha1msg2 at g = 3..18.
+void sha1_block_ni(uint32_t* h, const uint8_t* block) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
+  __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)), 0x1B);
+  const __m128i abcd_start = abcd, e_start = _mm_set_epi32(static_cast<int>(h[4]), 0, 0, 0);
+  __m128i m[4];
+  for (int i = 0; i < 4; ++i) {
+    m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * i)), byte_swap);
+  }
+  __m128i e_saved = abcd;
+  abcd = _mm_sha1rnds4_epu32(abcd, _mm_add_epi32(e_start, m[0]), 0);
+  for (int g = 1; g < 20; ++g) {
+    __m128i e = _mm_sha1nexte_epu32(e_saved, m[g % 4]);
+    e_saved = abcd;
+#define LMZIP_SHA1_ROUNDS(f) abcd = _mm_sha1rnds4_epu32(abcd, e, f)
+    switch (g / 5) {  // the round function is an immediate operand
+      case 0: LMZIP_SHA1_ROUNDS(0); break;
+      case 1: LMZIP_SHA1_ROUNDS(1); break;
+      case 2: LMZIP_SHA1_ROUNDS(2); break;
+      default: LMZIP_SHA1_ROUNDS(3); break;
+    }
+#undef LMZIP_SHA1_ROUNDS
+    if (g >= 3 && g <= 18) m[(g + 1) % 4] = _mm_sha1msg2_epu32(m[(g + 1) % 4], m[g % 4]);
+    if (g >= 1 && g <= 16) m[(g + 3) % 4] = _mm_sha1msg1_epu32(m[(g + 3) % 4], m[g % 4]);
+    if (g >= 2 && g <= 17) m[(g + 2) % 4] = _mm_xor_si128(m[(g + 2) % 4], m[g % 4]);
+  }
+  __m128i e = _mm_sha1nexte_epu32(e_saved, e_start);
+  abcd = _mm_shuffle_epi32(_mm_add_epi32(abcd, abcd_start), 0x1B);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(h), abcd);
+  h[4] = static_cast<uint32_t>(_mm_extract_epi32(e, 3));
+}
+#endif
+
+}  // namespace
+
+std::array<uint8_t, 20> sha1(std::string_view data) {
+  uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t n = data.size(), full = n / 64 * 64;
+  for (size_t at = 0; at < full; at += 64) sha1_block(h, p + at);
+  // The tail, the 0x80 byte and the 64-bit big-endian bit length fill one or two last blocks.
+  uint8_t last[128] = {};
+  size_t rest = n - full;
+  std::memcpy(last, p + full, rest);
+  last[rest] = 0x80;
+  size_t blocks = rest + 9 <= 64 ? 1 : 2;
+  uint64_t bits = uint64_t(n) * 8;
+  for (int i = 0; i < 8; ++i) last[blocks * 64 - 1 - i] = uint8_t(bits >> (8 * i));
+  for (size_t b = 0; b < blocks; ++b) sha1_block(h, last + 64 * b);
+  std::array<uint8_t, 20> out;
+  for (int i = 0; i < 5; ++i) {
+    for (int j = 0; j < 4; ++j) out[4 * i + j] = uint8_t(h[i] >> (24 - 8 * j));
+  }
+  return out;
+}
+
 uint64_t xxh64(const void* data, size_t size, uint64_t seed) { return XXH64(data, size, seed); }
 
 std::string hex_u64(uint64_t value) {

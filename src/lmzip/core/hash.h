@@ -1,4 +1,4 @@
-// Content hashes: SHA-256 for identities that users compare across tools (corpus files, manifests),
+// Content hashes: SHA-256 (and SHA-1 where a reference pipeline uses it) for identities that users compare across tools (corpus files, manifests),
 // and a fast 64-bit hash (XXH64) for checksums and fingerprints inside lmzip.
 #pragma once
 
@@ -27,6 +27,10 @@ class Sha256 {
 };
 
 std::string sha256_hex(std::string_view data);
+
+// SHA-1 (FIPS 180-4) of a buffer: only where a published pipeline defines its identities by it (CCNet's
+// paragraph hashes), never as a security measure.
+std::array<uint8_t, 20> sha1(std::string_view data);
 
 // XXH64 of a buffer (seed 0 by default), as the reference xxHash library computes it.
 uint64_t xxh64(const void* data, size_t size, uint64_t seed = 0);

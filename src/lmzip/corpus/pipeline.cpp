@@ -1,5 +1,6 @@
 #include "lmzip/corpus/pipeline.h"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
@@ -40,10 +42,15 @@ namespace {
 struct Analysis {
   FilterDecision decision;
   uint64_t fingerprint = 0;
-  uint64_t chars = 0;
+  uint64_t chars_read = 0;     // as read
+  uint64_t chars = 0;          // after paragraph dedup
   uint64_t content_bytes = 0;  // set for kept documents (before their content moves into the record)
   std::vector<uint32_t> signature;
   std::vector<uint64_t> band_keys;
+  std::vector<Paragraph> paragraphs;  // hashed when paragraph dedup is on and the document is long enough
+  std::vector<bool> keep_paragraph;   // set in input order by the paragraph index
+  bool paragraphs_removed = false;
+  bool paragraph_duplicate = false;   // too short (or empty) once its duplicate paragraphs were removed
 };
 
 std::string category_reason(const Document& doc, const std::string& prefix) {
@@ -174,10 +181,19 @@ class BackgroundWriter {
 
 class Builder {
  public:
-  Builder(const BuildOptions& o)
+  // A Builder either builds, or (collect_repeated) only finds the paragraphs found in two or more documents:
+  // the first of CCNet's two passes (mine.py's HashesCollector), with the documents read exactly as the build
+  // reads them.
+  Builder(const BuildOptions& o, bool collect_repeated = false)
       : o_(o), hasher_(o.dedup.num_perm, o.dedup.shingle, o.dedup.seed), dedup_(o.dedup),
-        categories_(load_arxiv_categories(o.arxiv_metadata)) {
+        collect_repeated_(collect_repeated), categories_(load_arxiv_categories(o.arxiv_metadata)) {
     threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (collect_repeated) return;
+    for (const auto& f : o.paragraphs.reference_files) {
+      paragraph_index_.load(f);
+      if (o.paragraphs.remove_all_copies) references_.load(f);
+    }
+    counts.paragraphs.reference_hashes = paragraph_index_.size();
     if (o.target_chars > 0) spill_.emplace(o.output + ".spill.tmp");
     else {
       writer_.emplace(o.output, o.zstd_level);
@@ -217,7 +233,7 @@ class Builder {
   void flush() {
     size_t n = batch_.size();
     std::vector<Analysis> results(n);
-    // Parallel: JSON parsing, filters, hashes, MinHash signatures.
+    // Parallel: JSON parsing, paragraph hashes.
     parallel_for(n, [&](size_t i) {
       Item& it = batch_[i];
       if (it.kind == Item::Raw) {
@@ -234,10 +250,26 @@ class Builder {
       }
       if (it.kind == Item::Doc) {
         join_categories(it.doc);
-        analyse(it.doc, results[i]);
+        prepare(it.doc, results[i]);
       }
     });
-    // Decisions that depend on earlier documents (dedup) run in input order: the output never depends on threads.
+    // Decisions that depend on earlier documents (paragraph and document dedup) run in input order: the output
+    // never depends on threads.
+    if (collect_repeated_) {
+      for (size_t i = 0; i < n; ++i) {
+        if (batch_[i].kind == Item::Doc) collect_repeated(results[i]);
+      }
+      batch_.clear();
+      batch_bytes_ = 0;
+      return;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (batch_[i].kind == Item::Doc) remove_seen_paragraphs(results[i]);
+    }
+    // Parallel: the remaining text, filters, hashes, MinHash signatures.
+    parallel_for(n, [&](size_t i) {
+      if (batch_[i].kind == Item::Doc) analyse(batch_[i].doc, results[i]);
+    });
     std::vector<size_t> kept;
     for (size_t i = 0; i < n; ++i) {
       Item& it = batch_[i];
@@ -279,18 +311,74 @@ class Builder {
 
   BuildCounts counts;
   nlohmann::json examples_ = nlohmann::json::array();
-  uint64_t dedup_bytes() const { return dedup_.memory_bytes(); }
+  uint64_t dedup_bytes() const { return dedup_.memory_bytes() + paragraph_index_.memory_bytes(); }
+  const ParagraphIndex& paragraph_index() const { return paragraph_index_; }
+  ParagraphIndex take_repeated() { return std::move(repeated_); }
+  void set_repeated(ParagraphIndex repeated) { repeated_ = std::move(repeated); }
 
  private:
-  void analyse(const Document& doc, Analysis& a) const {
-    a.chars = count_chars(doc.content);
+  // CCNet hashes the paragraphs of every page it reads, before language identification; pages shorter than its
+  // min_len it never reads (process_wet_file.py), so their paragraphs are not remembered. Pages outside the
+  // date window are outside the crawl being cleaned: not remembered either.
+  void prepare(const Document& doc, Analysis& a) const {
+    a.chars_read = a.chars = count_chars(doc.content);
     if (auto r = category_reason(doc, o_.category_prefix); !r.empty()) {
       a.decision.keep = false;
       a.decision.reason = r;
       return;
     }
+    if (o_.paragraphs.enabled && a.chars >= std::max<uint64_t>(o_.filter.min_chars, 1) &&
+        date_filter_reason(doc.date, o_.filter).empty()) {
+      a.paragraphs = split_paragraphs(doc.content);
+    }
+  }
+
+  // First pass of remove_all_copies: each document's distinct hashes; one met in an earlier document too is
+  // repeated (flat_hash_set.add marks a key added again; repeats within one document are not marked).
+  void collect_repeated(const Analysis& a) {
+    std::vector<uint64_t> hashes;
+    for (const auto& p : a.paragraphs) hashes.push_back(p.hash);
+    std::sort(hashes.begin(), hashes.end());
+    hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+    for (uint64_t h : hashes) {
+      if (paragraph_index_.seen_before(h)) repeated_.seen_before(h);
+    }
+  }
+
+  // In input order: a paragraph seen before (earlier in the build or in a reference file) goes; with
+  // remove_all_copies, one found in two or more documents or in a reference file goes, and a repeat within the
+  // document (CCNet's finalize_doc).
+  void remove_seen_paragraphs(Analysis& a) {
+    a.keep_paragraph.assign(a.paragraphs.size(), true);
+    std::unordered_set<uint64_t> in_document;
+    for (size_t i = 0; i < a.paragraphs.size(); ++i) {
+      ++counts.paragraphs.seen;
+      uint64_t h = a.paragraphs[i].hash;
+      bool seen = paragraph_index_.seen_before(h);
+      if (o_.paragraphs.remove_all_copies) {
+        seen = repeated_.contains(h) || references_.contains(h) || !in_document.insert(h).second;
+      }
+      if (seen) {
+        a.keep_paragraph[i] = false;
+        a.paragraphs_removed = true;
+        ++counts.paragraphs.removed;
+      }
+    }
+    counts.paragraphs.documents_changed += a.paragraphs_removed;
+  }
+
+  void analyse(Document& doc, Analysis& a) const {
+    if (!a.decision.keep) return;  // the category rule dropped it
+    if (a.paragraphs_removed) {
+      doc.content = remove_paragraphs(doc.content, a.paragraphs, a.keep_paragraph);
+      a.chars = count_chars(doc.content);
+    }
+    a.paragraphs = {};
     a.decision = apply_filters(doc, o_.filter);
-    if (!a.decision.keep) return;
+    if (!a.decision.keep) {
+      a.paragraph_duplicate = a.paragraphs_removed && (a.decision.reason == "empty" || a.decision.reason == "too_short");
+      return;
+    }
     a.fingerprint = exact_fingerprint(doc.content);
     if (o_.dedup.near) {
       a.signature = hasher_.signature(doc.content);
@@ -338,7 +426,13 @@ class Builder {
     ++counts.read;
     counts.html_nesting_capped += doc.html_nesting_capped;
     uint64_t id = next_id_++;
-    counts.chars_read += a.chars;
+    counts.chars_read += a.chars_read;
+    counts.paragraphs.characters_removed += a.chars_read - a.chars;
+    if (a.paragraph_duplicate) {
+      ++counts.paragraph_duplicates;
+      return false;
+    }
+    counts.chars_after_paragraphs += a.chars;
     if (!a.decision.keep) {
       ++counts.filtered[a.decision.reason];
       return false;
@@ -394,6 +488,10 @@ class Builder {
   int threads_ = 1;
   MinHasher hasher_;
   Deduplicator dedup_;
+  ParagraphIndex paragraph_index_;  // every paragraph hash seen (references included)
+  ParagraphIndex references_;       // remove_all_copies: the reference files' hashes
+  ParagraphIndex repeated_;         // remove_all_copies: paragraphs in two or more documents (first pass)
+  bool collect_repeated_ = false;
   // A batch entry: a document, a JSONL line not parsed yet, or a skip (reason in `text`).
   struct Item {
     enum Kind : uint8_t { Doc, Raw, Skip } kind = Doc;
@@ -431,6 +529,11 @@ nlohmann::json counts_json(const BuildCounts& c) {
           {"skipped_total", c.total(c.skipped)},
           {"filtered", c.filtered},
           {"filtered_total", c.total(c.filtered)},
+          {"paragraph_duplicates", c.paragraph_duplicates},
+          {"paragraphs", {{"seen", c.paragraphs.seen}, {"removed", c.paragraphs.removed},
+                          {"characters_removed", c.paragraphs.characters_removed},
+                          {"documents_changed", c.paragraphs.documents_changed},
+                          {"reference_hashes", c.paragraphs.reference_hashes}}},
           {"exact_duplicates", c.exact_duplicates},
           {"near_duplicates", c.near_duplicates},
           {"sampled_out", c.sampled_out},
@@ -469,6 +572,13 @@ nlohmann::json parameters_json(const BuildOptions& o) {
                                {"max_ellipsis_line_fraction", f.gopher.max_ellipsis_line_fraction},
                                {"min_alpha_word_fraction", f.gopher.min_alpha_word_fraction},
                                {"min_stop_words", f.gopher.min_stop_words}}}}},
+      {"paragraph_dedup", {{"enabled", o.paragraphs.enabled}, {"all_copies", o.paragraphs.remove_all_copies},
+                           {"reference_files", o.paragraphs.reference_files},
+                           {"write_hashes", o.paragraphs.write_hashes},
+                           {"normalization", "cc_net text_normalizer.normalize_for_dedup"},
+                           {"hash", "first 8 bytes of SHA-1, little-endian (cc_net dedup.str_hash)"},
+                           {"keeps", o.paragraphs.remove_all_copies ? "no copy of a paragraph found in two or more documents (cc_net mine.py)"
+                                                                    : "first occurrence (cc_net dedup.deduplicate)"}}},
       {"dedup", {{"exact", o.dedup.exact}, {"near", o.dedup.near}, {"num_perm", o.dedup.num_perm},
                  {"bands", o.dedup.bands}, {"rows", o.dedup.rows}, {"jaccard", o.dedup.threshold},
                  {"shingle", o.dedup.shingle}, {"tokens", "split on non-identifier characters"}}},
@@ -481,7 +591,20 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
   validate(o);
   auto start = std::chrono::steady_clock::now();
   std::vector<InputFile> inputs = list_inputs(o.inputs, o.source);
+  std::optional<ParagraphIndex> repeated;
+  if (o.paragraphs.enabled && o.paragraphs.remove_all_copies) {
+    Builder first(o, /*collect_repeated=*/true);
+    SourceSink collect{[&](Document&& d) { first.add(std::move(d)); }, [&](const std::string&, const std::string&) {},
+                       [&](const std::string&) {},
+                       [&](const std::string& path, uint64_t line_number, std::string&& line) {
+                         first.add_jsonl_line(path, line_number, std::move(line));
+                       }};
+    for (const auto& in : inputs) read_input(in, o.source, collect);
+    first.flush();
+    repeated = first.take_repeated();
+  }
   Builder b(o);
+  if (repeated) b.set_repeated(std::move(*repeated));
   SourceSink sink{[&](Document&& d) { b.add(std::move(d)); },
                   [&](const std::string& reason, const std::string& where) { b.skip(reason, where); },
                   [&](const std::string& what) { ++b.counts.ignored[what]; },
@@ -503,6 +626,7 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
   }
   nlohmann::json output_json;
   b.finish(output_json);
+  if (!o.paragraphs.write_hashes.empty()) b.paragraph_index().write(o.paragraphs.write_hashes);
   BuildResult r;
   r.counts = b.counts;
   r.input_bytes = p.bytes_total;
@@ -517,7 +641,10 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
       {"stages", nlohmann::json::array({
            {{"stage", "read"}, {"documents", c.read}},
            {{"stage", "readable"}, {"documents", c.read - c.total(c.skipped)}, {"characters", c.chars_read}},
-           {{"stage", "filtered"}, {"documents", c.read - c.total(c.skipped) - c.total(c.filtered)},
+           {{"stage", "paragraphs_deduplicated"}, {"documents", c.read - c.total(c.skipped) - c.paragraph_duplicates},
+            {"characters", c.chars_after_paragraphs}},
+           {{"stage", "filtered"},
+            {"documents", c.read - c.total(c.skipped) - c.paragraph_duplicates - c.total(c.filtered)},
             {"characters", c.chars_after_filters}},
            {{"stage", "deduplicated"}, {"documents", c.written + c.sampled_out}, {"characters", c.chars_after_dedup}},
            {{"stage", "sampled"}, {"documents", c.written}, {"characters", c.chars_written}}})},

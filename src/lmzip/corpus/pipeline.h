@@ -12,6 +12,7 @@
 
 #include "lmzip/corpus/dedup.h"
 #include "lmzip/corpus/filters.h"
+#include "lmzip/corpus/paragraphs.h"
 #include "lmzip/corpus/sample.h"
 #include "lmzip/corpus/sources.h"
 
@@ -24,6 +25,7 @@ struct BuildOptions {
   std::string preset;        // recorded in the manifest
   SourceOptions source;
   FilterOptions filter;
+  ParagraphDedupOptions paragraphs;  // CCNet's paragraph dedup, before the filters (as CCNet: dedup, then LID)
   DedupOptions dedup;
   uint64_t target_chars = 0;  // 0: keep everything
   SampleUnit sample_unit = SampleUnit::Document;
@@ -35,14 +37,17 @@ struct BuildOptions {
   std::string arxiv_metadata;   // JSONL of arXiv metadata (id, categories): joined to papers by their id
 };
 
-// Counts for the manifest: every document read ends in exactly one of skipped, filtered, duplicate,
-// sampled out or written.
+// Counts for the manifest: every document read ends in exactly one of skipped, filtered, paragraph duplicate
+// (too short once its duplicate paragraphs were removed), duplicate, sampled out or written.
 struct BuildCounts {
   uint64_t read = 0;
   std::map<std::string, uint64_t> skipped, filtered, ignored;
-  uint64_t exact_duplicates = 0, near_duplicates = 0, sampled_out = 0, written = 0;
+  uint64_t paragraph_duplicates = 0, exact_duplicates = 0, near_duplicates = 0, sampled_out = 0, written = 0;
+  struct {
+    uint64_t seen = 0, removed = 0, characters_removed = 0, documents_changed = 0, reference_hashes = 0;
+  } paragraphs;  // paragraph dedup: non-blank lines hashed, removed as seen before
   uint64_t html_nesting_capped = 0;  // documents read from HTML whose nesting was capped (extract.h)
-  uint64_t chars_read = 0, chars_after_filters = 0, chars_after_dedup = 0, chars_written = 0, bytes_written = 0;
+  uint64_t chars_read = 0, chars_after_paragraphs = 0, chars_after_filters = 0, chars_after_dedup = 0, chars_written = 0, bytes_written = 0;
   uint64_t total(const std::map<std::string, uint64_t>& m) const;
 };
 
