@@ -15,7 +15,12 @@ std::string hex(const std::array<uint8_t, 20>& d) {
   return s;
 }
 
-TEST(Sha1, PublishedVectors) {
+class Sha1 : public ::testing::TestWithParam<Sha1Kernel> {
+ protected:
+  std::array<uint8_t, 20> sha1(std::string_view data) const { return lmzip::sha1(data, GetParam()); }
+};
+
+TEST_P(Sha1, PublishedVectors) {
   EXPECT_EQ(hex(sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
   EXPECT_EQ(hex(sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(hex(sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),  // 56 bytes: two blocks
@@ -29,6 +34,9 @@ TEST(Sha1, PublishedVectors) {
   EXPECT_EQ(hex(sha1(std::string(65, 'x'))), "78c741ddc482e4cdf8c474a0876347a0905b6233");
   EXPECT_EQ(hex(sha1("The quick brown fox jumps over the lazy dog")), "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12");
 }
+
+// Both kernels: the SHA-extension one (where this build has it) and the portable one every build can fall back to.
+INSTANTIATE_TEST_SUITE_P(Kernel, Sha1, ::testing::Values(Sha1Kernel::Best, Sha1Kernel::Portable));
 
 }  // namespace
 }  // namespace lmzip

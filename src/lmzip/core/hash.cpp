@@ -147,11 +147,14 @@ uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 
 void sha1_block_ni(uint32_t* h, const uint8_t* block);
 
-void sha1_block(uint32_t* h, const uint8_t* block) {
+void sha1_block(uint32_t* h, const uint8_t* block, bool portable) {
 #if defined(__SHA__) && defined(__SSE4_1__)
-  sha1_block_ni(h, block);
-  return;
+  if (!portable) {
+    sha1_block_ni(h, block);
+    return;
+  }
 #endif
+  (void)portable;
   uint32_t w[80];
   for (int i = 0; i < 16; ++i) {
     w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 | uint32_t(block[4 * i + 2]) << 8 |
@@ -209,11 +212,12 @@ void sha1_block_ni(uint32_t* h, const uint8_t* block) {
 
 }  // namespace
 
-std::array<uint8_t, 20> sha1(std::string_view data) {
+std::array<uint8_t, 20> sha1(std::string_view data, Sha1Kernel kernel) {
+  const bool portable = kernel == Sha1Kernel::Portable;
   uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
   const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
   size_t n = data.size(), full = n / 64 * 64;
-  for (size_t at = 0; at < full; at += 64) sha1_block(h, p + at);
+  for (size_t at = 0; at < full; at += 64) sha1_block(h, p + at, portable);
   // The tail, the 0x80 byte and the 64-bit big-endian bit length fill one or two last blocks.
   uint8_t last[128] = {};
   size_t rest = n - full;
@@ -222,7 +226,7 @@ std::array<uint8_t, 20> sha1(std::string_view data) {
   size_t blocks = rest + 9 <= 64 ? 1 : 2;
   uint64_t bits = uint64_t(n) * 8;
   for (int i = 0; i < 8; ++i) last[blocks * 64 - 1 - i] = uint8_t(bits >> (8 * i));
-  for (size_t b = 0; b < blocks; ++b) sha1_block(h, last + 64 * b);
+  for (size_t b = 0; b < blocks; ++b) sha1_block(h, last + 64 * b, portable);
   std::array<uint8_t, 20> out;
   for (int i = 0; i < 5; ++i) {
     for (int j = 0; j < 4; ++j) out[4 * i + j] = uint8_t(h[i] >> (24 - 8 * j));

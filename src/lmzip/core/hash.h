@@ -29,8 +29,10 @@ class Sha256 {
 std::string sha256_hex(std::string_view data);
 
 // SHA-1 (FIPS 180-4) of a buffer: only where a published pipeline defines its identities by it (CCNet's
-// paragraph hashes), never as a security measure.
-std::array<uint8_t, 20> sha1(std::string_view data);
+// paragraph hashes), never as a security measure. Best: the x86 SHA extensions where the build has them, else
+// the portable code; Portable: always the portable code (the tests check both).
+enum class Sha1Kernel { Best, Portable };
+std::array<uint8_t, 20> sha1(std::string_view data, Sha1Kernel kernel = Sha1Kernel::Best);
 
 // XXH64 of a buffer (seed 0 by default), as the reference xxHash library computes it.
 uint64_t xxh64(const void* data, size_t size, uint64_t seed = 0);
