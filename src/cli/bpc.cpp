@@ -114,6 +114,7 @@ void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const
     if (m.model_id != meta.model_id || m.corpus_sha256 != meta.corpus_sha256 || m.field != meta.field ||
         m.params.protocol != meta.params.protocol || m.params.window != meta.params.window ||
         m.params.stride != meta.params.stride || m.params.max_windows != meta.params.max_windows ||
+        m.params.bos_mode != meta.params.bos_mode ||
         m.shard.index != meta.shard.index || m.shard.count != meta.shard.count || m.device != meta.device) {
       throw Error(path + ": a complete part of a different run (model, corpus, parameters or device) is already "
                   "there; delete it (and its .done marker) or choose another --shard-dir");
@@ -231,8 +232,6 @@ int run_bpc(int argc, char** argv) {
   std::unique_ptr<Tokenizer> tokenizer = source.tokenizer();
   std::unique_ptr<Model> model = source.load_model();
   ProtocolParams params = resolve_params(a, model->config());
-  // A part file records the protocol's window parameters, not Uncheatable Eval's bos mode.
-  if (shard && params.protocol == Protocol::Uncheatable) throw UsageError("--shard does not support --protocol uncheatable yet");
   if (model->config().n_ctx_train > 0 && params.window > static_cast<size_t>(model->config().n_ctx_train)) {
     std::cerr << "lmzip bpc: warning: window " << params.window << " exceeds the model's training context "
               << model->config().n_ctx_train << "\n";
