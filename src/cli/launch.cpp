@@ -1,4 +1,4 @@
-// lmzip launch slurm|k8s -- lmzip bpc ... : the files a cluster scheduler runs for a sharded lmzip command
+// lmzip launch slurm|k8s -- lmzip bpc|eval ... : the files a cluster scheduler runs for a sharded lmzip command
 // (lmzip/launch/launch.h), and with --submit (Slurm) their submission: the array, then the merge depending on it.
 #include <fcntl.h>
 #include <spawn.h>
@@ -73,8 +73,8 @@ int run_launch(int argc, char** argv) {
   bool submit = false;
   spec.name = "";
   ArgParser args(
-      "lmzip launch slurm|k8s [options] -- lmzip bpc -m MODEL CORPUS... [bpc options]",
-      "Writes the files a cluster scheduler runs for a sharded lmzip bpc (docs/CLUSTER.md): N shard tasks,\n"
+      "lmzip launch slurm|k8s [options] -- lmzip bpc|eval -m MODEL ... [its options]",
+      "Writes the files a cluster scheduler runs for a sharded lmzip bpc or eval (docs/CLUSTER.md): N shard tasks,\n"
       "each the command with --shard I/N --shard-dir DIR/parts, and a merge job that runs once all of them\n"
       "succeeded and writes DIR/result.json (recorded in DIR/lmzip-results.sqlite or --db). Shards are\n"
       "requeue-safe: a shard whose part is complete is skipped.\n"
@@ -90,7 +90,7 @@ int run_launch(int argc, char** argv) {
   args.option("--mem", "SIZE", &spec.memory, "memory per shard, e.g. 16G (default: twice the model's size, at least 4G)");
   args.option("--dir", "DIR", &spec.dir,
               "the run's shared directory: parts/, logs/, result.json (default: slurm ./NAME, k8s MOUNT/runs/NAME)");
-  args.option("--name", "NAME", &spec.name, "job name: lowercase letters, digits, '-' (default lmzip-bpc)");
+  args.option("--name", "NAME", &spec.name, "job name: lowercase letters, digits, '-' (default lmzip-bpc or lmzip-eval)");
   args.option("--db", "FILE", &spec.db, "results store the merge records into (default DIR/lmzip-results.sqlite)");
   args.option("--lmzip", "PATH", &lmzip_binary, "the lmzip binary on the nodes (default: slurm this binary, k8s lmzip)");
   args.option("-o, --output", "DIR", &files_dir, "where the files are written (default: slurm DIR, k8s .)");
@@ -115,7 +115,7 @@ int run_launch(int argc, char** argv) {
   if (submit && scheduler != "slurm") throw UsageError("--submit is for slurm (for k8s run the printed kubectl commands)");
   spec.shards = static_cast<uint32_t>(shards);
   spec.max_parallel = static_cast<uint32_t>(max_parallel);
-  if (spec.name.empty()) spec.name = "lmzip-bpc";
+  if (spec.name.empty()) spec.name = "lmzip-" + spec.command.front();
   if (spec.memory.empty()) {
     const std::string model = model_argument(spec.command);
     if (model.empty()) throw UsageError("the launched command has no -m MODEL (give it, or --mem)");
@@ -160,7 +160,7 @@ int run_launch(int argc, char** argv) {
   return 0;
 }
 
-Registration reg{{"launch", "write (and submit) Slurm job-array or Kubernetes Indexed Job files for a sharded lmzip bpc",
+Registration reg{{"launch", "write (and submit) Slurm job-array or Kubernetes Indexed Job files for a sharded lmzip bpc or eval",
                   run_launch}};
 
 }  // namespace

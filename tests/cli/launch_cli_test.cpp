@@ -112,7 +112,7 @@ TEST(LaunchCli, BadCommandLinesAreRefused) {
   const Bad cases[] = {
       {"launch pbs -- lmzip bpc -m " + model() + " x", "unknown scheduler 'pbs'"},
       {"launch slurm" + dir, "no command to launch"},
-      {"launch slurm" + dir + " -- lmzip compress -m " + model() + " x", "only lmzip bpc runs in shards"},
+      {"launch slurm" + dir + " -- lmzip compress -m " + model() + " x", "only lmzip bpc and lmzip eval run in shards"},
       {"launch slurm" + dir + " -- lmzip bpc -m " + model() + " x --shard 0/2", "must not set --shard"},
       {"launch slurm" + dir + " -- lmzip bpc x", "no -m MODEL"},
       {"launch slurm" + dir + " -- lmzip bpc -m /no/such.gguf x", "/no/such.gguf: no such model here"},

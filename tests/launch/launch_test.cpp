@@ -60,6 +60,18 @@ TEST(Launch, SlurmExtrasGpusAndGivenThreads) {
   EXPECT_FALSE(contains(f.shards, "-t 16"));
 }
 
+TEST(Launch, EvalShardsTheSameWay) {
+  LaunchSpec s = spec();
+  s.command = {"eval", "-m", "/shared/m.gguf", "--task", "arc_challenge", "--data", "/shared/arc.jsonl"};
+  LaunchFiles f = slurm_files(s, "/x");
+  EXPECT_TRUE(contains(f.shards, "# lmzip launch slurm: shard $SLURM_ARRAY_TASK_ID of 8 of one lmzip eval run"));
+  EXPECT_TRUE(contains(f.shards, "exec /opt/lmzip/bin/lmzip eval -m /shared/m.gguf --task arc_challenge --data "
+                                 "/shared/arc.jsonl --shard \"${SLURM_ARRAY_TASK_ID:?not inside a Slurm array task}/8\" "
+                                 "--shard-dir /shared/runs/cc/parts -t 16\n"))
+      << f.shards;
+  EXPECT_TRUE(contains(f.merge, "exec /opt/lmzip/bin/lmzip merge /shared/runs/cc/parts "));
+}
+
 TEST(Launch, ArgumentsAreQuotedForTheShell) {
   EXPECT_EQ(shell_quote("/a/b-c_d.gguf"), "/a/b-c_d.gguf");
   EXPECT_EQ(shell_quote("my corpus.jsonl"), "'my corpus.jsonl'");
@@ -126,11 +138,13 @@ TEST(Launch, CommandsItCannotShardAreRefusedNamingTheOption) {
     }
   };
   refused({}, "no command to launch");
-  refused({"compress", "-m", "m.gguf", "x"}, "only lmzip bpc runs in shards");
+  refused({"compress", "-m", "m.gguf", "x"}, "only lmzip bpc and lmzip eval run in shards");
   refused({"bpc", "-m", "m", "c", "--shard", "0/2"}, "--shard");
   refused({"bpc", "-m", "m", "c", "--shard-dir=x"}, "--shard-dir");
   refused({"bpc", "-m", "m", "c", "--db", "x"}, "--db");
   refused({"bpc", "-m", "m", "c", "--per-doc", "x"}, "--per-doc");
+  refused({"eval", "-m", "m", "--task", "arc_challenge", "--data", "d", "--output", "r.json"}, "--output");
+  refused({"eval", "-m", "m", "--task", "arc_challenge", "--data", "d", "--log-samples=s"}, "--log-samples");
   LaunchSpec s = spec();
   s.name = "Bad_Name";
   EXPECT_THROW(slurm_files(s, "/x"), UsageError);

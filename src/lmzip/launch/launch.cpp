@@ -117,10 +117,16 @@ std::string memory_for_model(uint64_t model_bytes) {
 
 void check_launch_command(const std::vector<std::string>& command) {
   if (command.empty()) throw UsageError("no command to launch: give it after --, e.g. -- lmzip bpc -m MODEL CORPUS");
-  if (command.front() != "bpc") {
-    throw UsageError("cannot launch 'lmzip " + command.front() + "': only lmzip bpc runs in shards");
+  if (command.front() != "bpc" && command.front() != "eval") {
+    throw UsageError("cannot launch 'lmzip " + command.front() + "': only lmzip bpc and lmzip eval run in shards");
   }
-  for (std::string_view opt : {"--shard", "--shard-dir", "--db", "--no-db", "--per-doc", "--checkpoint"}) {
+  // What the merge does instead: write the result and its per-document or per-sample files, record it.
+  const std::vector<std::string_view> merge_owns =
+      command.front() == "bpc"
+          ? std::vector<std::string_view>{"--shard", "--shard-dir", "--db", "--no-db", "--per-doc", "--checkpoint"}
+          : std::vector<std::string_view>{"--shard", "--shard-dir", "--db", "--no-db", "--checkpoint", "--output",
+                                          "--log-samples"};
+  for (std::string_view opt : merge_owns) {
     if (has_option(command, {opt})) {
       throw UsageError("the launched command must not set " + std::string(opt) +
                        " (the launcher sets the shards and their directory; the merge writes the result and records it)");

@@ -13,11 +13,11 @@
 namespace lmzip {
 
 struct LaunchSpec {
-  std::vector<std::string> command;  // the lmzip subcommand and its arguments, without "lmzip": {"bpc", "-m", ...}
+  std::vector<std::string> command;  // the lmzip subcommand (bpc, eval) and its arguments, without "lmzip"
   std::string lmzip = "lmzip";       // the binary as the nodes/pods see it
   std::string dir;                   // the run's shared directory (absolute): parts/, logs/, result.json
   std::string db;                    // results store the merge records into (default DIR/lmzip-results.sqlite)
-  std::string name = "lmzip";        // job name (Slurm) / Job name prefix (Kubernetes: a DNS label)
+  std::string name = "lmzip";        // job name (Slurm) / Job name (Kubernetes: a DNS label)
   uint32_t shards = 4;
   uint32_t max_parallel = 0;  // shards running at once; 0: all
   int cpus_per_task = 8;
@@ -30,9 +30,9 @@ struct LaunchSpec {
   int backoff_limit_per_index = 3;
 };
 
-// Checks the command a launcher shards: a subcommand that knows --shard (bpc), without the options the
-// launcher or the merge sets (--shard, --shard-dir, --db, --no-db, --per-doc, --checkpoint); UsageError naming
-// the option otherwise.
+// Checks the command a launcher shards: a subcommand that knows --shard (bpc, eval), without the options the
+// launcher or the merge sets (--shard, --shard-dir, --db, --no-db, --checkpoint; bpc --per-doc; eval --output,
+// --log-samples); UsageError naming the option otherwise.
 void check_launch_command(const std::vector<std::string>& command);
 // check_launch_command, and the spec's numbers, name, directory and memory.
 void check_launch_spec(const LaunchSpec& spec);
