@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kFormat = "lmzip-eval-part";
 constexpr int kVersion = 1;
 constexpr const char* kMarkerFormat = "lmzip-eval-part-done";
+constexpr uint32_t kMaxShards = 1'000'000;  // as bpc's --shard (score/shard.h)
 
 std::string hex64(uint64_t v) {
   char b[17];
@@ -84,7 +85,7 @@ EvalPart parse_eval_part(std::string_view text, const std::string& name) {
       } catch (const std::exception& e) {
         throw bad(line, std::string("header: ") + e.what());
       }
-      if (p.shard_count < 1 || p.shard_index >= p.shard_count || p.range.begin > p.range.end ||
+      if (p.shard_count < 1 || p.shard_count > kMaxShards || p.shard_index >= p.shard_count || p.range.begin > p.range.end ||
           p.range.end > p.documents) {
         throw bad(line, "shard " + std::to_string(p.shard_index) + "/" + std::to_string(p.shard_count) + " with documents [" +
                             std::to_string(p.range.begin) + ", " + std::to_string(p.range.end) + ") of " +
