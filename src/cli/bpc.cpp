@@ -102,8 +102,9 @@ std::string host_name() {
 
 // --shard I/N for one corpus: skip a complete part of this run; otherwise plan, score the shard's windows and
 // write the part file and its marker. Prints one line (or JSON object) per corpus.
+// `batched`: the engine's batch scorer and size, as the single run uses them (empty: window by window).
 void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const WindowScorer& scorer,
-               const BpcArgs& a) {
+               const BatchScorer& batched, size_t batch_windows, const BpcArgs& a) {
   std::filesystem::create_directories(a.shard_dir);
   const std::string path = (std::filesystem::path(a.shard_dir) / part_file_name(meta)).string();
   bool skipped = false;
@@ -125,6 +126,11 @@ void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const
     ProgressLine progress("bpc " + c.name + " shard " + shard_name(meta.shard));
     RunOptions o;
     o.on_progress = [&](const ScoringProgress& p) { progress.update(p.windows_done, p.windows_total, p.seconds, "win"); };
+    // The single run's batches (shard boundaries fall on their starts), so a GPU computes the same passes.
+    if (batched && batch_windows > 1) {
+      o.batch_scorer = batched;
+      o.batch_windows = batch_windows;
+    }
     part = score_shard(plan, scorer, meta.shard, o);
     progress.finish();
     const double seconds = part.meta.seconds;
@@ -295,7 +301,8 @@ int run_bpc(int argc, char** argv) {
                   .lmzip_version = kVersion, .device = device, .host = host_name(), .started_at = started, .finished_at = {},
                   .threads = threads};
     if (shard) {
-      run_shard(meta, c, *tokenizer, scorer, a);
+      run_shard(meta, c, *tokenizer, scorer, cuda ? batch_scorer : BatchScorer{},
+                cuda ? static_cast<size_t>(cuda->max_seq()) : 1, a);
       continue;
     }
     ScoringPlan plan = plan_scoring(c, *tokenizer, params, threads);

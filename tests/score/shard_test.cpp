@@ -130,6 +130,44 @@ INSTANTIATE_TEST_SUITE_P(All, ShardProtocols,
                          ::testing::Values(Protocol::Hkust, Protocol::LmEval, Protocol::LlamaCpp, Protocol::Doc,
                                            Protocol::Uncheatable));
 
+// A batched engine whose numbers depend on the batch's shape (as a GPU's may): a window scored in a batch of k
+// gets a tiny k-dependent change. Shards cut at the single run's batch starts, so they send the same batches
+// and merge to the single run bit for bit.
+TEST(Shard, BatchedShardsSendTheSingleRunsBatches) {
+  const WindowScorer one = toy_scorer();
+  BatchScorer batched = [&](std::span<const WindowInput> windows) {
+    std::vector<std::vector<double>> out;
+    for (const WindowInput& w : windows) {
+      out.push_back(one(w.input, w.targets));
+      for (double& v : out.back()) v *= 1.0 + 1e-12 * static_cast<double>(windows.size());
+    }
+    return out;
+  };
+  for (Protocol protocol : {Protocol::Hkust, Protocol::Doc, Protocol::LmEval}) {
+    ScoringPlan plan = plan_for(protocol);
+    RunOptions o;
+    o.batch_scorer = batched;
+    o.batch_windows = 4;
+    const BpcResult single = run_scoring(plan, one, o);
+    for (uint32_t n : {2u, 3u, 5u}) {
+      std::vector<NamedPart> parts;
+      for (uint32_t i = 0; i < n; ++i) {
+        PartialResult p = score_shard(plan, one, {i, n}, o);
+        p.meta.model_id = "toy-model";
+        parts.push_back({"part" + std::to_string(i), std::move(p)});
+        const WindowRange r = parts.back().part.range;
+        // A shard starts where one of the single run's batches starts.
+        if (r.begin > 0 && r.begin < plan.windows.size() && protocol == Protocol::Hkust) {
+          EXPECT_EQ(r.begin % 4, 0u);
+        }
+      }
+      const BpcResult merged = merge_parts(parts);
+      EXPECT_EQ(merged.total_nats, single.total_nats) << protocol_name(protocol) << " N=" << n;
+      EXPECT_EQ(merged.scored_tokens, single.scored_tokens);
+    }
+  }
+}
+
 TEST(Shard, UncheatableBosModesRoundTripAndMustAgree) {
   for (BosMode mode : {BosMode::ReplaceEos, BosMode::AddNewline}) {
     ScoringPlan plan = plan_for(Protocol::Uncheatable, mode);

@@ -45,9 +45,21 @@ ShardSpec parse_shard(std::string_view text) {
 
 std::string shard_name(const ShardSpec& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
 
-WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s) {
+WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s, size_t batch_windows) {
   LMZIP_CHECK(s.count >= 1 && s.index < s.count, "shard index out of range");
   const size_t n = plan.windows.size();
+  // Where the single run's batches start (run_scoring's grouping; every window when unbatched).
+  std::vector<bool> batch_start(n + 1, true);
+  if (batch_windows > 1) {
+    for (size_t w = 0; w < n;) {
+      size_t nb = 1;
+      while (nb < batch_windows && w + nb < n && plan.windows[w + nb].length == plan.windows[w].length) {
+        batch_start[w + nb] = false;
+        ++nb;
+      }
+      w += nb;
+    }
+  }
   // Window w's document (per-document protocols: every token of a window is the document's).
   auto doc_of_window = [&](size_t w) {
     const Window& win = plan.windows[w];
@@ -55,8 +67,10 @@ WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s) {
   };
   auto boundary = [&](uint32_t i) {
     auto b = static_cast<size_t>(static_cast<unsigned __int128>(n) * i / s.count);
-    if (plan.params.protocol == Protocol::Doc) {
-      while (b > 0 && b < n && doc_of_window(b) == doc_of_window(b - 1)) ++b;
+    // Both rules: forward until a document start (doc) that is also a batch start.
+    while (b > 0 && b < n &&
+           ((plan.params.protocol == Protocol::Doc && doc_of_window(b) == doc_of_window(b - 1)) || !batch_start[b])) {
+      ++b;
     }
     return b;
   };
@@ -68,7 +82,7 @@ PartialResult score_shard(const ScoringPlan& plan, const WindowScorer& scorer, c
   PartialResult p;
   p.meta.params = plan.params;
   p.meta.shard = s;
-  p.range = shard_windows(plan, s);
+  p.range = shard_windows(plan, s, o.batch_scorer ? o.batch_windows : 1);
   p.documents = plan.docs.size();
   p.chars = plan.chars;
   p.bytes = plan.bytes;
