@@ -89,11 +89,13 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=2
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
+KillWait=2
 PlugStackConfig=$tmp/plugstack.conf
 NodeName=$host NodeAddr=127.0.0.1 ${node#NodeName=* }
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
@@ -131,10 +133,10 @@ wait_done() {
   done
   echo "FAIL: job $1 is '$s', not COMPLETED"; scontrol show job "$1" || true; exit 1
 }
-# Submits the launcher's files for run directory $1; sets array and merge to the job ids.
+# Submits the launcher's files for run directory $1 (the tasks run binary $2); sets array and merge to the job ids.
 submit() {
   "$lmzip" launch slurm --shards 4 --max-parallel "$cpus" --cpus-per-task 1 --mem 1G --dir "$1" --name lmzip-test \
-    --submit -- lmzip "${bpc_args[@]}" | tee "$1.submit"
+    --lmzip "$2" --submit -- lmzip "${bpc_args[@]}" | tee "$1.submit"
   read -r array merge < <(sed -n 's/^submitted shard array \([0-9]*\) and merge job \([0-9]*\).*/\1 \2/p' "$1.submit")
   [ -n "$array" ] && [ -n "$merge" ] || { echo "FAIL: no job ids in the launcher's output"; exit 1; }
 }
@@ -153,17 +155,33 @@ PY
 }
 
 # 1. The array and its merge.
-submit "$tmp/run1"
+submit "$tmp/run1" "$lmzip"
 wait_done "$merge" 60
 for i in 0 1 2 3; do [ -f "$tmp/run1/parts/"*".$i-of-4.lmzpart.done" ] || { echo "FAIL: no marker of shard $i"; exit 1; }; done
 same_as_single "$tmp/run1"
 [ -s "$tmp/run1/lmzip-results.sqlite" ] || { echo "FAIL: the merge recorded nothing in run1/lmzip-results.sqlite"; exit 1; }
 
 # 2. Shard 1 killed mid-run and requeued: it runs again, the merge waits for it, and the result is the same.
-submit "$tmp/run2"
-for _ in $(seq 150); do [ "$(state_of "${array}_1")" = RUNNING ] && break; sleep 0.1; done
-[ "$(state_of "${array}_1")" = RUNNING ] || { echo "FAIL: shard 1 never ran"; exit 1; }
-ls "$tmp/run2/parts/"*".1-of-4.lmzpart.done" >/dev/null 2>&1 && { echo "FAIL: shard 1 finished before it could be killed (make it longer)"; exit 1; }
+# So that it is surely mid-run when killed, its first attempt starts lmzip and stops it at once (SIGSTOP) until
+# the requeue kills it; the second attempt runs as usual.
+pausing=$tmp/lmzip-pausing
+cat > "$pausing" <<WRAPPER
+#!/bin/bash
+if [[ " \$* " == *" --shard 1/4 "* ]] && mkdir "$tmp/paused" 2>/dev/null; then
+  "$lmzip" "\$@" &
+  kill -STOP \$!
+  echo \$! > "$tmp/paused/pid"
+  wait
+  exit 1
+fi
+exec "$lmzip" "\$@"
+WRAPPER
+chmod +x "$pausing"
+submit "$tmp/run2" "$pausing"
+for _ in $(seq 300); do [ -s "$tmp/paused/pid" ] && break; sleep 0.1; done
+[ -s "$tmp/paused/pid" ] || { echo "FAIL: shard 1 never started"; exit 1; }
+[ "$(state_of "${array}_1")" = RUNNING ] || { echo "FAIL: shard 1 is '$(state_of "${array}_1")', not RUNNING"; exit 1; }
+ls "$tmp/run2/parts/"*".1-of-4.lmzpart"* >/dev/null 2>&1 && { echo "FAIL: shard 1 wrote its part before it was killed"; exit 1; }
 scontrol requeue "${array}_1"
 echo "requeued shard 1 (job ${array}_1) while it ran"
 wait_done "$merge" 60
