@@ -71,8 +71,9 @@ std::string host_name() {
 
 // --shard I/N for one corpus: skip a complete part of this run; otherwise plan, score the shard's windows and
 // write the part file and its marker. Prints one line (or JSON object) per corpus.
+// `batched`: the engine's batch scorer and size, as the single run uses them (empty: window by window).
 void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const WindowScorer& scorer,
-               const BpcArgs& a) {
+               const BatchScorer& batched, size_t batch_windows, const BpcArgs& a) {
   std::filesystem::create_directories(a.shard_dir);
   const std::string path = (std::filesystem::path(a.shard_dir) / part_file_name(meta)).string();
   bool skipped = false;
@@ -83,6 +84,7 @@ void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const
     if (m.model_id != meta.model_id || m.corpus_sha256 != meta.corpus_sha256 || m.field != meta.field ||
         m.params.protocol != meta.params.protocol || m.params.window != meta.params.window ||
         m.params.stride != meta.params.stride || m.params.max_windows != meta.params.max_windows ||
+        m.params.bos_mode != meta.params.bos_mode ||
         m.shard.index != meta.shard.index || m.shard.count != meta.shard.count || m.device != meta.device) {
       throw Error(path + ": a complete part of a different run (model, corpus, parameters or device) is already "
                   "there; delete it (and its .done marker) or choose another --shard-dir");
@@ -93,6 +95,11 @@ void run_shard(PartMeta meta, const Corpus& c, const Tokenizer& tokenizer, const
     ProgressLine progress("bpc " + c.name + " shard " + shard_name(meta.shard));
     RunOptions o;
     o.on_progress = [&](const ScoringProgress& p) { progress.update(p.windows_done, p.windows_total, p.seconds, "win"); };
+    // The single run's batches (shard boundaries fall on their starts), so a GPU computes the same passes.
+    if (batched && batch_windows > 1) {
+      o.batch_scorer = batched;
+      o.batch_windows = batch_windows;
+    }
     part = score_shard(plan, scorer, meta.shard, o);
     progress.finish();
     const double seconds = part.meta.seconds;
@@ -200,8 +207,6 @@ int run_bpc(int argc, char** argv) {
   std::unique_ptr<Tokenizer> tokenizer = source.tokenizer();
   std::unique_ptr<Model> model = source.load_model();
   ProtocolParams params = resolve_params(a, model->config());
-  // A part file records the protocol's window parameters, not Uncheatable Eval's bos mode.
-  if (shard && params.protocol == Protocol::Uncheatable) throw UsageError("--shard does not support --protocol uncheatable yet");
   if (model->config().n_ctx_train > 0 && params.window > static_cast<size_t>(model->config().n_ctx_train)) {
     std::cerr << "lmzip bpc: warning: window " << params.window << " exceeds the model's training context "
               << model->config().n_ctx_train << "\n";
@@ -265,7 +270,8 @@ int run_bpc(int argc, char** argv) {
                   .lmzip_version = kVersion, .device = device, .host = host_name(), .started_at = started, .finished_at = {},
                   .threads = threads};
     if (shard) {
-      run_shard(meta, c, *tokenizer, scorer, a);
+      run_shard(meta, c, *tokenizer, scorer, cuda ? batch_scorer : BatchScorer{},
+                cuda ? static_cast<size_t>(cuda->max_seq()) : 1, a);
       continue;
     }
     ScoringPlan plan = plan_scoring(c, *tokenizer, params, threads);

@@ -26,6 +26,9 @@
 #include "lmzip/hf/model_source.h"
 #include "lmzip/io/file.h"
 #include "lmzip/store/results_store.h"
+#include "eval_output.h"
+#include "lmzip/eval/part.h"
+#include "lmzip/score/shard.h"
 #include "progress.h"
 
 namespace lmzip::cli {
@@ -36,6 +39,7 @@ extern "C" void on_eval_sigint(int) { g_interrupted = true; }
 
 struct EvalArgs {
   std::string model_path, tokenizer_path, task, task_file, data, fewshot_data, log_samples, name, db_path, checkpoint, output;
+  std::string shard, shard_dir = ".";
   long long limit = -1, batch = 8;
   int shots = -1, threads = 0;
   long long max_context = 2048;
@@ -43,41 +47,10 @@ struct EvalArgs {
   bool json = false, add_bos = false, no_db = false, list_tasks = false, unsafe_exec = false;
 };
 
-nlohmann::json result_json(const eval::EvalResult& r, const EvalArgs& a, const std::string& model, double secs) {
-  nlohmann::json metrics = nlohmann::json::object();
-  for (const auto& m : r.metrics) metrics[m.name] = {{"value", m.value}, {"stderr", m.stderr_value}, {"n", m.n}};
-  return {{"task", r.task}, {"model", model}, {"model_path", a.model_path}, {"data", a.data},
-          {"num_fewshot", r.num_fewshot}, {"documents", r.n_docs}, {"metrics", metrics}, {"seconds", secs},
-          {"add_bos", a.add_bos}, {"max_context", a.max_context}};
-}
-
-void print_table(const eval::EvalResult& r, const std::string& model) {
-  std::printf("%-16s %-28s %6s %8s %8s\n", "task", "metric", "n", "value", "stderr");
-  for (const auto& m : r.metrics) {
-    std::printf("%-16s %-28s %6zu %8.4f %8.4f\n", r.task.c_str(), m.name.c_str(), m.n, m.value, m.stderr_value);
-  }
-  for (const auto& m : r.metrics) {
-    if (m.name == "skipped" && m.value > 0) {
-      std::printf("%zu of %zu documents skipped: a library they need is missing (see --log-samples)\n",
-                  static_cast<size_t>(std::llround(m.value * static_cast<double>(m.n))), m.n);
-    }
-  }
-  std::printf("model %s, %d-shot\n", model.c_str(), r.num_fewshot);
-}
-
 void write_samples(const std::string& path, const eval::EvalResult& r) {
   std::string out;
   for (const auto& s : r.samples) out += s.dump() + "\n";
   write_file_atomic(path, out);
-}
-
-void record(const eval::EvalResult& r, const EvalArgs& a, const std::string& model, ResultsStore& store) {
-  std::vector<ScoreRecord> records;
-  for (const auto& m : r.metrics) {
-    records.push_back({.model_name = model, .benchmark = r.task, .metric = m.name, .score = m.value,
-                       .stderr_value = m.stderr_value, .source = "lmzip eval " + a.data});
-  }
-  store.record_scores(records);
 }
 
 // What the documents are: their count and a SHA-256 over their content (as read, derived fields included).
@@ -140,10 +113,73 @@ void check_sandbox(bool unsafe_exec) {
   }
 }
 
+EvalRunInfo run_info(const EvalArgs& a) {
+  return {.model = a.name.empty() ? model_display_name(a.model_path) : a.name, .model_path = a.model_path,
+          .data = a.data, .add_bos = a.add_bos, .max_context = a.max_context};
+}
+
+// --shard I/N: skip a complete part of this run; otherwise run the shard's documents and write the part.
+int run_eval_shard(const EvalArgs& a, ShardSpec shard, const eval::TaskSpec& spec,
+                   const std::vector<nlohmann::ordered_json>& docs, const std::vector<nlohmann::ordered_json>* pool,
+                   const ModelSource& source, eval::LanguageModel& lm, eval::EvalOptions options) {
+  const EvalRunInfo info = run_info(a);
+  const int shots = a.shots >= 0 ? a.shots : spec.num_fewshot;
+  // The blocks are part of the partition: every shard (and the single run it equals) uses the same --batch.
+  nlohmann::ordered_json fingerprint = run_fingerprint(a, spec, shots, docs, pool, source, options);
+  fingerprint["batch"] = a.batch;
+  auto clean = [](std::string s) {
+    for (char& c : s) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+    }
+    return s;
+  };
+  std::filesystem::create_directories(a.shard_dir);
+  const std::string path = (std::filesystem::path(a.shard_dir) / (clean(spec.name) + "." + clean(info.model) + "." +
+                            std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".lmzeval")).string();
+  if (eval::eval_part_is_complete(path)) {
+    const eval::EvalPart done = eval::parse_eval_part(read_file(path), path);
+    const auto diff = eval::fingerprint_differences(done.fingerprint, fingerprint);
+    if (!diff.empty() || done.shard_index != shard.index || done.shard_count != shard.count) {
+      throw Error(path + ": a complete part of a different run is already there (" +
+                  (diff.empty() ? std::string("another shard") : diff.front()) +
+                  "); delete it (and its .done marker) or choose another --shard-dir");
+    }
+    std::cout << "shard " << shard_name(shard) << " of " << spec.name << ": already complete (skipped): " << path << "\n";
+    return 0;
+  }
+  size_t n = docs.size();
+  if (a.limit >= 0) n = std::min(n, static_cast<size_t>(a.limit));
+  const eval::DocRange range = eval::shard_documents(n, options.batch_docs, shard.index, shard.count);
+  options.first_doc = range.begin;
+  options.end_doc = range.end;
+  const auto start = std::chrono::steady_clock::now();
+  ProgressLine progress("eval " + spec.name + " shard " + shard_name(shard));
+  options.progress = [&](size_t done, size_t) {
+    if (done > range.begin) {
+      progress.update(done - range.begin, range.end - range.begin,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), "docs");
+    }
+  };
+  eval::EvalResult r = eval::run_task(spec, docs, pool, lm, options);
+  progress.finish();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  eval::EvalPart part{.fingerprint = fingerprint,
+                      .run = {{"task", spec.name}, {"model", info.model}, {"model_path", info.model_path},
+                              {"data", info.data}, {"add_bos", info.add_bos}, {"max_context", info.max_context},
+                              {"seconds", secs}, {"lmzip_version", kVersion}},
+                      .shard_index = shard.index, .shard_count = shard.count, .range = range, .documents = n,
+                      .num_fewshot = r.num_fewshot, .outcomes = std::move(r.outcomes)};
+  eval::write_eval_part(path, part);
+  std::cout << "shard " << shard_name(shard) << " of " << spec.name << ": documents [" << range.begin << ", "
+            << range.end << ") of " << n << " -> " << path << "\n";
+  return 0;
+}
+
 int run_eval(int argc, char** argv) {
   EvalArgs a;
   ArgParser args("lmzip eval -m MODEL --task NAME --data PATH [--fewshot-data PATH] [--limit N] [--json]\n"
-                 "           [--batch N] [--checkpoint FILE] [--output FILE.json] [--log-samples FILE.jsonl]",
+                 "           [--batch N] [--checkpoint FILE] [--output FILE.json] [--log-samples FILE.jsonl]\n"
+                 "           [--shard I/N --shard-dir DIR]",
                  "Runs a benchmark task with lm-eval's prompts and metrics on lmzip's engine. Documents run in\n"
                  "blocks of --batch: the requests of a block go to the engine together, then each document is\n"
                  "scored in order (scores do not depend on the block size beyond floating-point rounding).\n"
@@ -173,6 +209,10 @@ int run_eval(int argc, char** argv) {
   args.option("--db", "FILE", &a.db_path, "results store (default $LMZIP_DB or ./lmzip-results.sqlite)");
   args.flag("--no-db", &a.no_db, "do not record the scores");
   args.flag("--json", &a.json, "print JSON instead of a table");
+  args.option("--shard", "I/N", &a.shard,
+              "run only shard I of N (0-based) of the documents, in whole --batch blocks, and write a part file for "
+              "lmzip merge (the metrics of the single run, from all shards' documents); a complete part is skipped");
+  args.option("--shard-dir", "DIR", &a.shard_dir, "where --shard writes its part file (default: .)");
   args.flag("--list-tasks", &a.list_tasks, "list the built-in tasks and exit");
   args.flag("--unsafe-exec", &a.unsafe_exec,
             "code tasks: run generated programs even where the kernel refuses the sandbox's namespaces\n"
@@ -190,6 +230,14 @@ int run_eval(int argc, char** argv) {
   if (a.limit == 0) throw UsageError("--limit 0 evaluates nothing: give at least 1 (or leave it out for all)");
   if (a.no_db && !a.db_path.empty()) throw UsageError("--db and --no-db contradict each other: give one");
   if (!a.task.empty() && !a.task_file.empty()) throw UsageError("give --task or --task-file, not both");
+  std::optional<ShardSpec> shard;
+  if (!a.shard.empty()) {
+    shard = parse_shard(a.shard);
+    for (const auto& [given, name] : {std::pair{!a.checkpoint.empty(), "--checkpoint"}, {!a.output.empty(), "--output"},
+                                      {!a.log_samples.empty(), "--log-samples"}, {!a.db_path.empty(), "--db"}}) {
+      if (given) throw UsageError(std::string(name) + " does not apply to --shard (lmzip merge writes and records the result)");
+    }
+  }
   const eval::TaskSpec spec = resolve_task(a);
   if (!spec.program.empty()) check_sandbox(a.unsafe_exec);
   const auto docs = eval::load_documents(spec, a.data);
@@ -214,7 +262,9 @@ int run_eval(int argc, char** argv) {
 
   // Open the results store before the long work, so a bad --db fails at once.
   std::optional<ResultsStore> store;
-  if (!a.no_db) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+  if (!a.no_db && !shard) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+
+  if (shard) return run_eval_shard(a, *shard, spec, docs, pool_ptr, source, lm, options);
 
   std::optional<eval::EvalCheckpoint> checkpoint;
   size_t resumed = 0;
@@ -248,12 +298,12 @@ int run_eval(int argc, char** argv) {
     std::cerr << "lmzip eval: the checkpoint " << a.checkpoint << " is complete (" << r.n_docs
               << " documents); rerunning the command reads the results from it, delete it to evaluate again\n";
   }
-  const std::string model_name = a.name.empty() ? model_display_name(a.model_path) : a.name;
+  const EvalRunInfo info = run_info(a);
   if (!a.log_samples.empty()) write_samples(a.log_samples, r);
-  if (!a.output.empty()) write_lm_eval_json(a.output, spec, r, a, model_name, docs.size(), start_unix, unix_now());
-  if (store) record(r, a, model_name, *store);
-  if (a.json) std::cout << result_json(r, a, model_name, seconds()).dump(2) << "\n";
-  else print_table(r, model_name);
+  if (!a.output.empty()) write_lm_eval_json(a.output, spec, r, a, info.model, docs.size(), start_unix, unix_now());
+  if (store) record_eval(r, info, *store);
+  if (a.json) std::cout << eval_result_json(r, info, seconds()).dump(2) << "\n";
+  else print_eval_table(r, info.model);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// lmzip merge PARTS... : the part files of `lmzip bpc --shard I/N` combined into the result of one run.
+// lmzip merge PARTS... : the part files of `lmzip bpc --shard I/N` (or `lmzip eval --shard I/N`) combined into the result of one run.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "bpc_output.h"
+#include "eval_output.h"
+#include "lmzip/eval/part.h"
 #include "command.h"
 #include "lmzip/core/error.h"
 #include "lmzip/core/utf8.h"
@@ -27,7 +29,8 @@ struct MergeArgs {
   bool no_db = false;
 };
 
-// Files as given; a directory contributes its *.lmzpart files (sorted). Returns whether a directory was given.
+// Files as given; a directory contributes its *.lmzpart and *.lmzeval files (sorted). Returns whether a
+// directory was given.
 bool expand_parts(const std::vector<std::string>& args, std::vector<std::string>& files) {
   bool directory = false;
   for (const std::string& arg : args) {
@@ -38,9 +41,11 @@ bool expand_parts(const std::vector<std::string>& args, std::vector<std::string>
     directory = true;
     std::vector<std::string> found;
     for (const auto& e : std::filesystem::directory_iterator(arg)) {
-      if (e.is_regular_file() && e.path().extension() == ".lmzpart") found.push_back(e.path().string());
+      if (e.is_regular_file() && (e.path().extension() == ".lmzpart" || e.path().extension() == ".lmzeval")) {
+        found.push_back(e.path().string());
+      }
     }
-    if (found.empty()) throw Error(arg + ": no .lmzpart files in this directory");
+    if (found.empty()) throw Error(arg + ": no .lmzpart or .lmzeval files in this directory");
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
   }
@@ -54,7 +59,9 @@ int run_merge(int argc, char** argv) {
                  "files) into the result one `lmzip bpc` process would have given, bit for bit: the parts must\n"
                  "be the N shards of one run (same model, corpus, protocol and parameters, N; none missing or\n"
                  "repeated). Prints the same table or JSON as lmzip bpc and records the run in the results store.\n"
-                 "Given directories, the parts are grouped by corpus: one result per corpus.");
+                 "Given directories, the parts are grouped by corpus: one result per corpus.\n"
+                 "The parts of `lmzip eval --shard I/N` (.lmzeval) merge the same way into the metrics and\n"
+                 "standard errors of the single eval run (one result per task and data).");
   args.option("-o, --output", "RESULT.json", &a.output_path, "also write the result JSON (one line per corpus)");
   args.option("--per-doc", "FILE.jsonl", &a.per_doc_path, "write nats, scored tokens, chars, bytes per document");
   args.flag("--json", &a.json, "one JSON object per corpus, one per line (as lmzip bpc --json)");
@@ -66,16 +73,49 @@ int run_merge(int argc, char** argv) {
 
   std::vector<std::string> files;
   const bool directory = expand_parts(a.parts, files);
-  // Parts grouped by corpus (directories) or all one group (files: a part of another corpus is an error).
+  // Parts grouped by corpus (directories) or all one group (files: a part of another corpus is an error);
+  // eval parts by task and data.
   std::map<std::string, std::vector<NamedPart>> groups;
+  std::map<std::string, std::vector<eval::NamedEvalPart>> eval_groups;
   for (const std::string& f : files) {
     if (!file_exists(f)) throw Error(f + ": no such part file");
+    if (std::filesystem::path(f).extension() == ".lmzeval") {
+      eval::EvalPart p = eval::parse_eval_part(read_file(f), f);
+      std::string key = directory ? p.run.value("task", "") + "|" + p.fingerprint["data"].dump() : "";
+      eval_groups[key].push_back({f, std::move(p)});
+      continue;
+    }
     PartialResult p = parse_part(read_file(f), f);
     std::string key = directory ? p.meta.corpus_sha256 + "|" + p.meta.field : "";
     groups[key].push_back({f, std::move(p)});
   }
+  if (!directory && !groups.empty() && !eval_groups.empty()) {
+    throw UsageError("bpc parts (.lmzpart) and eval parts (.lmzeval) are results of different runs: merge them apart");
+  }
+  if (!eval_groups.empty() && !a.per_doc_path.empty()) throw UsageError("--per-doc applies to bpc parts (.lmzpart)");
   std::optional<ResultsStore> store;
   if (!a.no_db) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+
+  std::string eval_lines;
+  for (auto& [key, parts] : eval_groups) {
+    const eval::EvalPart& first = parts.front().part;
+    eval::EvalResult r = eval::merge_eval_parts(parts, first.run.value("task", ""));
+    const EvalRunInfo info{.model = first.run.value("model", ""), .model_path = first.run.value("model_path", ""),
+                           .data = first.run.value("data", ""), .add_bos = first.run.value("add_bos", false),
+                           .max_context = first.run.value("max_context", 2048LL)};
+    double seconds = 0;
+    for (const auto& p : parts) seconds += p.part.run.value("seconds", 0.0);
+    nlohmann::json j = eval_result_json(r, info, seconds);
+    j["shards"] = first.shard_count;
+    if (store) record_eval(r, info, *store);
+    if (a.json) std::cout << j.dump() << std::endl;
+    else print_eval_table(r, info.model);
+    eval_lines += j.dump() + "\n";
+  }
+  if (groups.empty()) {
+    if (!a.output_path.empty()) write_file_atomic(a.output_path, eval_lines);
+    return 0;
+  }
 
   std::vector<BpcResult> results;
   std::vector<std::string> names, problems, lines;
@@ -103,7 +143,7 @@ int run_merge(int argc, char** argv) {
     results.push_back(std::move(r));
   }
   if (!a.output_path.empty()) {
-    std::string out;
+    std::string out = eval_lines;
     for (const auto& l : lines) out += l;
     write_file_atomic(a.output_path, out);
   }

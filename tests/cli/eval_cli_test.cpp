@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -291,6 +292,68 @@ TEST(EvalCli, LmEvalResultsJsonImportsIntoTheStore) {
   list = lmzip("results list --scores --json --db " + db);
   EXPECT_NE(list.out.find("\"benchmark\":\"gsm8k\",\"metric\":\"exact_match,strict-match\""), std::string::npos)
       << list.out;
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// lmzip eval --shard I/N into parts, lmzip merge of them: the single run's metrics and standard errors exactly
+// (every block, and so every engine pass, is the single run's); a rerun of a complete shard is skipped.
+TEST(EvalShardCli, MergedShardsEqualTheSingleRun) {
+  const std::string data = test::temp_dir() + "/arc-shard.jsonl";
+  {
+    std::string text;
+    for (int i = 0; i < 9; ++i) {
+      nlohmann::json d = {{"id", "q" + std::to_string(i)},
+                          {"question", {{"stem", "Which of these is number " + std::to_string(i) + "?"},
+                                        {"choices", nlohmann::json::array()}}},
+                          {"answerKey", std::string(1, static_cast<char>('A' + i % 4))}};
+      for (int c = 0; c < 4; ++c) {
+        d["question"]["choices"].push_back({{"text", "item " + std::to_string((i * 3 + c * 7) % 11)},
+                                            {"label", std::string(1, static_cast<char>('A' + c))}});
+      }
+      text += d.dump() + "\n";
+    }
+    write_file_atomic(data, text);
+  }
+  const std::string base = "eval -t 1 -m " + kModel + " --task arc_challenge --data " + data + " --shots 2 --min-k 20 --batch 2";
+  CliRun single = lmzip(base + " --json --no-db");
+  ASSERT_EQ(single.rc, 0) << single.err;
+  const auto s = nlohmann::json::parse(single.out);
+  const std::string dir = test::temp_dir() + "/eval-parts";
+  for (int i = 0; i < 3; ++i) {
+    CliRun r = lmzip(base + " --shard " + std::to_string(i) + "/3 --shard-dir " + dir);
+    ASSERT_EQ(r.rc, 0) << r.err;
+  }
+  CliRun again = lmzip(base + " --shard 1/3 --shard-dir " + dir);
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.out.find("already complete (skipped)"), std::string::npos) << again.out;
+  const std::string db = test::temp_dir() + "/eval-merge.sqlite";
+  CliRun m = lmzip("merge --json --db " + db + " " + dir);
+  ASSERT_EQ(m.rc, 0) << m.err;
+  const auto j = nlohmann::json::parse(m.out);
+  EXPECT_EQ(j["documents"], 9);
+  EXPECT_EQ(j["shards"], 3);
+  ASSERT_EQ(j["metrics"].size(), 3u);
+  for (const char* k : {"acc", "acc_norm", "min_k_20"}) {
+    EXPECT_EQ(j["metrics"][k]["value"].get<double>(), s["metrics"][k]["value"].get<double>()) << k;
+    EXPECT_EQ(j["metrics"][k]["stderr"].get<double>(), s["metrics"][k]["stderr"].get<double>()) << k;
+    EXPECT_EQ(j["metrics"][k]["n"], 9) << k;
+  }
+  CliRun listed = lmzip("results list --scores --db " + db);
+  EXPECT_EQ(listed.rc, 0) << listed.err;
+  EXPECT_NE(listed.out.find("arc_challenge"), std::string::npos) << listed.out;
+  // A missing shard is named; options that belong to the merge are refused.
+  std::filesystem::remove(dir + "/arc_challenge.zoo-m2-F16.2-of-3.lmzeval");
+  CliRun missing = lmzip("merge --no-db " + dir);
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("1 of 3 shards missing: 2/3"), std::string::npos) << missing.err;
+  CliRun bad = lmzip(base + " --shard 0/3 --output x.json");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--output does not apply to --shard"), std::string::npos) << bad.err;
 }
 
 }  // namespace

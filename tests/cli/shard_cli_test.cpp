@@ -23,7 +23,8 @@ struct Case {
 const Case kCases[] = {{"hkust", "--window 64 --stride 16 --max-chunks 20"},
                        {"lm-eval", "--window 64 --max-chunks 20"},
                        {"llama.cpp", "--window 64 --max-chunks 12"},
-                       {"doc", "--window 512 --stride 512 --max-chunks 30"}};
+                       {"doc", "--window 512 --stride 512 --max-chunks 30"},
+                       {"uncheatable", "--window 128 --bos-mode replace_with_eos --max-chunks 24"}};
 
 std::string base(const Case& c, const std::string& corpus_path, const std::string& m = model()) {
   return "bpc --no-db -t 2 -m " + m + " " + corpus_path + " --protocol " + c.protocol + " " + c.flags;
@@ -56,7 +57,8 @@ TEST(ShardCli, MergedShardsEqualTheSingleRunForEveryProtocol) {
       EXPECT_EQ(j["bpb"].get<double>(), s["bpb"].get<double>());
       EXPECT_EQ(j["ppl"].get<double>(), s["ppl"].get<double>());
       for (const char* k : {"documents", "chars", "bytes", "tokens", "windows", "scored_tokens", "protocol", "window",
-                            "stride", "model", "model_id", "corpus", "corpus_sha256", "field"}) {
+                            "stride", "model", "model_id", "corpus", "corpus_sha256", "field", "bos_mode",
+                            "neg_log_prob_sum", "bpc_stderr"}) {
         EXPECT_EQ(j[k], s[k]) << k;
       }
       EXPECT_EQ(nlohmann::json::parse(read_file(out))["total_nats"], j["total_nats"]);

@@ -102,7 +102,7 @@ TEST(LmEvalResults, MetricAndStderrKeys) {
   EXPECT_EQ(lm_eval_stderr_key("exact_match,flexible-extract"), "exact_match_stderr,flexible-extract");
   TaskSpec t = builtin_task("arc_challenge");
   EvalResult r{.task = "arc_challenge", .n_docs = 1, .num_fewshot = 0,
-               .metrics = {{"acc", 1.0, std::nan(""), 1}, {"min_k_20", 3.5, 0, 1}}, .samples = {}};
+               .metrics = {{"acc", 1.0, std::nan(""), 1}, {"min_k_20", 3.5, 0, 1}}, .samples = {}, .outcomes = {}};
   LmEvalRunInfo info;
   info.model_name = "org/m";
   info.original_docs = 4;

@@ -146,9 +146,11 @@ TEST(CodeTasks, MbppFixedDemosAndPrompt) {
 }  // namespace lmzip::eval
 
 // ---- Blocks of documents (batched requests), and resuming from saved outcomes ----
+#include <algorithm>
 #include <atomic>
 #include <functional>
 
+#include "lmzip/eval/part.h"
 #include "lmzip/io/file.h"
 #include "testutil/testutil.h"
 
@@ -372,6 +374,108 @@ TEST(RunnerBlocks, ResumeRefusesOutcomesWithAnotherPrompt) {
     FAIL() << "resumed";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("document 0"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lmzip::eval
+
+namespace lmzip::eval {
+namespace {
+
+// N shards (first_doc/end_doc), each part through its file text, merge to the single run: the same samples
+// and bit-identical metrics and standard errors; random demos come out the same because every shard replays
+// the sampler over the documents before it.
+std::vector<NamedEvalPart> eval_shards(const TaskSpec& t, const std::vector<Json>& docs, EvalOptions o, uint32_t n) {
+  std::vector<NamedEvalPart> parts;
+  for (uint32_t i = 0; i < n; ++i) {
+    const DocRange range = shard_documents(docs.size(), o.batch_docs, i, n);
+    o.first_doc = range.begin;
+    o.end_doc = range.end;
+    ContentModel lm;
+    EvalResult r = run_task(t, docs, nullptr, lm, o);
+    EXPECT_EQ(r.n_docs, range.end - range.begin);
+    EvalPart part{.fingerprint = {{"task", t.name}, {"seed", 1}}, .run = {{"task", t.name}}, .shard_index = i,
+                  .shard_count = n, .range = range, .documents = docs.size(), .num_fewshot = r.num_fewshot,
+                  .outcomes = r.outcomes};
+    const std::string name = "p" + std::to_string(i) + ".lmzeval";
+    parts.push_back({name, parse_eval_part(serialize_eval_part(part), name)});
+  }
+  return parts;
+}
+
+TEST(EvalShards, MergedShardsEqualTheSingleRun) {
+  struct Case {
+    TaskSpec task;
+    std::vector<Json> docs;
+    EvalOptions options;
+  };
+  const Case cases[] = {{builtin_task("arc_challenge"), arc_docs(), {.num_fewshot = 3, .min_k = 0.2, .batch_docs = 3}},
+                        {builtin_task("gsm8k"), gsm_docs(), {.num_fewshot = 2, .batch_docs = 2}}};
+  for (const Case& c : cases) {
+    ContentModel lm;
+    const EvalResult single = run_task(c.task, c.docs, nullptr, lm, c.options);
+    for (uint32_t n : {1u, 2u, 3u, 5u}) {
+      SCOPED_TRACE(c.task.name + " N=" + std::to_string(n));
+      std::vector<NamedEvalPart> parts = eval_shards(c.task, c.docs, c.options, n);
+      std::reverse(parts.begin(), parts.end());  // the order given does not matter
+      const EvalResult merged = merge_eval_parts(parts, c.task.name);
+      expect_same_result(single, merged);
+      EXPECT_EQ(merged.num_fewshot, single.num_fewshot);
+    }
+  }
+}
+
+TEST(EvalShards, ShardsAreWholeBlocksThatTileTheDocuments) {
+  for (size_t n : {0u, 1u, 7u, 20u, 101u}) {
+    for (size_t batch : {1u, 3u, 8u}) {
+      for (uint32_t count : {1u, 2u, 3u, 7u, 50u}) {
+        size_t next = 0;
+        for (uint32_t i = 0; i < count; ++i) {
+          const DocRange r = shard_documents(n, batch, i, count);
+          EXPECT_EQ(r.begin, next);
+          EXPECT_TRUE(r.begin % batch == 0 || r.begin == n) << r.begin;
+          next = r.end;
+        }
+        EXPECT_EQ(next, n);
+      }
+    }
+  }
+  EXPECT_EQ(shard_documents(20, 3, 1, 2).begin, 9u);  // 7 blocks: [0, 3) and [3, 7)
+}
+
+TEST(EvalShards, MissingForeignAndDamagedPartsAreErrorsNamingTheShard) {
+  const TaskSpec t = builtin_task("gsm8k");
+  const auto docs = gsm_docs();
+  const EvalOptions o{.num_fewshot = 1, .batch_docs = 2};
+  auto expect_error = [&](std::vector<NamedEvalPart> parts, const std::string& needle) {
+    try {
+      merge_eval_parts(parts, t.name);
+      ADD_FAILURE() << "no error; expected " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  std::vector<NamedEvalPart> parts = eval_shards(t, docs, o, 3);
+  parts.erase(parts.begin() + 2);
+  expect_error(parts, "1 of 3 shards missing: 2/3");
+  parts = eval_shards(t, docs, o, 3);
+  parts[1].part.fingerprint["seed"] = 2;
+  expect_error(parts, "p1.lmzeval (shard 1/3) does not belong with p0.lmzeval (shard 0/3): seed");
+  parts = eval_shards(t, docs, o, 3);
+  parts.push_back(parts[0]);
+  parts.back().name = "again";
+  expect_error(parts, "are both shard 0/3");
+
+  const std::string text = serialize_eval_part(eval_shards(t, docs, o, 2)[1].part);
+  EXPECT_NO_THROW(parse_eval_part(text, "p"));
+  for (size_t cut : {size_t{0}, size_t{10}, text.find('\n') + 1, text.size() - 1}) {
+    EXPECT_THROW(parse_eval_part(text.substr(0, cut), "cut.lmzeval"), Error) << cut;
+  }
+  try {
+    parse_eval_part(text.substr(0, text.size() - 1), "cut.lmzeval");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.lmzeval:"), std::string::npos) << e.what();
   }
 }
 

@@ -7,6 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "lmzip/core/hash.h"
 
 namespace lmzip {
 namespace {
@@ -59,8 +63,9 @@ Corpus corpus() {
   return c;
 }
 
-ScoringPlan plan_for(Protocol protocol) {
+ScoringPlan plan_for(Protocol protocol, BosMode bos_mode = BosMode::AddBos) {
   ProtocolParams p = default_params(protocol);
+  p.bos_mode = bos_mode;
   p.window = 24;
   p.stride = protocol == Protocol::Hkust || protocol == Protocol::Doc ? 7 : 24;
   static const ByteTokenizer tok;
@@ -122,7 +127,92 @@ TEST_P(ShardProtocols, PartitionTilesThePlan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ShardProtocols,
-                         ::testing::Values(Protocol::Hkust, Protocol::LmEval, Protocol::LlamaCpp, Protocol::Doc));
+                         ::testing::Values(Protocol::Hkust, Protocol::LmEval, Protocol::LlamaCpp, Protocol::Doc,
+                                           Protocol::Uncheatable));
+
+// A batched engine whose numbers depend on the batch's shape (as a GPU's may): a window scored in a batch of k
+// gets a tiny k-dependent change. Shards cut at the single run's batch starts, so they send the same batches
+// and merge to the single run bit for bit.
+TEST(Shard, BatchedShardsSendTheSingleRunsBatches) {
+  const WindowScorer one = toy_scorer();
+  BatchScorer batched = [&](std::span<const WindowInput> windows) {
+    std::vector<std::vector<double>> out;
+    for (const WindowInput& w : windows) {
+      out.push_back(one(w.input, w.targets));
+      for (double& v : out.back()) v *= 1.0 + 1e-12 * static_cast<double>(windows.size());
+    }
+    return out;
+  };
+  for (Protocol protocol : {Protocol::Hkust, Protocol::Doc, Protocol::LmEval}) {
+    ScoringPlan plan = plan_for(protocol);
+    RunOptions o;
+    o.batch_scorer = batched;
+    o.batch_windows = 4;
+    const BpcResult single = run_scoring(plan, one, o);
+    for (uint32_t n : {2u, 3u, 5u}) {
+      std::vector<NamedPart> parts;
+      for (uint32_t i = 0; i < n; ++i) {
+        PartialResult p = score_shard(plan, one, {i, n}, o);
+        p.meta.model_id = "toy-model";
+        parts.push_back({"part" + std::to_string(i), std::move(p)});
+        const WindowRange r = parts.back().part.range;
+        // A shard starts where one of the single run's batches starts.
+        if (r.begin > 0 && r.begin < plan.windows.size() && protocol == Protocol::Hkust) {
+          EXPECT_EQ(r.begin % 4, 0u);
+        }
+      }
+      const BpcResult merged = merge_parts(parts);
+      EXPECT_EQ(merged.total_nats, single.total_nats) << protocol_name(protocol) << " N=" << n;
+      EXPECT_EQ(merged.scored_tokens, single.scored_tokens);
+    }
+  }
+}
+
+TEST(Shard, UncheatableBosModesRoundTripAndMustAgree) {
+  for (BosMode mode : {BosMode::ReplaceEos, BosMode::AddNewline}) {
+    ScoringPlan plan = plan_for(Protocol::Uncheatable, mode);
+    BpcResult single = run_scoring(plan, toy_scorer(), {});
+    std::vector<NamedPart> parts = shards(plan, 3);
+    EXPECT_EQ(parts[1].part.meta.params.bos_mode, mode);
+    EXPECT_EQ(merge_parts(parts).total_nats, single.total_nats) << bos_mode_name(mode);
+  }
+  std::vector<NamedPart> parts = shards(plan_for(Protocol::Uncheatable, BosMode::ReplaceEos), 2);
+  parts[1].part.meta.params.bos_mode = BosMode::AddEos;
+  try {
+    merge_parts(parts);
+    ADD_FAILURE() << "parts of two bos modes merged";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("its bos mode is 'add_default_eos', not 'replace_with_eos'"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A part as lmzip 0.1 before bos_mode wrote it: header version 1 without the key, a valid checksum.
+TEST(Shard, PartsOfTheOldFormatVersionAskForTheShardToBeRerun) {
+  std::string data = serialize_part(shards(plan_for(Protocol::Hkust), 2, false)[0].part);
+  uint32_t header_bytes;
+  std::memcpy(&header_bytes, data.data() + 8, 4);
+  nlohmann::json header = nlohmann::json::parse(data.substr(12, header_bytes));
+  EXPECT_EQ(header["version"], 2);
+  header["version"] = 1;
+  header.erase("bos_mode");
+  std::string h = header.dump(), old = "LMZPART1";
+  const auto n = static_cast<uint32_t>(h.size());
+  old.append(reinterpret_cast<const char*>(&n), 4);
+  old += h;
+  old += data.substr(12 + header_bytes, data.size() - 12 - header_bytes - 8);
+  const uint64_t sum = xxh64(old.data(), old.size());
+  old.append(reinterpret_cast<const char*>(&sum), 8);
+  try {
+    parse_part(old, "old.lmzpart");
+    ADD_FAILURE() << "a version 1 part was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("old.lmzpart: not a valid lmzip part file: part format version 1, this lmzip "
+                                         "reads version 2 (written by an older lmzip: rerun its shard)"),
+              std::string::npos)
+        << e.what();
+  }
+}
 
 TEST(Shard, ParseShard) {
   EXPECT_EQ(parse_shard("0/1").count, 1u);

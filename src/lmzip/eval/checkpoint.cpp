@@ -53,7 +53,9 @@ double value_of(const Json& v) {
   throw Error("not a metric value: " + v.dump());
 }
 
-std::string record_line(size_t index, const DocOutcome& d) {
+}  // namespace
+
+std::string outcome_line(size_t index, const DocOutcome& d) {
   Json values = Json::object();
   for (const auto& [name, vs] : d.values) {
     Json list = Json::array();
@@ -63,7 +65,18 @@ std::string record_line(size_t index, const DocOutcome& d) {
   return Json{{"doc", index}, {"values", values}, {"sample", d.sample}}.dump() + "\n";
 }
 
-}  // namespace
+DocOutcome parse_outcome(const Json& j, size_t expected_index) {
+  if (j.at("doc").get<size_t>() != expected_index) {
+    throw Error("document " + j.at("doc").dump() + " where document " + std::to_string(expected_index) + " was expected");
+  }
+  DocOutcome d;
+  d.sample = j.at("sample");
+  for (const auto& [name, vs] : j.at("values").items()) {
+    auto& list = d.values[name];  // kept even when empty: the metric exists
+    for (const Json& v : vs) list.push_back(value_of(v));
+  }
+  return d;
+}
 
 Json task_definition_json(const TaskSpec& t) {
   if (!t.definition.is_null()) return t.definition;  // every field, including ones added after this code
@@ -129,15 +142,7 @@ void EvalCheckpoint::read_existing(const Json& fingerprint) {
     } else {
       DocOutcome d;
       try {
-        if (j.at("doc").get<size_t>() != done_.size()) {
-          throw Error("document " + j.at("doc").dump() + " where document " + std::to_string(done_.size()) +
-                      " was expected");
-        }
-        d.sample = j.at("sample");
-        for (const auto& [name, vs] : j.at("values").items()) {
-          auto& list = d.values[name];  // kept even when empty: the metric exists
-          for (const Json& v : vs) list.push_back(value_of(v));
-        }
+        d = parse_outcome(j, done_.size());
       } catch (const std::exception& e) {
         throw Error(where + ": not a document record (" + e.what() + ")" + start_over);
       }
@@ -155,7 +160,7 @@ void EvalCheckpoint::read_existing(const Json& fingerprint) {
 void EvalCheckpoint::append(const std::vector<DocOutcome>& block) {
   if (block.empty()) return;
   std::string lines;
-  for (const auto& d : block) lines += record_line(next_doc_++, d);
+  for (const auto& d : block) lines += outcome_line(next_doc_++, d);
   const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) throw Error(path_ + ": cannot open the checkpoint to append: " + errno_text());
   const off_t before = ::lseek(fd, 0, SEEK_END);

@@ -25,6 +25,12 @@ Json task_definition_json(const TaskSpec& spec);
 // compared field by field ("data.sha256"). Empty when equal.
 std::vector<std::string> fingerprint_differences(const Json& saved, const Json& now);
 
+// One finished document as a journal line: {"doc": index, "values": {metric: [v, ...]}, "sample": {...}} and a
+// newline (non-finite values as "nan", "inf", "-inf"); and back, checking that it is document `expected_index`
+// (lmzip::Error or a JSON exception otherwise). Checkpoints and eval part files (part.h) hold these lines.
+std::string outcome_line(size_t index, const DocOutcome& d);
+DocOutcome parse_outcome(const Json& line, size_t expected_index);
+
 class EvalCheckpoint {
  public:
   // Opens `path` for the run described by `fingerprint` (anything that changes prompts, requests or scores).

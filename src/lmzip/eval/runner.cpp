@@ -304,33 +304,47 @@ DocOutcome score_document(const TaskSpec& spec, const Json& doc, const PendingDo
   return out;
 }
 
-// The per-metric values of all documents so far, and the metric order (the names document 0 gave).
-struct Tally {
+}  // namespace
+
+EvalResult summarize_outcomes(const std::string& task, int num_fewshot, const std::vector<DocOutcome>& outcomes) {
+  EvalResult result;
+  result.task = task;
+  result.num_fewshot = num_fewshot;
+  result.n_docs = outcomes.size();
+  // The per-metric values of all documents, and the metric order (the names the first document gave).
   std::map<std::string, std::vector<double>> values;
   std::vector<std::string> order;
-  void add(size_t index, const DocOutcome& d) {
-    for (const auto& [name, v] : d.values) {
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    for (const auto& [name, v] : outcomes[i].values) {
       auto& dst = values[name];
       dst.insert(dst.end(), v.begin(), v.end());
     }
-    if (index == 0) {
+    if (i == 0) {
       for (const auto& [name, v] : values) order.push_back(name);
     }
+    result.samples.push_back(outcomes[i].sample);
   }
-};
-
-}  // namespace
+  for (const auto& name : order) {
+    MeanStderr m = mean_stderr(values[name]);
+    result.metrics.push_back({name, m.mean, m.stderr_value, values[name].size()});
+  }
+  return result;
+}
 
 EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const std::vector<Json>* pool,
                     LanguageModel& lm, const EvalOptions& options) {
-  EvalResult result;
-  result.task = spec.name;
-  result.num_fewshot = options.num_fewshot >= 0 ? options.num_fewshot : spec.num_fewshot;
+  const int num_fewshot = options.num_fewshot >= 0 ? options.num_fewshot : spec.num_fewshot;
   size_t n = docs.size();
   if (options.limit >= 0) n = std::min(n, static_cast<size_t>(options.limit));
   FewshotSampler sampler(spec, pool ? *pool : docs, pool == nullptr, options.seed);
-  auto prompt_of = [&](size_t i) { return build_prompt(spec, docs[i], sampler.demos_for(docs[i], result.num_fewshot)); };
-  Tally tally;
+  auto prompt_of = [&](size_t i) { return build_prompt(spec, docs[i], sampler.demos_for(docs[i], num_fewshot)); };
+  std::vector<DocOutcome> outcomes;
+  const size_t batch = std::max<size_t>(1, options.batch_docs);
+  const size_t first = std::min(options.first_doc, n), end_doc = std::min(options.end_doc, n);
+  LMZIP_CHECK(first <= end_doc && (first % batch == 0 || first == n) && (first == 0 || !options.resume),
+              "a shard's documents start at a block boundary, without resume");
+  // A shard: the sampler advances over the documents before it exactly as in the single run.
+  for (size_t i = 0; i < first; ++i) prompt_of(i);
 
   // Documents done in an earlier run: replay the sampler (it advances from document to document) and check that
   // each saved prompt is the one this run builds.
@@ -346,17 +360,16 @@ EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const s
         throw Error("the checkpoint's document " + std::to_string(start) +
                     " was asked with another prompt than this run builds (the data, task or few-shot sampling changed)");
       }
-      tally.add(start, d);
-      result.samples.push_back(d.sample);
+      outcomes.push_back(d);
       ++start;
     }
-    result.resumed_docs = start;
     if (options.progress && start > 0) options.progress(start, n);
   }
+  const size_t resumed = start;
+  start = std::max(start, first);
 
-  const size_t batch = std::max<size_t>(1, options.batch_docs);
-  for (size_t begin = start; begin < n; begin += batch) {
-    const size_t end = std::min(n, begin + batch);
+  for (size_t begin = start; begin < end_doc; begin += batch) {
+    const size_t end = std::min(end_doc, begin + batch);
     BlockRequests requests;
     std::vector<PendingDoc> pending;
     for (size_t i = begin; i < end; ++i) pending.push_back(request_document(spec, docs[i], i, prompt_of(i), options, requests));
@@ -373,18 +386,15 @@ EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const s
     std::vector<DocOutcome> block;
     for (const PendingDoc& p : pending) {
       block.push_back(score_document(spec, docs[p.index], p, options, loglikelihoods, generations));
-      tally.add(p.index, block.back());
-      result.samples.push_back(block.back().sample);
+      outcomes.push_back(block.back());
       if (options.progress) options.progress(p.index + 1, n);
     }
     if (options.on_block) options.on_block(block);
-    if (options.cancel && options.cancel->load() && end < n) throw EvalInterrupted(end, n);
+    if (options.cancel && options.cancel->load() && end < end_doc) throw EvalInterrupted(end, n);
   }
-  result.n_docs = n;
-  for (const auto& name : tally.order) {
-    MeanStderr m = mean_stderr(tally.values[name]);
-    result.metrics.push_back({name, m.mean, m.stderr_value, tally.values[name].size()});
-  }
+  EvalResult result = summarize_outcomes(spec.name, num_fewshot, outcomes);
+  result.resumed_docs = resumed;
+  result.outcomes = std::move(outcomes);
   return result;
 }
 

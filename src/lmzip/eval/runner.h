@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,6 +104,11 @@ struct EvalOptions {
   // Code tasks: run generated programs even where the kernel refuses the sandbox's namespaces (lmzip eval
   // --unsafe-exec; sandbox.h). Off: such a task fails with an error instead.
   bool unsafe_exec = false;
+  // A shard (part.h): run only documents [first_doc, end_doc) of the evaluated ones; the documents before only
+  // advance the few-shot sampler, as in the single run. first_doc must be a multiple of batch_docs, so the
+  // blocks are the single run's. Not with resume.
+  size_t first_doc = 0;
+  size_t end_doc = SIZE_MAX;
 };
 
 // Thrown by run_task when EvalOptions::cancel was set; every finished block has gone to on_block.
@@ -127,9 +133,15 @@ struct EvalResult {
   int num_fewshot = 0;
   std::vector<MetricValue> metrics;
   std::vector<Json> samples;  // one per document: prompt, responses, extracted answers, verdicts
+  std::vector<DocOutcome> outcomes;  // run_task: one per document run (resumed ones included)
 };
 
-// pool: the few-shot documents (nullptr: the evaluated documents themselves).
+// The result of documents' outcomes, in document order: their samples, and per metric (in the order of the
+// names the first document gave) the mean and standard error of every value (mean_stderr).
+EvalResult summarize_outcomes(const std::string& task, int num_fewshot, const std::vector<DocOutcome>& outcomes);
+
+// pool: the few-shot documents (nullptr: the evaluated documents themselves). With first_doc/end_doc the result
+// (n_docs, samples, metrics) is that of the shard's documents; EvalResult::outcomes holds them for a part file.
 EvalResult run_task(const TaskSpec& spec, const std::vector<Json>& docs, const std::vector<Json>* pool,
                     LanguageModel& lm, const EvalOptions& options);
 

@@ -45,9 +45,21 @@ ShardSpec parse_shard(std::string_view text) {
 
 std::string shard_name(const ShardSpec& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
 
-WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s) {
+WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s, size_t batch_windows) {
   LMZIP_CHECK(s.count >= 1 && s.index < s.count, "shard index out of range");
   const size_t n = plan.windows.size();
+  // Where the single run's batches start (run_scoring's grouping; every window when unbatched).
+  std::vector<bool> batch_start(n + 1, true);
+  if (batch_windows > 1) {
+    for (size_t w = 0; w < n;) {
+      size_t nb = 1;
+      while (nb < batch_windows && w + nb < n && plan.windows[w + nb].length == plan.windows[w].length) {
+        batch_start[w + nb] = false;
+        ++nb;
+      }
+      w += nb;
+    }
+  }
   // Window w's document (per-document protocols: every token of a window is the document's).
   auto doc_of_window = [&](size_t w) {
     const Window& win = plan.windows[w];
@@ -55,8 +67,10 @@ WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s) {
   };
   auto boundary = [&](uint32_t i) {
     auto b = static_cast<size_t>(static_cast<unsigned __int128>(n) * i / s.count);
-    if (plan.params.protocol == Protocol::Doc) {
-      while (b > 0 && b < n && doc_of_window(b) == doc_of_window(b - 1)) ++b;
+    // Both rules: forward until a document start (doc) that is also a batch start.
+    while (b > 0 && b < n &&
+           ((plan.params.protocol == Protocol::Doc && doc_of_window(b) == doc_of_window(b - 1)) || !batch_start[b])) {
+      ++b;
     }
     return b;
   };
@@ -68,7 +82,7 @@ PartialResult score_shard(const ScoringPlan& plan, const WindowScorer& scorer, c
   PartialResult p;
   p.meta.params = plan.params;
   p.meta.shard = s;
-  p.range = shard_windows(plan, s);
+  p.range = shard_windows(plan, s, o.batch_scorer ? o.batch_windows : 1);
   p.documents = plan.docs.size();
   p.chars = plan.chars;
   p.bytes = plan.bytes;
@@ -103,6 +117,8 @@ namespace {
 constexpr std::string_view kMagic = "LMZPART1";
 constexpr uint32_t kMaxHeader = 1u << 20;
 constexpr const char* kFormat = "lmzip-bpc-part";
+// Version 2 added bos_mode (--protocol uncheatable); a version 1 part cannot say which chunk-start token it used.
+constexpr uint64_t kVersion = 2;
 
 template <typename T>
 void append_raw(std::string& out, const T& v) {
@@ -115,13 +131,13 @@ void append_array(std::string& out, const std::vector<T>& v) {
 
 nlohmann::json header_json(const PartialResult& p) {
   const PartMeta& m = p.meta;
-  return {{"format", kFormat}, {"version", 1},
+  return {{"format", kFormat}, {"version", kVersion},
           {"model_name", m.model_name}, {"model_path", m.model_path}, {"model_id", m.model_id},
           {"model_format", m.model_format}, {"tokenizer_file", m.tokenizer_file}, {"model_bytes", m.model_bytes},
           {"corpus_name", m.corpus_name}, {"corpus_path", m.corpus_path}, {"corpus_sha256", m.corpus_sha256},
           {"field", m.field}, {"skipped_empty", m.skipped_empty}, {"skipped_invalid", m.skipped_invalid},
           {"protocol", protocol_name(m.params.protocol)}, {"window", m.params.window}, {"stride", m.params.stride},
-          {"max_chunks", m.params.max_windows}, {"shard_index", m.shard.index}, {"shard_count", m.shard.count},
+          {"max_chunks", m.params.max_windows}, {"bos_mode", bos_mode_name(m.params.bos_mode)}, {"shard_index", m.shard.index}, {"shard_count", m.shard.count},
           {"lmzip_version", m.lmzip_version}, {"device", m.device}, {"host", m.host},
           {"started_at", m.started_at}, {"finished_at", m.finished_at}, {"threads", m.threads},
           {"seconds", m.seconds},
@@ -183,6 +199,9 @@ PartMeta read_meta(const HeaderReader& h) {
   m.params.window = h.u64("window", uint64_t{1} << 40);
   m.params.stride = h.u64("stride", uint64_t{1} << 40);
   m.params.max_windows = h.u64("max_chunks", uint64_t{1} << 40);
+  auto bos_mode = parse_bos_mode(h.str("bos_mode"));
+  if (!bos_mode) throw h.bad("bos_mode", "names no bos mode");
+  m.params.bos_mode = *bos_mode;
   if (m.params.window < 1 || m.params.stride < 1 || m.params.stride > m.params.window) {
     throw h.bad("stride", "is not between 1 and the window");
   }
@@ -265,7 +284,11 @@ PartialResult parse_part(std::string_view data, const std::string& name) {
   }
   if (!j.is_object()) throw bad("the header is not a JSON object");
   HeaderReader h{j, name};
-  if (h.str("format") != kFormat || h.u64("version") != 1) throw bad("not format lmzip-bpc-part version 1");
+  if (h.str("format") != kFormat) throw bad("its format is not lmzip-bpc-part");
+  if (const uint64_t version = h.u64("version"); version != kVersion) {
+    throw bad("part format version " + std::to_string(version) + ", this lmzip reads version " +
+              std::to_string(kVersion) + (version < kVersion ? " (written by an older lmzip: rerun its shard)" : " (written by a newer lmzip)"));
+  }
   PartialResult p;
   p.meta = read_meta(h);
   const uint64_t limit = data.size();  // no count can exceed the file's size in bytes
@@ -387,6 +410,7 @@ std::vector<std::array<std::string, 3>> identity_diffs(const PartialResult& a, c
   cmp("window", num(x.params.window), num(y.params.window));
   cmp("stride", num(x.params.stride), num(y.params.stride));
   cmp("max chunks", num(x.params.max_windows), num(y.params.max_windows));
+  cmp("bos mode", bos_mode_name(x.params.bos_mode), bos_mode_name(y.params.bos_mode));
   cmp("shard count N", num(x.shard.count), num(y.shard.count));
   cmp("lmzip version", x.lmzip_version, y.lmzip_version);
   cmp("device", x.device, y.device);

@@ -30,8 +30,11 @@ struct WindowRange {
 
 // The windows of shard `s`: contiguous ranges of about windows/N each, in order, covering the plan exactly once.
 // For the doc protocol the boundaries move forward to the next document start, so a document is never split
-// (a shard may then be empty). A pure function of the plan's windows and stream.
-WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s);
+// (a shard may then be empty). With batch_windows > 1 (a batched engine: --device cuda) they also move forward
+// to the start of one of the single run's batches (run_scoring groups up to batch_windows consecutive windows
+// of equal length, greedily from window 0), so each shard sends the engine exactly the single run's batches:
+// a GPU's results may depend on a batch's shape. A pure function of the plan's windows and stream.
+WindowRange shard_windows(const ScoringPlan& plan, const ShardSpec& s, size_t batch_windows = 1);
 
 // Who made a part and for what: everything a merge checks and everything the merged result reports.
 struct PartMeta {
