@@ -22,6 +22,7 @@
 #include "lmzip/score/bpc.h"
 #include "lmzip/score/uncertainty.h"
 #include "lmzip/store/results_store.h"
+#include "bpc_kl.h"
 #include "bpc_output.h"
 #include "lmzip/score/shard.h"
 #include "progress.h"
@@ -55,6 +56,7 @@ struct BpcArgs {
   long long seed = 20240415;   // the bootstrap's seed
   std::string shard;     // "I/N": score only that part of each corpus's windows and write a part file
   std::string shard_dir = ".";
+  std::string kl_base;   // reference model: KL divergence of the model's distributions from its
 };
 
 ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
@@ -204,6 +206,9 @@ int run_bpc(int argc, char** argv) {
               "score only shard I of N (0-based) of each corpus's windows (doc: of its documents) and write a "
               "part file for lmzip merge; a shard whose part is complete is skipped");
   args.option("--shard-dir", "DIR", &a.shard_dir, "where --shard writes its part files (default: .)");
+  args.option("--kl-base", "REF", &a.kl_base,
+              "also run the reference model REF (same tokenizer) on the same windows and report KL(P_ref || "
+              "P_model) per token: mean ± SE, median, p90, p99, max, top-1 agreement, ΔBPC (not recorded)");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL (a .gguf file or a Hugging Face checkpoint directory)");
@@ -218,6 +223,11 @@ int run_bpc(int argc, char** argv) {
   if (a.batch != -1 && (a.batch < 1 || a.batch > 64)) throw UsageError("--batch must be 1..64");
   if (a.bootstrap < 0 || a.bootstrap > 1000000) throw UsageError("--bootstrap must be 0..1000000");
   if (a.seed < 0) throw UsageError("--seed must be a non-negative integer");
+  if (!a.kl_base.empty() && (a.device != "cpu" || !a.shard.empty() || !a.checkpoint_path.empty() ||
+                             !a.per_doc_path.empty() || !a.db_path.empty())) {
+    throw UsageError("--kl-base runs on the CPU in one process: it does not take --device cuda, --shard, "
+                     "--checkpoint, --per-doc or --db");
+  }
   std::optional<ShardSpec> shard;
   if (!a.shard.empty()) {
     shard = parse_shard(a.shard);
@@ -241,6 +251,8 @@ int run_bpc(int argc, char** argv) {
   const uint64_t model_bytes = source.format == "gguf" ? source.file.file_size() : source.weight_bytes;
   const std::string model_name = a.name.empty() ? model_display_name(a.model_path) : a.name;
   ThreadPool pool(resolve_threads(a.threads));
+  std::optional<KlBase> kl;
+  if (!a.kl_base.empty()) kl.emplace(a.kl_base, a.model_path, *tokenizer, *model);
   const int threads = pool.size();
 
   if (!a.checkpoint_path.empty()) std::signal(SIGINT, on_sigint);
@@ -268,6 +280,7 @@ int run_bpc(int argc, char** argv) {
     std::vector<ScoredTarget> t = to_engine(targets);
     return cuda ? cuda->score(input, t) : model->score(input, t, pool);
   };
+  if (kl) scorer = kl->scorer(*model, pool);
   BatchScorer batch_scorer = [&](std::span<const WindowInput> windows) {
     std::vector<std::vector<ScoredTarget>> t(windows.size());
     std::vector<CudaEngine::Window> w(windows.size());
@@ -280,7 +293,7 @@ int run_bpc(int argc, char** argv) {
 
   // Open the store before the long work, so a bad --db fails at once.
   std::optional<ResultsStore> store;
-  if (!a.no_db && !shard) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+  if (!a.no_db && !shard && !kl) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
 
   std::vector<Corpus> corpora;
   std::vector<BpcResult> results;
@@ -312,6 +325,7 @@ int run_bpc(int argc, char** argv) {
     o.on_progress = [&](const ScoringProgress& p) {
       progress.update(p.scored_done, p.scored_total, p.seconds, "tok");
     };
+    if (kl) kl->start_corpus();
     BpcResult r;
     try {
       r = run_scoring(plan, scorer, o);
@@ -325,6 +339,7 @@ int run_bpc(int argc, char** argv) {
     nlohmann::json j = result_json(r, meta);
     const int resamples = static_cast<int>(a.bootstrap);
     add_uncertainty(j, estimate_uncertainty(r.per_doc, {.resamples = resamples, .seed = uint64_t(a.seed)}), resamples);
+    if (kl) kl->add_to(j);
     // A finished measurement is never lost: a store that fails (read-only, locked, a value it refuses) is
     // reported after the result is printed, and the run exits non-zero.
     std::string problem = record_result(j, store ? &*store : nullptr);
@@ -334,6 +349,7 @@ int run_bpc(int argc, char** argv) {
     } else {
       if (!results.empty()) std::cout << "\n";
       print_table(j);
+      if (kl) print_kl_table(j);
       std::cout.flush();
     }
     results.push_back(std::move(r));

@@ -113,3 +113,79 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ZooLlamaCpp, ::testing::Values("zoo-s1", "zoo-m2",
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// bpc --kl-base: the first 4 llama.cpp chunks of cc.testA (1020 scored tokens) keep these runs short.
+const char* kKlWindows = "--protocol llama.cpp --window 512 --max-chunks 4 --bootstrap 0";
+
+TEST(BpcKl, ModelAgainstItselfIsExactlyZero) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2.gguf");
+  const std::string ref = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  nlohmann::json j = run_bpc("zoo-m2", "cc.testA.jsonl", std::string(kKlWindows) + " --kl-base " + ref);
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j["kl_base"], "zoo-m2");
+  EXPECT_EQ(j["kl_positions"], 1020);
+  EXPECT_EQ(j["kl_positions"], j["scored_tokens"]);
+  EXPECT_EQ(j["kl_mean"].get<double>(), 0.0);
+  EXPECT_EQ(j["kl_max"].get<double>(), 0.0);
+  EXPECT_EQ(j["kl_min"].get<double>(), 0.0);
+  EXPECT_EQ(j["top1_agreement"].get<double>(), 100.0);
+  EXPECT_EQ(j["delta_bpc"].get<double>(), 0.0);
+  // The model's own numbers from its full logits agree with plain bpc's output-layer kernel.
+  nlohmann::json plain = run_bpc("zoo-m2", "cc.testA.jsonl", std::string(kKlWindows) + " --no-db");
+  ASSERT_FALSE(plain.is_null());
+  EXPECT_NEAR(j["total_nats"].get<double>(), plain["total_nats"].get<double>(),
+              1e-6 * plain["total_nats"].get<double>());
+  EXPECT_EQ(j["bpc"].get<double>(), j["bpc_base"].get<double>());
+}
+
+TEST(BpcKl, F16AgainstF32IsSmallAndPositive) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2-F16.gguf");
+  const std::string ref = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  nlohmann::json j = run_bpc("zoo-m2-F16", "cc.testA.jsonl", std::string(kKlWindows) + " --kl-base " + ref);
+  ASSERT_FALSE(j.is_null());
+  const double mean = j["kl_mean"].get<double>();
+  EXPECT_GT(mean, 0.0);
+  EXPECT_LT(mean, 1e-4);  // F16 weights move the distributions by ~1e-8 nats per token on the zoo
+  EXPECT_GT(j["kl_stderr"].get<double>(), 0.0);
+  EXPECT_LT(j["kl_stderr"].get<double>(), mean);
+  EXPECT_LE(j["kl_median"].get<double>(), j["kl_p90"].get<double>());
+  EXPECT_LE(j["kl_p90"].get<double>(), j["kl_p99"].get<double>());
+  EXPECT_LE(j["kl_p99"].get<double>(), j["kl_max"].get<double>());
+  EXPECT_GE(j["kl_min"].get<double>(), 0.0);
+  EXPECT_GT(j["top1_agreement"].get<double>(), 99.0);
+  EXPECT_LT(std::abs(j["delta_bpc"].get<double>()), 1e-4 * j["bpc_base"].get<double>());
+  EXPECT_NEAR(j["delta_bpc"].get<double>(), j["bpc"].get<double>() - j["bpc_base"].get<double>(), 1e-15);
+}
+
+TEST(BpcKl, DifferentTokenizersAreRefusedNamingBothFiles) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2.gguf");
+  const std::string other = test::temp_dir() + "/kl_synth.gguf";
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " synth -o " + other, nullptr), 0);
+  const std::string model = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  std::string out, err;
+  const int rc = test::run_command(test::lmzip_bin() + " bpc -m " + model + " --kl-base " + other + " " +
+                                       kKlWindows + " " + test::shared_dir() + "/zoo/corpora/cc.testA.jsonl",
+                                   &out, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(err.find(model), std::string::npos) << err;
+  EXPECT_NE(err.find(other), std::string::npos) << err;
+  EXPECT_NE(err.find("do not share a tokenizer"), std::string::npos) << err;
+  EXPECT_TRUE(out.empty()) << out;
+}
+
+TEST(BpcKl, RefusesOptionsItDoesNotSupport) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2.gguf");
+  const std::string model = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  std::string err;
+  const int rc = test::run_command(test::lmzip_bin() + " bpc -m " + model + " --kl-base " + model +
+                                       " --shard 0/2 " + test::shared_dir() + "/zoo/corpora/cc.testA.jsonl",
+                                   nullptr, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(err.find("--kl-base"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip
