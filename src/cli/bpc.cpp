@@ -23,6 +23,7 @@
 #include "lmzip/score/uncertainty.h"
 #include "lmzip/store/results_store.h"
 #include "bpc_kl.h"
+#include "loss_curve_output.h"
 #include "bpc_output.h"
 #include "lmzip/score/shard.h"
 #include "progress.h"
@@ -56,6 +57,7 @@ struct BpcArgs {
   long long seed = 20240415;   // the bootstrap's seed
   std::string shard;     // "I/N": score only that part of each corpus's windows and write a part file
   std::string shard_dir = ".";
+  std::string loss_curve_path;  // mean loss by window position and by document byte position
   std::string kl_base;   // reference model: KL divergence of the model's distributions from its
 };
 
@@ -209,6 +211,9 @@ int run_bpc(int argc, char** argv) {
   args.option("--kl-base", "REF", &a.kl_base,
               "also run the reference model REF (same tokenizer) on the same windows and report KL(P_ref || "
               "P_model) per token: mean ± SE, median, p90, p99, max, top-1 agreement, ΔBPC (not recorded)");
+  args.option("--loss-curve", "FILE", &a.loss_curve_path,
+              "write the mean loss by token position in the window and by byte position in the document "
+              "(JSON, or CSV for *.csv)");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL (a .gguf file or a Hugging Face checkpoint directory)");
@@ -227,6 +232,9 @@ int run_bpc(int argc, char** argv) {
                              !a.per_doc_path.empty() || !a.db_path.empty())) {
     throw UsageError("--kl-base runs on the CPU in one process: it does not take --device cuda, --shard, "
                      "--checkpoint, --per-doc or --db");
+  }
+  if (!a.loss_curve_path.empty() && (!a.shard.empty() || !a.checkpoint_path.empty())) {
+    throw UsageError("--loss-curve does not apply to --shard or --checkpoint (it needs every window of one run)");
   }
   std::optional<ShardSpec> shard;
   if (!a.shard.empty()) {
@@ -298,6 +306,7 @@ int run_bpc(int argc, char** argv) {
   std::vector<Corpus> corpora;
   std::vector<BpcResult> results;
   std::vector<std::string> problems;
+  std::vector<NamedCurve> curves;
   for (const auto& path : a.corpora) {
     corpora.push_back(load_corpus(path, {.field = a.field, .skip_invalid_utf8 = a.skip_invalid}));
     const Corpus& c = corpora.back();
@@ -326,6 +335,11 @@ int run_bpc(int argc, char** argv) {
       progress.update(p.scored_done, p.scored_total, p.seconds, "tok");
     };
     if (kl) kl->start_corpus();
+    std::optional<LossCurve> curve;
+    if (!a.loss_curve_path.empty()) {
+      curve.emplace(plan, *tokenizer);
+      o.on_window = [&](size_t window, std::span<const double> nats) { curve->add_window(window, nats); };
+    }
     BpcResult r;
     try {
       r = run_scoring(plan, scorer, o);
@@ -353,7 +367,9 @@ int run_bpc(int argc, char** argv) {
       std::cout.flush();
     }
     results.push_back(std::move(r));
+    if (curve) curves.push_back({c.name, curve->by_token_position(), curve->by_byte_position()});
   }
+  if (!a.loss_curve_path.empty()) write_loss_curves(a.loss_curve_path, model_name, curves);
   if (!a.per_doc_path.empty()) {
     std::vector<PerDocCorpus> per_doc;
     for (size_t i = 0; i < results.size(); ++i) per_doc.push_back({corpora[i].name, &results[i], &corpora[i].sources});

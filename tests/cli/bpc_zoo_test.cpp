@@ -189,3 +189,32 @@ TEST(BpcKl, RefusesOptionsItDoesNotSupport) {
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --loss-curve: the token curve's sums are the run's total nats; the byte curve starts at byte 0.
+TEST(BpcLossCurve, CurvesAddUpToTheRunsNats) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  const std::string path = test::temp_dir() + "/curve.json";
+  nlohmann::json j = run_bpc("zoo-s1", "cc.testA.jsonl", "--protocol doc --bootstrap 0 --no-db --loss-curve " + path);
+  ASSERT_FALSE(j.is_null());
+  const nlohmann::json c = load_json(path)["corpora"][0];
+  EXPECT_EQ(c["corpus"], "cc.testA");
+  double nats = 0;
+  uint64_t count = 0;
+  const auto& t = c["token_position"];
+  for (size_t i = 0; i < t["count"].size(); ++i) {
+    nats += t["mean_nats"][i].get<double>() * t["count"][i].get<double>();
+    count += t["count"][i].get<uint64_t>();
+  }
+  EXPECT_EQ(count, j["scored_tokens"].get<uint64_t>());
+  EXPECT_NEAR(nats, j["total_nats"].get<double>(), 1e-9 * j["total_nats"].get<double>());
+  EXPECT_EQ(t["count"].size(), 1900u);  // doc windows of 1900 tokens: outputs 0..1899
+  const auto& b = c["byte_position"];
+  ASSERT_GT(b["count"].size(), 100u);
+  EXPECT_EQ(b["count"][0], j["documents"]);  // every document's first byte
+}
+
+}  // namespace
+}  // namespace lmzip
