@@ -162,3 +162,40 @@ TEST(FitCli, PaperReportRendersInChromium) {
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --form both on the study's coding table: both fits on the same 28 models, the log one on ln(BPC), a verdict
+// by each criterion, predictions reported at the BPC asked for.
+TEST(FitCli, FormBothComparesLinearAndLog) {
+  std::string out, err;
+  const std::string cmd = test::lmzip_bin() +
+                          " fit --paper --table coding --corpus python --benchmark HumanEval --form both --bpc 0.3 --json";
+  ASSERT_EQ(test::run_command(cmd, &out, &err), 0) << err;
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["forms"].size(), 2u);
+  const auto &lin = j["forms"][0], &log = j["forms"][1];
+  EXPECT_EQ(lin["form"], "linear");
+  EXPECT_EQ(log["form"], "log");
+  EXPECT_EQ(log["x"], "ln(BPC python)");
+  EXPECT_EQ(lin["n"], log["n"]);
+  const auto& p = log["predictions"][0];
+  EXPECT_EQ(p["bpc"], 0.3);
+  EXPECT_NEAR(p["predicted_score"].get<double>(),
+              log["intercept"].get<double>() + log["slope"].get<double>() * std::log(0.3), 1e-12);
+  const double loo_lin = lin["loo_rmse"], loo_log = log["loo_rmse"];
+  EXPECT_EQ(j["better_by_loo_rmse"], loo_log < loo_lin ? "log" : "linear");
+  EXPECT_EQ(j["better_by_aic"], log["aic"].get<double>() < lin["aic"].get<double>() ? "log" : "linear");
+  // AIC = n ln(RMSE^2) + 6 for each form.
+  for (const auto* f : {&lin, &log}) {
+    const double n = (*f)["n"], rmse = (*f)["rmse"];
+    EXPECT_NEAR((*f)["aic"].get<double>(), n * std::log(rmse * rmse) + 6, 1e-9);
+  }
+  EXPECT_NE(test::run_command(test::lmzip_bin() + " fit --paper --corpus python --benchmark HumanEval --form cubic",
+                              &out, &err), 0);
+  EXPECT_NE(err.find("--form"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip

@@ -82,3 +82,65 @@ TEST(Fit, BadInputNamesTheProblem) {
 
 }  // namespace
 }  // namespace lmzip::stats
+
+namespace lmzip::stats {
+namespace {
+
+// Scores generated exactly from a log law: score = 0.9 - 0.3 ln(BPC).
+Dataset log_law() {
+  Dataset d;
+  d.name = "log-law";
+  const double xs[] = {0.5, 0.7, 1.0, 1.3, 1.8, 2.4};
+  for (int i = 0; i < 6; ++i) {
+    const std::string m = "m" + std::to_string(i);
+    d.add_bpc(m, "code", xs[i]);
+    d.add_score(m, "humaneval", 0.9 - 0.3 * std::log(xs[i]));
+  }
+  return d;
+}
+
+TEST(FitForm, LogFormRecoversALogLawExactly) {
+  FitSpec spec{.corpora = {"code"}, .y_groups = {{"humaneval"}}, .bootstrap_resamples = 200};
+  spec.form = FitForm::Log;
+  const FitReport log = run_fit(log_law(), spec);
+  EXPECT_EQ(log.form, FitForm::Log);
+  EXPECT_NEAR(log.line.slope, -0.3, 1e-12);
+  EXPECT_NEAR(log.line.intercept, 0.9, 1e-12);
+  EXPECT_NEAR(log.pearson_r, -1.0, 1e-12);
+  EXPECT_LT(log.line.rmse, 1e-12);
+  EXPECT_LT(log.loo_rmse, 1e-12);
+  for (const auto& p : log.points) EXPECT_NEAR(p.residual, 0.0, 1e-12);
+  EXPECT_EQ(describe_x(spec), "ln(BPC code)");
+  // The straight line in BPC misses the curvature.
+  spec.form = FitForm::Linear;
+  const FitReport lin = run_fit(log_law(), spec);
+  EXPECT_GT(lin.line.rmse, 0.01);
+  EXPECT_GT(lin.loo_rmse, lin.line.rmse);
+  EXPECT_LT(log.aic, lin.aic);
+  EXPECT_GT(lin.pearson_r, -1.0);
+}
+
+// Points (1, 0), (2, 1), (3, 0): the line is flat at 1/3, SSE = 1/9 + 4/9 + 1/9 = 2/3, AIC = 3 ln(2/9) + 6.
+TEST(FitForm, AicByHand) {
+  Dataset d;
+  d.name = "three";
+  for (int i = 0; i < 3; ++i) {
+    d.add_bpc("m" + std::to_string(i), "cc", 1.0 + i);
+    d.add_score("m" + std::to_string(i), "s", i == 1 ? 1.0 : 0.0);
+  }
+  const FitReport r = run_fit(d, FitSpec{.corpora = {"cc"}, .y_groups = {{"s"}}, .bootstrap_resamples = 50});
+  EXPECT_NEAR(r.line.slope, 0.0, 1e-15);
+  EXPECT_NEAR(r.aic, 3 * std::log(2.0 / 9.0) + 6, 1e-12);
+}
+
+TEST(FitForm, LogFormRefusesANonPositiveBpc) {
+  Dataset d = log_law();
+  d.add_bpc("zero", "code", 0.0);
+  d.add_score("zero", "humaneval", 0.5);
+  FitSpec spec{.corpora = {"code"}, .y_groups = {{"humaneval"}}};
+  spec.form = FitForm::Log;
+  EXPECT_NE(error_of(d, spec).find("zero"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lmzip::stats

@@ -177,6 +177,18 @@ std::string scatter_svg(const Scatter& p) {
            "' x2='" + px(f.px(f.x1)) + "' y2='" + px(f.py(b0 + b1 * f.x1)) +
            "' stroke='#d62728' stroke-width='2'/>\n";
   }
+  if (p.log_curve) {
+    auto [a, b] = *p.log_curve;
+    std::string pts;
+    const int kSegments = 64;
+    for (int i = 0; i <= kSegments; ++i) {
+      const double x = f.x0 + (f.x1 - f.x0) * i / kSegments;
+      if (x <= 0) continue;
+      pts += (pts.empty() ? "" : " ") + px(f.px(x)) + "," + px(f.py(a + b * std::log(x)));
+    }
+    out += "<polyline clip-path='url(#" + clip + ")' points='" + pts +
+           "' fill='none' stroke='#2ca02c' stroke-width='2' stroke-dasharray='6,4'/>\n";
+  }
   for (const auto& pt : p.points) {
     out += "<circle cx='" + px(f.px(pt.x)) + "' cy='" + px(f.py(pt.y)) +
            "' r='3.5' fill='#1f77b4' stroke='#fff' stroke-width='0.8'><title>" + xml_escape(pt.label) +

@@ -20,6 +20,7 @@ struct Scatter {
   std::string x_label{}, y_label{};
   std::vector<PlotPoint> points{};
   std::optional<std::pair<double, double>> line{};  // (intercept, slope): y = intercept + slope * x
+  std::optional<std::pair<double, double>> log_curve{};  // (a, b): y = a + b ln x, dashed, where x > 0
   bool zero_line = false;                           // a horizontal rule at y = 0 (residual plots)
   std::vector<std::string> corner{};                // text lines in the top-right corner ("r = -0.931")
   int width = 640, height = 480;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "lmzip/core/error.h"
@@ -120,8 +121,17 @@ std::vector<std::string> Dataset::benchmarks() const {
   return {s.begin(), s.end()};
 }
 
+std::string form_name(FitForm f) { return f == FitForm::Log ? "log" : "linear"; }
+
+double form_x(FitForm form, double bpc) {
+  if (form == FitForm::Linear) return bpc;
+  if (!(bpc > 0)) throw Error("the log form needs BPC > 0 (got " + std::to_string(bpc) + ")");
+  return std::log(bpc);
+}
+
 std::string describe_x(const FitSpec& spec) {
-  return spec.corpora.size() == 1 ? "BPC " + spec.corpora[0] : "mean BPC (" + join(spec.corpora, ", ") + ")";
+  const std::string x = spec.corpora.size() == 1 ? "BPC " + spec.corpora[0] : "mean BPC (" + join(spec.corpora, ", ") + ")";
+  return spec.form == FitForm::Log ? "ln(" + x + ")" : x;
 }
 
 std::string describe_y(const FitSpec& spec) {
@@ -144,6 +154,9 @@ FitReport run_fit(const Dataset& data, const FitSpec& spec) {
       rep.missing.push_back(model);
       continue;
     }
+    if (spec.form == FitForm::Log && !(*x > 0)) {
+      throw Error("the log form needs BPC > 0, and " + model + " has " + std::to_string(*x));
+    }
     rep.points.push_back({.model = model, .x = *x, .y = *y});
   }
   rep.n = static_cast<int>(rep.points.size());
@@ -154,7 +167,7 @@ FitReport run_fit(const Dataset& data, const FitSpec& spec) {
   }
   std::vector<double> xs, ys;
   for (const auto& p : rep.points) {
-    xs.push_back(p.x);
+    xs.push_back(form_x(spec.form, p.x));
     ys.push_back(p.y);
   }
   rep.pearson_r = pearson(xs, ys);
@@ -166,8 +179,11 @@ FitReport run_fit(const Dataset& data, const FitSpec& spec) {
   rep.kendall_tau = kendall_tau_b(xs, ys);
   rep.line = least_squares(xs, ys);
   rep.loo_rmse = leave_one_out_rmse(xs, ys);
+  rep.form = spec.form;
+  rep.aic = rep.line.rmse > 0 ? rep.n * std::log(rep.line.rmse * rep.line.rmse) + 6.0
+                              : -std::numeric_limits<double>::infinity();
   for (auto& p : rep.points) {
-    p.fitted = rep.line.intercept + rep.line.slope * p.x;
+    p.fitted = rep.line.intercept + rep.line.slope * form_x(spec.form, p.x);
     p.residual = p.y - p.fitted;
   }
   rep.furthest.resize(rep.points.size());

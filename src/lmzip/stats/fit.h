@@ -25,6 +25,12 @@ struct Dataset {
   std::vector<std::string> benchmarks() const;  // sorted
 };
 
+// The relation fitted: score = a + b·BPC (linear, the study's) or score = a + b·ln(BPC) (log: Luo et al. 2025,
+// "Is Compression Really Linear with Code Intelligence?", arXiv 2505.11441). Under log every statistic (r, its
+// intervals, the line, residuals, predictions) is computed on ln(BPC).
+enum class FitForm { Linear, Log };
+std::string form_name(FitForm f);  // "linear", "log"
+
 struct FitSpec {
   std::vector<std::string> corpora{};              // X = mean BPC over these (one corpus: that BPC)
   std::vector<std::vector<std::string>> y_groups{};  // Y = mean over groups of the mean over each group
@@ -33,6 +39,7 @@ struct FitSpec {
   int bootstrap_resamples = 2000;
   uint64_t bootstrap_seed = 20240415;
   double level = 0.95;                             // confidence level of every interval
+  FitForm form = FitForm::Linear;
 };
 
 struct ModelPoint {
@@ -52,8 +59,15 @@ struct FitReport {
   double spearman = 0, kendall_tau = 0;
   LineFit line;                           // slope, intercept, R^2, rmse (= e), sigma
   double loo_rmse = 0;
+  // Akaike's information criterion of the least-squares fit with Gaussian errors (k = 3: a, b, sigma):
+  // n ln(SSE / n) + 6; -infinity for an exact fit. Lower is better; compare forms on the same points.
+  double aic = 0;
+  FitForm form = FitForm::Linear;
   std::vector<size_t> furthest;           // indices into points by |residual|, largest first
 };
+
+// The fit's X for a BPC value: BPC itself, or ln(BPC) (lmzip::Error for BPC <= 0 under log).
+double form_x(FitForm form, double bpc);
 
 // Human-readable descriptions of X and Y ("BPC cc", "mean(HellaSwag, ARC)").
 std::string describe_x(const FitSpec& spec);

@@ -37,6 +37,8 @@ nlohmann::ordered_json fit_json(const FitSpec& spec, const FitReport& r) {
   j["rmse"] = r.line.rmse;
   j["sigma"] = r.line.sigma;
   j["loo_rmse"] = r.loo_rmse;
+  j["form"] = form_name(r.form);
+  j["aic"] = std::isfinite(r.aic) ? nlohmann::ordered_json(r.aic) : nlohmann::ordered_json();  // null: exact fit
   nlohmann::ordered_json points = nlohmann::ordered_json::array();
   for (const auto& p : r.points) {
     points.push_back({{"model", p.model}, {"bpc", p.x}, {"score", p.y}, {"fitted", p.fitted},
