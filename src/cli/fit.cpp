@@ -90,6 +90,11 @@ void print_fit(const stats::Dataset& data, const stats::FitSpec& spec, const sta
   }
   std::cout << "    " << level << " CI      [" << fixed(r.bootstrap_ci.low) << ", " << fixed(r.bootstrap_ci.high)
             << "] (bootstrap, " << r.bootstrap_used << " resamples)\n";
+  if (r.propagated_ci) {
+    std::cout << "    " << level << " CI      [" << fixed(r.propagated_ci->low) << ", " << fixed(r.propagated_ci->high)
+              << "] (bootstrap over models with each BPC drawn from its standard error, " << r.propagated_used
+              << " resamples)\n";
+  }
   std::cout << "  Spearman rho   " << fixed(r.spearman) << "\n  Kendall tau-b  " << fixed(r.kendall_tau) << "\n";
   std::cout << "  " << pad(r.form == stats::FitForm::Log ? "log curve" : "line", 15) << "score = "
             << fixed(r.line.intercept) << (r.line.slope < 0 ? " - " : " + ") << fixed(std::fabs(r.line.slope))
@@ -194,6 +199,7 @@ int run_fit(int argc, char** argv) {
   long long seed = 20240415;
   int bootstrap = 2000;
   std::string form = "linear";
+  bool propagate_se = false;
   ArgParser args("lmzip fit (--paper [--table NAME] | --db FILE) --corpus NAME --benchmark NAME [options]",
                  "Fits benchmark scores against BPC across models (joined by model name): Pearson r with Fisher-z\n"
                  "and bootstrap intervals, Spearman, Kendall, the least-squares line, its RMSE e (scores as\n"
@@ -215,6 +221,9 @@ int run_fit(int argc, char** argv) {
   args.option("--form", "F", &form,
               "linear (default: score = a + b*BPC), log (score = a + b*ln(BPC)) or both (and which fits better "
               "by leave-one-out RMSE and AIC)");
+  args.flag("--propagate-se", &propagate_se,
+            "also an interval of r that carries each model's BPC standard error (recorded by lmzip bpc): "
+            "bootstrap over models, each BPC drawn from N(BPC, SE^2)");
   args.flag("--json", &json, "print JSON (with --paper alone: one object per published row, per line)");
   if (!args.parse(argc, argv)) return 0;
   if (form != "linear" && form != "log" && form != "both") {
@@ -225,6 +234,7 @@ int run_fit(int argc, char** argv) {
   if (!benchmarks.empty() && !areas.empty()) throw UsageError("use either --benchmark or --area, not both");
   stats::FitSpec spec{.corpora = corpora, .only = only, .exclude = exclude, .bootstrap_resamples = bootstrap,
                       .bootstrap_seed = static_cast<uint64_t>(seed), .level = level};
+  spec.propagate_bpc_se = propagate_se;
   if (!benchmarks.empty()) spec.y_groups.push_back(benchmarks);
   for (const auto& a : areas) spec.y_groups.push_back(split_commas(a));
 

@@ -199,3 +199,46 @@ TEST(FitCli, FormBothComparesLinearAndLog) {
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --propagate-se through the store: the runs' bpc_stderr (their extra JSON) reaches the fit.
+TEST(FitCli, PropagatesBpcStandardErrorsFromTheStore) {
+  std::string dir = test::temp_dir() + "/fitse";
+  ASSERT_EQ(test::run_command("mkdir -p " + q(dir), nullptr), 0);
+  const std::string db = dir + "/r.sqlite", bin = test::lmzip_bin() + " ";
+  std::string runs = "model_name,corpus_name,protocol,bpc,chars,extra_json\n";
+  const double bpc[] = {0.70, 0.65, 0.60, 0.55, 0.50}, se[] = {0.01, 0.02, 0.01, 0.03, 0.01};
+  for (int i = 0; i < 5; ++i) {
+    runs += "m" + std::to_string(i) + ",cc,hkust," + std::to_string(bpc[i]) + ",1000,\"{\"\"bpc_stderr\"\": " +
+            std::to_string(se[i]) + "}\"\n";
+  }
+  write(dir + "/runs.csv", runs);
+  write(dir + "/scores.csv", "model,benchmark,score\nm0,arc,40\nm1,arc,45\nm2,arc,52\nm3,arc,55\nm4,arc,61\n");
+  write(dir + "/plain.csv", "model_name,corpus_name,protocol,bpc,chars\nm9,cc,hkust,0.45,1000\n");
+  std::string out, err;
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/runs.csv") + " " +
+                                  q(dir + "/scores.csv"), &out, &err), 0) << err;
+  ASSERT_EQ(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --propagate-se --json", &out,
+                              &err), 0) << err;
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["points"][3]["bpc_stderr"], 0.03);
+  const auto ci = j["pearson_ci_propagated"], plain = j["pearson_ci_bootstrap"];
+  ASSERT_TRUE(ci.is_array());
+  EXPECT_LT(ci[0].get<double>(), j["pearson_r"].get<double>());
+  EXPECT_GT(ci[1].get<double>(), j["pearson_r"].get<double>());
+  EXPECT_GT(ci[1].get<double>(), plain[1].get<double>());  // the errors pull r towards 0
+  // Without --propagate-se there is no such interval; a model without a standard error is named.
+  ASSERT_EQ(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --json", &out, &err), 0);
+  EXPECT_FALSE(nlohmann::json::parse(out).contains("pearson_ci_propagated"));
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/plain.csv"), &out, &err), 0);
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/scores.csv"), &out, &err), 0);
+  write(dir + "/s9.csv", "model,benchmark,score\nm9,arc,66\n");
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/s9.csv"), &out, &err), 0);
+  EXPECT_NE(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --propagate-se", &out, &err), 0);
+  EXPECT_NE(err.find("m9 has no BPC standard error"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip

@@ -144,3 +144,65 @@ TEST(FitForm, LogFormRefusesANonPositiveBpc) {
 
 }  // namespace
 }  // namespace lmzip::stats
+
+namespace lmzip::stats {
+namespace {
+
+// Six models on the line score = 1 - BPC, so r = -1 and the plain bootstrap interval is [-1, -1].
+Dataset exact_line(double se) {
+  Dataset d;
+  d.name = "line";
+  for (int i = 0; i < 6; ++i) {
+    const double x = 0.5 + 0.1 * i;
+    d.add_bpc("m" + std::to_string(i), "cc", x, se);
+    d.add_score("m" + std::to_string(i), "s", 1 - x);
+  }
+  return d;
+}
+
+TEST(FitPropagation, ZeroStandardErrorsGiveThePlainBootstrapExactly) {
+  FitSpec spec{.corpora = {"cc"}, .y_groups = {{"s"}}, .bootstrap_resamples = 500};
+  spec.propagate_bpc_se = true;
+  Dataset d = exact_line(0.0);
+  d.add_score("m0", "s", 0.52);  // off the line, so the intervals are not degenerate
+  const FitReport r = run_fit(d, spec);
+  ASSERT_TRUE(r.propagated_ci.has_value());
+  EXPECT_EQ(r.propagated_ci->low, r.bootstrap_ci.low);
+  EXPECT_EQ(r.propagated_ci->high, r.bootstrap_ci.high);
+  EXPECT_EQ(r.propagated_used, r.bootstrap_used);
+}
+
+TEST(FitPropagation, StandardErrorsWidenTheIntervalAndAreSeeded) {
+  FitSpec spec{.corpora = {"cc"}, .y_groups = {{"s"}}, .bootstrap_resamples = 500};
+  spec.propagate_bpc_se = true;
+  const FitReport exact = run_fit(exact_line(0.0), spec);
+  EXPECT_DOUBLE_EQ(exact.propagated_ci->high, -1.0);
+  const FitReport small = run_fit(exact_line(0.01), spec);
+  const FitReport large = run_fit(exact_line(0.1), spec);
+  EXPECT_EQ(small.pearson_r, exact.pearson_r);  // the point estimate ignores the errors
+  EXPECT_GT(small.propagated_ci->high, -1.0);
+  EXPECT_LT(small.propagated_ci->high, -0.95);  // SE 0.01 against a BPC spread of 0.5: r stays near -1
+  // Larger errors: a wider interval, pulled towards 0 (noise in X attenuates r).
+  EXPECT_GT(large.propagated_ci->high - large.propagated_ci->low, small.propagated_ci->high - small.propagated_ci->low);
+  EXPECT_GT(large.propagated_ci->high, small.propagated_ci->high);
+  const FitReport again = run_fit(exact_line(0.1), spec);
+  EXPECT_EQ(again.propagated_ci->low, large.propagated_ci->low);  // seeded: the same draws
+  // The mean over corpora carries sqrt(sum se^2) / k.
+  Dataset two = exact_line(0.03);
+  for (int i = 0; i < 6; ++i) two.add_bpc("m" + std::to_string(i), "py", 0.5 + 0.1 * i, 0.04);
+  spec.corpora = {"cc", "py"};
+  EXPECT_NEAR(run_fit(two, spec).points[0].x_se, 0.025, 1e-15);  // sqrt(0.03^2 + 0.04^2) / 2
+}
+
+TEST(FitPropagation, AModelWithoutAStandardErrorIsNamed) {
+  FitSpec spec{.corpora = {"cc"}, .y_groups = {{"s"}}, .bootstrap_resamples = 50};
+  spec.propagate_bpc_se = true;
+  Dataset d = exact_line(0.01);
+  d.add_bpc("m3", "cc", 0.8);  // a later run without one replaces it
+  const std::string e = error_of(d, spec);
+  EXPECT_NE(e.find("m3"), std::string::npos) << e;
+  EXPECT_NE(e.find("standard error"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace lmzip::stats
