@@ -23,6 +23,7 @@
 #include "lmzip/score/uncertainty.h"
 #include "lmzip/store/results_store.h"
 #include "bpc_kl.h"
+#include "bpc_min_k.h"
 #include "loss_curve_output.h"
 #include "bpc_output.h"
 #include "lmzip/score/shard.h"
@@ -58,6 +59,7 @@ struct BpcArgs {
   std::string shard;     // "I/N": score only that part of each corpus's windows and write a part file
   std::string shard_dir = ".";
   std::string loss_curve_path;  // mean loss by window position and by document byte position
+  double min_k = 0;      // --per-doc: also Min-K% and Min-K%++ with this percentage
   std::string kl_base;   // reference model: KL divergence of the model's distributions from its
 };
 
@@ -211,6 +213,9 @@ int run_bpc(int argc, char** argv) {
   args.option("--kl-base", "REF", &a.kl_base,
               "also run the reference model REF (same tokenizer) on the same windows and report KL(P_ref || "
               "P_model) per token: mean ± SE, median, p90, p99, max, top-1 agreement, ΔBPC (not recorded)");
+  args.option("--min-k", "PCT", &a.min_k,
+              "with --per-doc: add Min-K% (mean of the PCT% largest token NLLs) and Min-K%++ (mean of the PCT% "
+              "lowest standardized log-probabilities) per document, for contamination screening (e.g. 20)");
   args.option("--loss-curve", "FILE", &a.loss_curve_path,
               "write the mean loss by token position in the window and by byte position in the document "
               "(JSON, or CSV for *.csv)");
@@ -232,6 +237,13 @@ int run_bpc(int argc, char** argv) {
                              !a.per_doc_path.empty() || !a.db_path.empty())) {
     throw UsageError("--kl-base runs on the CPU in one process: it does not take --device cuda, --shard, "
                      "--checkpoint, --per-doc or --db");
+  }
+  if (a.min_k != 0) {
+    if (!(a.min_k > 0 && a.min_k <= 100)) throw UsageError("--min-k is a percentage in (0, 100]");
+    if (a.per_doc_path.empty()) throw UsageError("--min-k needs --per-doc FILE (its scores are per document)");
+    if (!a.kl_base.empty() || a.device != "cpu" || !a.checkpoint_path.empty()) {
+      throw UsageError("--min-k does not take --kl-base, --device cuda or --checkpoint");
+    }
   }
   if (!a.loss_curve_path.empty() && (!a.shard.empty() || !a.checkpoint_path.empty())) {
     throw UsageError("--loss-curve does not apply to --shard or --checkpoint (it needs every window of one run)");
@@ -289,6 +301,11 @@ int run_bpc(int argc, char** argv) {
     return cuda ? cuda->score(input, t) : model->score(input, t, pool);
   };
   if (kl) scorer = kl->scorer(*model, pool);
+  std::optional<MinKPerDoc> min_k;
+  if (a.min_k > 0) {
+    min_k.emplace(a.min_k);
+    scorer = min_k->scorer(*model, pool);
+  }
   BatchScorer batch_scorer = [&](std::span<const WindowInput> windows) {
     std::vector<std::vector<ScoredTarget>> t(windows.size());
     std::vector<CudaEngine::Window> w(windows.size());
@@ -307,6 +324,7 @@ int run_bpc(int argc, char** argv) {
   std::vector<BpcResult> results;
   std::vector<std::string> problems;
   std::vector<NamedCurve> curves;
+  std::vector<std::vector<nlohmann::json>> per_doc_extra;  // per corpus, per document
   for (const auto& path : a.corpora) {
     corpora.push_back(load_corpus(path, {.field = a.field, .skip_invalid_utf8 = a.skip_invalid}));
     const Corpus& c = corpora.back();
@@ -340,6 +358,13 @@ int run_bpc(int argc, char** argv) {
       curve.emplace(plan, *tokenizer);
       o.on_window = [&](size_t window, std::span<const double> nats) { curve->add_window(window, nats); };
     }
+    if (min_k) {
+      min_k->start_corpus(plan);
+      o.on_window = [&, then = o.on_window](size_t window, std::span<const double> nats) {
+        min_k->add_window(window, nats);
+        if (then) then(window, nats);
+      };
+    }
     BpcResult r;
     try {
       r = run_scoring(plan, scorer, o);
@@ -368,11 +393,14 @@ int run_bpc(int argc, char** argv) {
     }
     results.push_back(std::move(r));
     if (curve) curves.push_back({c.name, curve->by_token_position(), curve->by_byte_position()});
+    per_doc_extra.push_back(min_k ? min_k->per_doc_fields() : std::vector<nlohmann::json>{});
   }
   if (!a.loss_curve_path.empty()) write_loss_curves(a.loss_curve_path, model_name, curves);
   if (!a.per_doc_path.empty()) {
     std::vector<PerDocCorpus> per_doc;
-    for (size_t i = 0; i < results.size(); ++i) per_doc.push_back({corpora[i].name, &results[i], &corpora[i].sources});
+    for (size_t i = 0; i < results.size(); ++i) {
+      per_doc.push_back({corpora[i].name, &results[i], &corpora[i].sources, per_doc_extra[i]});
+    }
     write_per_doc(a.per_doc_path, per_doc);
   }
   for (const std::string& p : problems) std::cerr << "lmzip bpc: error: " << printable(p) << "\n";

@@ -218,3 +218,42 @@ TEST(BpcLossCurve, CurvesAddUpToTheRunsNats) {
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --per-doc --min-k: at 100 % Min-K% is the document's mean NLL; the BPC is the plain run's.
+TEST(BpcMinK, PerDocumentScoresAtOneHundredPercentAreMeans) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  const std::string path = test::temp_dir() + "/mink.jsonl";
+  nlohmann::json j = run_bpc("zoo-s1", "cc.testA.jsonl",
+                             "--protocol doc --bootstrap 0 --no-db --per-doc " + path + " --min-k 100");
+  ASSERT_FALSE(j.is_null());
+  nlohmann::json plain = run_bpc("zoo-s1", "cc.testA.jsonl", "--protocol doc --bootstrap 0 --no-db");
+  ASSERT_FALSE(plain.is_null());
+  // From the full logits in double vs the output-layer kernel: the same up to float rounding.
+  EXPECT_NEAR(j["bpc"].get<double>(), plain["bpc"].get<double>(), 1e-7 * plain["bpc"].get<double>());
+  std::ifstream f(path);
+  std::string line;
+  int docs = 0;
+  while (std::getline(f, line)) {
+    auto d = nlohmann::json::parse(line);
+    ASSERT_TRUE(d.contains("min_k_100") && d.contains("min_k_pp_100")) << line;
+    const double mean_nll = d["nats"].get<double>() / d["scored_tokens"].get<double>();
+    EXPECT_NEAR(d["min_k_100"].get<double>(), mean_nll, 1e-9 * mean_nll);
+    EXPECT_GT(d["min_k_pp_100"].get<double>(), -10.0);
+    EXPECT_LT(d["min_k_pp_100"].get<double>(), 10.0);
+    ++docs;
+  }
+  EXPECT_EQ(docs, j["documents"].get<int>());
+  std::string err;
+  EXPECT_NE(test::run_command(test::lmzip_bin() + " bpc --no-db -m " + test::shared_dir() +
+                                  "/zoo/models/zoo-s1.gguf --min-k 20 " + test::shared_dir() +
+                                  "/zoo/corpora/cc.testA.jsonl",
+                              nullptr, &err),
+            0);
+  EXPECT_NE(err.find("--min-k needs --per-doc"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip
