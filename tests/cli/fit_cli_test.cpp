@@ -242,3 +242,34 @@ TEST(FitCli, PropagatesBpcStandardErrorsFromTheStore) {
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+TEST(ReportCli, PlotsALossCurveFile) {
+  const std::string dir = test::temp_dir() + "/curve";
+  ASSERT_EQ(test::run_command("mkdir -p " + q(dir), nullptr), 0);
+  write(dir + "/c.json",
+        R"({"model":"m","unit":"nats","corpora":[)"
+        R"({"corpus":"cc","token_position":{"mean_nats":[3,2,1.5],"count":[2,2,1]},"byte_position":{"mean_nats":[1,0.5],"count":[2,2]}},)"
+        R"({"corpus":"py","token_position":{"mean_nats":[2,1],"count":[1,1]},"byte_position":{"mean_nats":[0.7],"count":[1]}}]})");
+  std::string out, err;
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " report -o " + q(dir + "/rep") + " --loss-curve " +
+                                  q(dir + "/c.json"), &out, &err), 0) << err;
+  EXPECT_NE(out.find("loss-token.svg"), std::string::npos);
+  for (const char* name : {"/rep/loss-token.svg", "/rep/loss-byte.svg"}) {
+    const std::string svg = slurp(dir + name);
+    EXPECT_EQ(std::count(svg.begin(), svg.end(), '\n') > 0, true);
+    size_t lines = 0;
+    for (size_t at = 0; (at = svg.find("<polyline", at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 2u) << name;
+    EXPECT_NE(svg.find(">py</text>"), std::string::npos) << name;
+  }
+  write(dir + "/bad.json", "{\"corpora\": 3}");
+  EXPECT_NE(test::run_command(test::lmzip_bin() + " report -o " + q(dir + "/rep2") + " --loss-curve " +
+                                  q(dir + "/bad.json"), &out, &err), 0);
+  EXPECT_NE(err.find("bad.json"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip

@@ -137,3 +137,21 @@ TEST(Report, FitPlotsShowTheLineAndTheLogCurve) {
 
 }  // namespace
 }  // namespace lmzip::report
+
+namespace lmzip::report {
+namespace {
+
+// Two series; x 0..2 and y 1..3 padded by 6%: x 0 sits at 72 + 0.12/2.24 · 548 = 101.4 px.
+TEST(Svg, LinePlotHasOnePolylinePerSeriesAndALegend) {
+  LinePlot p{.id = "c", .title = "loss", .x_label = "position", .y_label = "mean nats"};
+  p.series = {{"cc", {{0, 3}, {1, 2}, {2, 1}}}, {"py<1>", {{0, 2}, {1, 1.5}}}};
+  const std::string svg = line_plot_svg(p);
+  EXPECT_EQ(count(svg, "<polyline"), 2u);
+  EXPECT_NE(svg.find("points='101.4,"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">cc</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">py&lt;1&gt;</text>"), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lmzip::report

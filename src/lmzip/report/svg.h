@@ -28,6 +28,21 @@ struct Scatter {
 
 std::string scatter_svg(const Scatter& plot);
 
+// Lines through (x, y) points, one per series (lmzip bpc --loss-curve: mean loss by position), unlabelled, with
+// a legend of the series' names in the corner.
+struct LineSeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;
+};
+struct LinePlot {
+  std::string id = "lines";
+  std::string title{};
+  std::string x_label{}, y_label{};
+  std::vector<LineSeries> series{};
+  int width = 640, height = 480;
+};
+std::string line_plot_svg(const LinePlot& plot);
+
 // "Nice" axis ticks covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target = 6);
 
