@@ -22,6 +22,9 @@
 #include "lmzip/score/bpc.h"
 #include "lmzip/score/uncertainty.h"
 #include "lmzip/store/results_store.h"
+#include "bpc_kl.h"
+#include "bpc_min_k.h"
+#include "loss_curve_output.h"
 #include "bpc_output.h"
 #include "lmzip/score/shard.h"
 #include "progress.h"
@@ -55,6 +58,9 @@ struct BpcArgs {
   long long seed = 20240415;   // the bootstrap's seed
   std::string shard;     // "I/N": score only that part of each corpus's windows and write a part file
   std::string shard_dir = ".";
+  std::string loss_curve_path;  // mean loss by window position and by document byte position
+  double min_k = 0;      // --per-doc: also Min-K% and Min-K%++ with this percentage
+  std::string kl_base;   // reference model: KL divergence of the model's distributions from its
 };
 
 ProtocolParams resolve_params(const BpcArgs& a, const ModelConfig& cfg) {
@@ -180,6 +186,15 @@ int run_bpc(int argc, char** argv) {
               "score only shard I of N (0-based) of each corpus's windows (doc: of its documents) and write a "
               "part file for lmzip merge; a shard whose part is complete is skipped");
   args.option("--shard-dir", "DIR", &a.shard_dir, "where --shard writes its part files (default: .)");
+  args.option("--kl-base", "REF", &a.kl_base,
+              "also run the reference model REF (same tokenizer) on the same windows and report KL(P_ref || "
+              "P_model) per token: mean ± SE, median, p90, p99, max, top-1 agreement, ΔBPC (not recorded)");
+  args.option("--min-k", "PCT", &a.min_k,
+              "with --per-doc: add Min-K% (mean of the PCT% largest token NLLs) and Min-K%++ (mean of the PCT% "
+              "lowest standardized log-probabilities) per document, for contamination screening (e.g. 20)");
+  args.option("--loss-curve", "FILE", &a.loss_curve_path,
+              "write the mean loss by token position in the window and by byte position in the document "
+              "(JSON, or CSV for *.csv)");
   args.positionals("CORPUS", &a.corpora, 1, 1000, "one or more corpora");
   if (!args.parse(argc, argv)) return 0;
   if (a.model_path.empty()) throw UsageError("missing -m MODEL (a .gguf file or a Hugging Face checkpoint directory)");
@@ -194,6 +209,21 @@ int run_bpc(int argc, char** argv) {
   if (a.batch != -1 && (a.batch < 1 || a.batch > 64)) throw UsageError("--batch must be 1..64");
   if (a.bootstrap < 0 || a.bootstrap > 1000000) throw UsageError("--bootstrap must be 0..1000000");
   if (a.seed < 0) throw UsageError("--seed must be a non-negative integer");
+  if (!a.kl_base.empty() && (a.device != "cpu" || !a.shard.empty() || !a.checkpoint_path.empty() ||
+                             !a.per_doc_path.empty() || !a.db_path.empty())) {
+    throw UsageError("--kl-base runs on the CPU in one process: it does not take --device cuda, --shard, "
+                     "--checkpoint, --per-doc or --db");
+  }
+  if (a.min_k != 0) {
+    if (!(a.min_k > 0 && a.min_k <= 100)) throw UsageError("--min-k is a percentage in (0, 100]");
+    if (a.per_doc_path.empty()) throw UsageError("--min-k needs --per-doc FILE (its scores are per document)");
+    if (!a.kl_base.empty() || a.device != "cpu" || !a.checkpoint_path.empty()) {
+      throw UsageError("--min-k does not take --kl-base, --device cuda or --checkpoint");
+    }
+  }
+  if (!a.loss_curve_path.empty() && (!a.shard.empty() || !a.checkpoint_path.empty())) {
+    throw UsageError("--loss-curve does not apply to --shard or --checkpoint (it needs every window of one run)");
+  }
   std::optional<ShardSpec> shard;
   if (!a.shard.empty()) {
     shard = parse_shard(a.shard);
@@ -215,6 +245,8 @@ int run_bpc(int argc, char** argv) {
   const uint64_t model_bytes = source.format == "gguf" ? source.file.file_size() : source.weight_bytes;
   const std::string model_name = a.name.empty() ? model_display_name(a.model_path) : a.name;
   ThreadPool pool(resolve_threads(a.threads));
+  std::optional<KlBase> kl;
+  if (!a.kl_base.empty()) kl.emplace(a.kl_base, a.model_path, *tokenizer, *model);
   const int threads = pool.size();
 
   if (!a.checkpoint_path.empty()) std::signal(SIGINT, on_sigint);
@@ -242,6 +274,12 @@ int run_bpc(int argc, char** argv) {
     std::vector<ScoredTarget> t = to_engine(targets);
     return cuda ? cuda->score(input, t) : model->score(input, t, pool);
   };
+  if (kl) scorer = kl->scorer(*model, pool);
+  std::optional<MinKPerDoc> min_k;
+  if (a.min_k > 0) {
+    min_k.emplace(a.min_k);
+    scorer = min_k->scorer(*model, pool);
+  }
   BatchScorer batch_scorer = [&](std::span<const WindowInput> windows) {
     std::vector<std::vector<ScoredTarget>> t(windows.size());
     std::vector<CudaEngine::Window> w(windows.size());
@@ -254,11 +292,13 @@ int run_bpc(int argc, char** argv) {
 
   // Open the store before the long work, so a bad --db fails at once.
   std::optional<ResultsStore> store;
-  if (!a.no_db && !shard) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
+  if (!a.no_db && !shard && !kl) store.emplace(a.db_path.empty() ? ResultsStore::default_path() : a.db_path);
 
   std::vector<Corpus> corpora;
   std::vector<BpcResult> results;
   std::vector<std::string> problems;
+  std::vector<NamedCurve> curves;
+  std::vector<std::vector<nlohmann::json>> per_doc_extra;  // per corpus, per document
   for (const auto& path : a.corpora) {
     corpora.push_back(load_corpus(path, {.field = a.field, .skip_invalid_utf8 = a.skip_invalid}));
     const Corpus& c = corpora.back();
@@ -287,6 +327,19 @@ int run_bpc(int argc, char** argv) {
     o.on_progress = [&](const ScoringProgress& p) {
       progress.update(p.scored_done, p.scored_total, p.seconds, "tok");
     };
+    if (kl) kl->start_corpus();
+    std::optional<LossCurve> curve;
+    if (!a.loss_curve_path.empty()) {
+      curve.emplace(plan, *tokenizer);
+      o.on_window = [&](size_t window, std::span<const double> nats) { curve->add_window(window, nats); };
+    }
+    if (min_k) {
+      min_k->start_corpus(plan);
+      o.on_window = [&, then = o.on_window](size_t window, std::span<const double> nats) {
+        min_k->add_window(window, nats);
+        if (then) then(window, nats);
+      };
+    }
     BpcResult r;
     try {
       r = run_scoring(plan, scorer, o);
@@ -300,6 +353,7 @@ int run_bpc(int argc, char** argv) {
     nlohmann::json j = result_json(r, meta);
     const int resamples = static_cast<int>(a.bootstrap);
     add_uncertainty(j, estimate_uncertainty(r.per_doc, {.resamples = resamples, .seed = uint64_t(a.seed)}), resamples);
+    if (kl) kl->add_to(j);
     // A finished measurement is never lost: a store that fails (read-only, locked, a value it refuses) is
     // reported after the result is printed, and the run exits non-zero.
     std::string problem = record_result(j, store ? &*store : nullptr);
@@ -309,13 +363,19 @@ int run_bpc(int argc, char** argv) {
     } else {
       if (!results.empty()) std::cout << "\n";
       print_table(j);
+      if (kl) print_kl_table(j);
       std::cout.flush();
     }
     results.push_back(std::move(r));
+    if (curve) curves.push_back({c.name, curve->by_token_position(), curve->by_byte_position()});
+    per_doc_extra.push_back(min_k ? min_k->per_doc_fields() : std::vector<nlohmann::json>{});
   }
+  if (!a.loss_curve_path.empty()) write_loss_curves(a.loss_curve_path, model_name, curves);
   if (!a.per_doc_path.empty()) {
     std::vector<PerDocCorpus> per_doc;
-    for (size_t i = 0; i < results.size(); ++i) per_doc.push_back({corpora[i].name, &results[i], &corpora[i].sources});
+    for (size_t i = 0; i < results.size(); ++i) {
+      per_doc.push_back({corpora[i].name, &results[i], &corpora[i].sources, per_doc_extra[i]});
+    }
     write_per_doc(a.per_doc_path, per_doc);
   }
   for (const std::string& p : problems) std::cerr << "lmzip bpc: error: " << printable(p) << "\n";

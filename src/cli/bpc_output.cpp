@@ -193,6 +193,7 @@ void write_per_doc(const std::string& path, const std::vector<PerDocCorpus>& cor
                           {"bpc", s.chars ? s.nats / (s.chars * ln2) : 0.0},
                           {"bpb", s.bytes ? s.nats / (s.bytes * ln2) : 0.0}};
       if (c.sources && per_doc.size() == c.sources->size()) j["source"] = (*c.sources)[d];
+      if (d < c.extra.size()) j.update(c.extra[d]);
       out += j.dump() + "\n";
     }
   }

@@ -28,6 +28,7 @@ struct PerDocCorpus {
   std::string name;
   const BpcResult* result = nullptr;
   const std::vector<std::string>* sources = nullptr;  // may be null
+  std::vector<nlohmann::json> extra{};                // per document, fields added to its line (may be empty)
 };
 void write_per_doc(const std::string& path, const std::vector<PerDocCorpus>& corpora);
 

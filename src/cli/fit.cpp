@@ -90,10 +90,17 @@ void print_fit(const stats::Dataset& data, const stats::FitSpec& spec, const sta
   }
   std::cout << "    " << level << " CI      [" << fixed(r.bootstrap_ci.low) << ", " << fixed(r.bootstrap_ci.high)
             << "] (bootstrap, " << r.bootstrap_used << " resamples)\n";
+  if (r.propagated_ci) {
+    std::cout << "    " << level << " CI      [" << fixed(r.propagated_ci->low) << ", " << fixed(r.propagated_ci->high)
+              << "] (bootstrap over models with each BPC drawn from its standard error, " << r.propagated_used
+              << " resamples)\n";
+  }
   std::cout << "  Spearman rho   " << fixed(r.spearman) << "\n  Kendall tau-b  " << fixed(r.kendall_tau) << "\n";
-  std::cout << "  line           score = " << fixed(r.line.intercept) << (r.line.slope < 0 ? " - " : " + ")
-            << fixed(std::fabs(r.line.slope)) << " * BPC   R^2 = " << fixed(r.line.r2) << "\n";
-  std::cout << "  RMSE (e)       " << fixed(r.line.rmse) << "   leave-one-out RMSE " << fixed(r.loo_rmse) << "\n\n";
+  std::cout << "  " << pad(r.form == stats::FitForm::Log ? "log curve" : "line", 15) << "score = "
+            << fixed(r.line.intercept) << (r.line.slope < 0 ? " - " : " + ") << fixed(std::fabs(r.line.slope))
+            << (r.form == stats::FitForm::Log ? " * ln(BPC)" : " * BPC") << "   R^2 = " << fixed(r.line.r2) << "\n";
+  std::cout << "  RMSE (e)       " << fixed(r.line.rmse) << "   leave-one-out RMSE " << fixed(r.loo_rmse) << "   AIC "
+            << (std::isfinite(r.aic) ? fixed(r.aic, 3) : std::string("-inf (exact fit)")) << "\n\n";
   std::cout << "  " << pad("model", 24) << pad("BPC", 9) << pad("score", 9) << pad("fitted", 9) << "residual\n";
   for (size_t i : r.furthest) {
     const auto& p = r.points[i];
@@ -115,6 +122,11 @@ std::vector<std::pair<std::string, stats::Prediction>> predictions(const stats::
                                                                    const std::vector<std::string>& models,
                                                                    double bpc) {
   std::vector<std::pair<std::string, stats::Prediction>> out;
+  auto predict_at = [&](double x) {
+    stats::Prediction p = stats::predict(r.line, stats::form_x(spec.form, x), spec.level);
+    p.x = x;  // reported as the BPC it was asked at
+    return p;
+  };
   for (const auto& m : models) {
     auto it = data.bpc.find(m);
     double sum = 0;
@@ -124,10 +136,59 @@ std::vector<std::pair<std::string, stats::Prediction>> predictions(const stats::
       }
       sum += it->second.at(c);
     }
-    out.push_back({m, stats::predict(r.line, sum / spec.corpora.size(), spec.level)});
+    out.push_back({m, predict_at(sum / spec.corpora.size())});
   }
-  if (!std::isnan(bpc)) out.push_back({"", stats::predict(r.line, bpc, spec.level)});
+  if (!std::isnan(bpc)) out.push_back({"", predict_at(bpc)});
   return out;
+}
+
+void print_predictions(const std::vector<std::pair<std::string, stats::Prediction>>& preds, double level) {
+  for (const auto& [m, pred] : preds) {
+    std::cout << "\n  predicted " << (m.empty() ? "score" : m) << " at BPC " << fixed(pred.x) << ": "
+              << fixed(pred.y) << "  " << fixed(level * 100, 0) << "% prediction interval [" << fixed(pred.interval.low)
+              << ", " << fixed(pred.interval.high) << "]\n";
+  }
+}
+
+// --form both: the linear and the log fit on the same points, and which is better by each criterion.
+int print_both_forms(const stats::Dataset& data, stats::FitSpec spec, const std::vector<std::string>& predict,
+                     double bpc, bool json) {
+  std::vector<stats::FitSpec> specs;
+  std::vector<stats::FitReport> reports;
+  for (stats::FitForm f : {stats::FitForm::Linear, stats::FitForm::Log}) {
+    spec.form = f;
+    specs.push_back(spec);
+    reports.push_back(stats::run_fit(data, spec));
+  }
+  const stats::FitReport &lin = reports[0], &log = reports[1];
+  const std::string by_loo = log.loo_rmse < lin.loo_rmse ? "log" : "linear";
+  const std::string by_aic = log.aic < lin.aic ? "log" : "linear";
+  if (json) {
+    nlohmann::ordered_json j;
+    j["dataset"] = data.name;
+    j["forms"] = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < 2; ++i) {
+      nlohmann::ordered_json f = stats::fit_json(specs[i], reports[i]);
+      nlohmann::ordered_json p = nlohmann::ordered_json::array();
+      for (const auto& [m, pred] : predictions(data, specs[i], reports[i], predict, bpc)) {
+        p.push_back(stats::prediction_json(pred, m));
+      }
+      f["predictions"] = p;
+      j["forms"].push_back(f);
+    }
+    j["better_by_loo_rmse"] = by_loo;
+    j["better_by_aic"] = by_aic;
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    if (i > 0) std::cout << "\n";
+    print_fit(data, specs[i], reports[i]);
+    print_predictions(predictions(data, specs[i], reports[i], predict, bpc), spec.level);
+  }
+  std::cout << "\nbetter fit: " << by_loo << " by leave-one-out RMSE (" << fixed(lin.loo_rmse) << " linear, "
+            << fixed(log.loo_rmse) << " log), " << by_aic << " by AIC\n";
+  return 0;
 }
 
 int run_fit(int argc, char** argv) {
@@ -137,6 +198,8 @@ int run_fit(int argc, char** argv) {
   double bpc = NAN, level = 0.95;
   long long seed = 20240415;
   int bootstrap = 2000;
+  std::string form = "linear";
+  bool propagate_se = false;
   ArgParser args("lmzip fit (--paper [--table NAME] | --db FILE) --corpus NAME --benchmark NAME [options]",
                  "Fits benchmark scores against BPC across models (joined by model name): Pearson r with Fisher-z\n"
                  "and bootstrap intervals, Spearman, Kendall, the least-squares line, its RMSE e (scores as\n"
@@ -155,14 +218,23 @@ int run_fit(int argc, char** argv) {
   args.option("--level", "P", &level, "confidence level of the intervals (default 0.95)");
   args.option("--bootstrap", "N", &bootstrap, "bootstrap resamples for the interval of r (default 2000)");
   args.option("--seed", "N", &seed, "bootstrap seed (default 20240415; the same seed gives the same interval)");
+  args.option("--form", "F", &form,
+              "linear (default: score = a + b*BPC), log (score = a + b*ln(BPC)) or both (and which fits better "
+              "by leave-one-out RMSE and AIC)");
+  args.flag("--propagate-se", &propagate_se,
+            "also an interval of r that carries each model's BPC standard error (recorded by lmzip bpc): "
+            "bootstrap over models, each BPC drawn from N(BPC, SE^2)");
   args.flag("--json", &json, "print JSON (with --paper alone: one object per published row, per line)");
   if (!args.parse(argc, argv)) return 0;
-
+  if (form != "linear" && form != "log" && form != "both") {
+    throw UsageError("unknown --form '" + form + "' (linear, log or both)");
+  }
   if (paper && !db.empty()) throw UsageError("--paper and --db are exclusive");
   if (!table.empty() && !paper) throw UsageError("--table needs --paper");
   if (!benchmarks.empty() && !areas.empty()) throw UsageError("use either --benchmark or --area, not both");
   stats::FitSpec spec{.corpora = corpora, .only = only, .exclude = exclude, .bootstrap_resamples = bootstrap,
                       .bootstrap_seed = static_cast<uint64_t>(seed), .level = level};
+  spec.propagate_bpc_se = propagate_se;
   if (!benchmarks.empty()) spec.y_groups.push_back(benchmarks);
   for (const auto& a : areas) spec.y_groups.push_back(split_commas(a));
 
@@ -177,6 +249,8 @@ int run_fit(int argc, char** argv) {
   if (spec.y_groups.empty()) throw UsageError("choose Y with --benchmark NAME or --area B1,B2");
   stats::Dataset data = paper ? stats::paper_dataset(table)
                               : ResultsStore::open_existing(db.empty() ? ResultsStore::default_path() : db).dataset();
+  if (form == "both") return print_both_forms(data, spec, predict, bpc, json);
+  if (form == "log") spec.form = stats::FitForm::Log;
   stats::FitReport report = stats::run_fit(data, spec);
   auto preds = predictions(data, spec, report, predict, bpc);
   if (json) {
@@ -189,11 +263,7 @@ int run_fit(int argc, char** argv) {
     return 0;
   }
   print_fit(data, spec, report);
-  for (const auto& [m, pred] : preds) {
-    std::cout << "\n  predicted " << (m.empty() ? "score" : m) << " at BPC " << fixed(pred.x) << ": "
-              << fixed(pred.y) << "  " << fixed(level * 100, 0) << "% prediction interval [" << fixed(pred.interval.low)
-              << ", " << fixed(pred.interval.high) << "]\n";
-  }
+  print_predictions(preds, level);
   return 0;
 }
 

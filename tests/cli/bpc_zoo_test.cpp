@@ -113,3 +113,147 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ZooLlamaCpp, ::testing::Values("zoo-s1", "zoo-m2",
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// bpc --kl-base: the first 4 llama.cpp chunks of cc.testA (1020 scored tokens) keep these runs short.
+const char* kKlWindows = "--protocol llama.cpp --window 512 --max-chunks 4 --bootstrap 0";
+
+TEST(BpcKl, ModelAgainstItselfIsExactlyZero) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2.gguf");
+  const std::string ref = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  nlohmann::json j = run_bpc("zoo-m2", "cc.testA.jsonl", std::string(kKlWindows) + " --kl-base " + ref);
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j["kl_base"], "zoo-m2");
+  EXPECT_EQ(j["kl_positions"], 1020);
+  EXPECT_EQ(j["kl_positions"], j["scored_tokens"]);
+  EXPECT_EQ(j["kl_mean"].get<double>(), 0.0);
+  EXPECT_EQ(j["kl_max"].get<double>(), 0.0);
+  EXPECT_EQ(j["kl_min"].get<double>(), 0.0);
+  EXPECT_EQ(j["top1_agreement"].get<double>(), 100.0);
+  EXPECT_EQ(j["delta_bpc"].get<double>(), 0.0);
+  // The model's own numbers from its full logits agree with plain bpc's output-layer kernel.
+  nlohmann::json plain = run_bpc("zoo-m2", "cc.testA.jsonl", std::string(kKlWindows) + " --no-db");
+  ASSERT_FALSE(plain.is_null());
+  EXPECT_NEAR(j["total_nats"].get<double>(), plain["total_nats"].get<double>(),
+              1e-6 * plain["total_nats"].get<double>());
+  EXPECT_EQ(j["bpc"].get<double>(), j["bpc_base"].get<double>());
+}
+
+TEST(BpcKl, F16AgainstF32IsSmallAndPositive) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2-F16.gguf");
+  const std::string ref = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  nlohmann::json j = run_bpc("zoo-m2-F16", "cc.testA.jsonl", std::string(kKlWindows) + " --kl-base " + ref);
+  ASSERT_FALSE(j.is_null());
+  const double mean = j["kl_mean"].get<double>();
+  EXPECT_GT(mean, 0.0);
+  EXPECT_LT(mean, 1e-4);  // F16 weights move the distributions by ~1e-8 nats per token on the zoo
+  EXPECT_GT(j["kl_stderr"].get<double>(), 0.0);
+  EXPECT_LT(j["kl_stderr"].get<double>(), mean);
+  EXPECT_LE(j["kl_median"].get<double>(), j["kl_p90"].get<double>());
+  EXPECT_LE(j["kl_p90"].get<double>(), j["kl_p99"].get<double>());
+  EXPECT_LE(j["kl_p99"].get<double>(), j["kl_max"].get<double>());
+  EXPECT_GE(j["kl_min"].get<double>(), 0.0);
+  EXPECT_GT(j["top1_agreement"].get<double>(), 99.0);
+  EXPECT_LT(std::abs(j["delta_bpc"].get<double>()), 1e-4 * j["bpc_base"].get<double>());
+  EXPECT_NEAR(j["delta_bpc"].get<double>(), j["bpc"].get<double>() - j["bpc_base"].get<double>(), 1e-15);
+}
+
+TEST(BpcKl, DifferentTokenizersAreRefusedNamingBothFiles) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2.gguf");
+  const std::string other = test::temp_dir() + "/kl_synth.gguf";
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " synth -o " + other, nullptr), 0);
+  const std::string model = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  std::string out, err;
+  const int rc = test::run_command(test::lmzip_bin() + " bpc -m " + model + " --kl-base " + other + " " +
+                                       kKlWindows + " " + test::shared_dir() + "/zoo/corpora/cc.testA.jsonl",
+                                   &out, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(err.find(model), std::string::npos) << err;
+  EXPECT_NE(err.find(other), std::string::npos) << err;
+  EXPECT_NE(err.find("do not share a tokenizer"), std::string::npos) << err;
+  EXPECT_TRUE(out.empty()) << out;
+}
+
+TEST(BpcKl, RefusesOptionsItDoesNotSupport) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-m2.gguf");
+  const std::string model = test::shared_dir() + "/zoo/models/zoo-m2.gguf";
+  std::string err;
+  const int rc = test::run_command(test::lmzip_bin() + " bpc -m " + model + " --kl-base " + model +
+                                       " --shard 0/2 " + test::shared_dir() + "/zoo/corpora/cc.testA.jsonl",
+                                   nullptr, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(err.find("--kl-base"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --loss-curve: the token curve's sums are the run's total nats; the byte curve starts at byte 0.
+TEST(BpcLossCurve, CurvesAddUpToTheRunsNats) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  const std::string path = test::temp_dir() + "/curve.json";
+  nlohmann::json j = run_bpc("zoo-s1", "cc.testA.jsonl", "--protocol doc --bootstrap 0 --no-db --loss-curve " + path);
+  ASSERT_FALSE(j.is_null());
+  const nlohmann::json c = load_json(path)["corpora"][0];
+  EXPECT_EQ(c["corpus"], "cc.testA");
+  double nats = 0;
+  uint64_t count = 0;
+  const auto& t = c["token_position"];
+  for (size_t i = 0; i < t["count"].size(); ++i) {
+    nats += t["mean_nats"][i].get<double>() * t["count"][i].get<double>();
+    count += t["count"][i].get<uint64_t>();
+  }
+  EXPECT_EQ(count, j["scored_tokens"].get<uint64_t>());
+  EXPECT_NEAR(nats, j["total_nats"].get<double>(), 1e-9 * j["total_nats"].get<double>());
+  EXPECT_EQ(t["count"].size(), 1900u);  // doc windows of 1900 tokens: outputs 0..1899
+  const auto& b = c["byte_position"];
+  ASSERT_GT(b["count"].size(), 100u);
+  EXPECT_EQ(b["count"][0], j["documents"]);  // every document's first byte
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --per-doc --min-k: at 100 % Min-K% is the document's mean NLL; the BPC is the plain run's.
+TEST(BpcMinK, PerDocumentScoresAtOneHundredPercentAreMeans) {
+  LMZIP_REQUIRE_SHARED("zoo/models/zoo-s1.gguf");
+  const std::string path = test::temp_dir() + "/mink.jsonl";
+  nlohmann::json j = run_bpc("zoo-s1", "cc.testA.jsonl",
+                             "--protocol doc --bootstrap 0 --no-db --per-doc " + path + " --min-k 100");
+  ASSERT_FALSE(j.is_null());
+  nlohmann::json plain = run_bpc("zoo-s1", "cc.testA.jsonl", "--protocol doc --bootstrap 0 --no-db");
+  ASSERT_FALSE(plain.is_null());
+  // From the full logits in double vs the output-layer kernel: the same up to float rounding.
+  EXPECT_NEAR(j["bpc"].get<double>(), plain["bpc"].get<double>(), 1e-7 * plain["bpc"].get<double>());
+  std::ifstream f(path);
+  std::string line;
+  int docs = 0;
+  while (std::getline(f, line)) {
+    auto d = nlohmann::json::parse(line);
+    ASSERT_TRUE(d.contains("min_k_100") && d.contains("min_k_pp_100")) << line;
+    const double mean_nll = d["nats"].get<double>() / d["scored_tokens"].get<double>();
+    EXPECT_NEAR(d["min_k_100"].get<double>(), mean_nll, 1e-9 * mean_nll);
+    EXPECT_GT(d["min_k_pp_100"].get<double>(), -10.0);
+    EXPECT_LT(d["min_k_pp_100"].get<double>(), 10.0);
+    ++docs;
+  }
+  EXPECT_EQ(docs, j["documents"].get<int>());
+  std::string err;
+  EXPECT_NE(test::run_command(test::lmzip_bin() + " bpc --no-db -m " + test::shared_dir() +
+                                  "/zoo/models/zoo-s1.gguf --min-k 20 " + test::shared_dir() +
+                                  "/zoo/corpora/cc.testA.jsonl",
+                              nullptr, &err),
+            0);
+  EXPECT_NE(err.find("--min-k needs --per-doc"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip

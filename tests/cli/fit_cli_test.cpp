@@ -263,3 +263,114 @@ TEST(FitCli, PaperReportRendersInChromium) {
 
 }  // namespace
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --form both on the study's coding table: both fits on the same 28 models, the log one on ln(BPC), a verdict
+// by each criterion, predictions reported at the BPC asked for.
+TEST(FitCli, FormBothComparesLinearAndLog) {
+  std::string out, err;
+  const std::string cmd = test::lmzip_bin() +
+                          " fit --paper --table coding --corpus python --benchmark HumanEval --form both --bpc 0.3 --json";
+  ASSERT_EQ(test::run_command(cmd, &out, &err), 0) << err;
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["forms"].size(), 2u);
+  const auto &lin = j["forms"][0], &log = j["forms"][1];
+  EXPECT_EQ(lin["form"], "linear");
+  EXPECT_EQ(log["form"], "log");
+  EXPECT_EQ(log["x"], "ln(BPC python)");
+  EXPECT_EQ(lin["n"], log["n"]);
+  const auto& p = log["predictions"][0];
+  EXPECT_EQ(p["bpc"], 0.3);
+  EXPECT_NEAR(p["predicted_score"].get<double>(),
+              log["intercept"].get<double>() + log["slope"].get<double>() * std::log(0.3), 1e-12);
+  const double loo_lin = lin["loo_rmse"], loo_log = log["loo_rmse"];
+  EXPECT_EQ(j["better_by_loo_rmse"], loo_log < loo_lin ? "log" : "linear");
+  EXPECT_EQ(j["better_by_aic"], log["aic"].get<double>() < lin["aic"].get<double>() ? "log" : "linear");
+  // AIC = n ln(RMSE^2) + 6 for each form.
+  for (const auto* f : {&lin, &log}) {
+    const double n = (*f)["n"], rmse = (*f)["rmse"];
+    EXPECT_NEAR((*f)["aic"].get<double>(), n * std::log(rmse * rmse) + 6, 1e-9);
+  }
+  EXPECT_NE(test::run_command(test::lmzip_bin() + " fit --paper --corpus python --benchmark HumanEval --form cubic",
+                              &out, &err), 0);
+  EXPECT_NE(err.find("--form"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+// --propagate-se through the store: the runs' bpc_stderr (their extra JSON) reaches the fit.
+TEST(FitCli, PropagatesBpcStandardErrorsFromTheStore) {
+  std::string dir = test::temp_dir() + "/fitse";
+  ASSERT_EQ(test::run_command("mkdir -p " + q(dir), nullptr), 0);
+  const std::string db = dir + "/r.sqlite", bin = test::lmzip_bin() + " ";
+  std::string runs = "model_name,corpus_name,protocol,bpc,chars,extra_json\n";
+  const double bpc[] = {0.70, 0.65, 0.60, 0.55, 0.50}, se[] = {0.01, 0.02, 0.01, 0.03, 0.01};
+  for (int i = 0; i < 5; ++i) {
+    runs += "m" + std::to_string(i) + ",cc,hkust," + std::to_string(bpc[i]) + ",1000,\"{\"\"bpc_stderr\"\": " +
+            std::to_string(se[i]) + "}\"\n";
+  }
+  write(dir + "/runs.csv", runs);
+  write(dir + "/scores.csv", "model,benchmark,score\nm0,arc,40\nm1,arc,45\nm2,arc,52\nm3,arc,55\nm4,arc,61\n");
+  write(dir + "/plain.csv", "model_name,corpus_name,protocol,bpc,chars\nm9,cc,hkust,0.45,1000\n");
+  std::string out, err;
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/runs.csv") + " " +
+                                  q(dir + "/scores.csv"), &out, &err), 0) << err;
+  ASSERT_EQ(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --propagate-se --json", &out,
+                              &err), 0) << err;
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["points"][3]["bpc_stderr"], 0.03);
+  const auto ci = j["pearson_ci_propagated"], plain = j["pearson_ci_bootstrap"];
+  ASSERT_TRUE(ci.is_array());
+  EXPECT_LT(ci[0].get<double>(), j["pearson_r"].get<double>());
+  EXPECT_GT(ci[1].get<double>(), j["pearson_r"].get<double>());
+  EXPECT_GT(ci[1].get<double>(), plain[1].get<double>());  // the errors pull r towards 0
+  // Without --propagate-se there is no such interval; a model without a standard error is named.
+  ASSERT_EQ(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --json", &out, &err), 0);
+  EXPECT_FALSE(nlohmann::json::parse(out).contains("pearson_ci_propagated"));
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/plain.csv"), &out, &err), 0);
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/scores.csv"), &out, &err), 0);
+  write(dir + "/s9.csv", "model,benchmark,score\nm9,arc,66\n");
+  ASSERT_EQ(test::run_command(bin + "results import --db " + q(db) + " " + q(dir + "/s9.csv"), &out, &err), 0);
+  EXPECT_NE(test::run_command(bin + "fit --db " + q(db) + " --corpus cc --benchmark arc --propagate-se", &out, &err), 0);
+  EXPECT_NE(err.find("m9 has no BPC standard error"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+TEST(ReportCli, PlotsALossCurveFile) {
+  const std::string dir = test::temp_dir() + "/curve";
+  ASSERT_EQ(test::run_command("mkdir -p " + q(dir), nullptr), 0);
+  write(dir + "/c.json",
+        R"({"model":"m","unit":"nats","corpora":[)"
+        R"({"corpus":"cc","token_position":{"mean_nats":[3,2,1.5],"count":[2,2,1]},"byte_position":{"mean_nats":[1,0.5],"count":[2,2]}},)"
+        R"({"corpus":"py","token_position":{"mean_nats":[2,1],"count":[1,1]},"byte_position":{"mean_nats":[0.7],"count":[1]}}]})");
+  std::string out, err;
+  ASSERT_EQ(test::run_command(test::lmzip_bin() + " report -o " + q(dir + "/rep") + " --loss-curve " +
+                                  q(dir + "/c.json"), &out, &err), 0) << err;
+  EXPECT_NE(out.find("loss-token.svg"), std::string::npos);
+  for (const char* name : {"/rep/loss-token.svg", "/rep/loss-byte.svg"}) {
+    const std::string svg = slurp(dir + name);
+    EXPECT_EQ(std::count(svg.begin(), svg.end(), '\n') > 0, true);
+    size_t lines = 0;
+    for (size_t at = 0; (at = svg.find("<polyline", at)) != std::string::npos; ++at) ++lines;
+    EXPECT_EQ(lines, 2u) << name;
+    EXPECT_NE(svg.find(">py</text>"), std::string::npos) << name;
+  }
+  write(dir + "/bad.json", "{\"corpora\": 3}");
+  EXPECT_NE(test::run_command(test::lmzip_bin() + " report -o " + q(dir + "/rep2") + " --loss-curve " +
+                                  q(dir + "/bad.json"), &out, &err), 0);
+  EXPECT_NE(err.find("bad.json"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace lmzip

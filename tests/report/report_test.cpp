@@ -112,3 +112,46 @@ TEST(Report, StoreReportFitsWhatItCanAndNotesTheRest) {
 
 }  // namespace
 }  // namespace lmzip::report
+
+namespace lmzip::report {
+namespace {
+
+TEST(Svg, LogCurveIsADashedPolylineOverTheFrame) {
+  Scatter s{.id = "l", .title = "log", .x_label = "BPC", .y_label = "score"};
+  s.points = {{"a", 0.5, 0.69}, {"b", 0.6, 0.51}, {"c", 0.7, 0.36}};
+  s.line = std::make_pair(1.1, -1.0);
+  s.log_curve = std::make_pair(0.0, -1.0);  // y = -ln x
+  const std::string svg = scatter_svg(s);
+  ASSERT_EQ(count(svg, "<polyline"), 1u);
+  EXPECT_EQ(count(svg, "clip-path='url(#clip-l)'"), 2u);  // the line and the curve
+  const size_t at = svg.find("points='"), end = svg.find('\'', at + 8);
+  EXPECT_EQ(count(svg.substr(at, end - at), ","), 65u);  // 64 segments
+  EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
+}
+
+TEST(Report, FitPlotsShowTheLineAndTheLogCurve) {
+  const std::string html = report_html(paper_report());
+  EXPECT_EQ(count(html, "<polyline"), 4u);  // one log curve per scatter plot, none on the residual plots
+  EXPECT_NE(html.find("a + b ln BPC (dashed): e = "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lmzip::report
+
+namespace lmzip::report {
+namespace {
+
+// Two series; x 0..2 and y 1..3 padded by 6%: x 0 sits at 72 + 0.12/2.24 · 548 = 101.4 px.
+TEST(Svg, LinePlotHasOnePolylinePerSeriesAndALegend) {
+  LinePlot p{.id = "c", .title = "loss", .x_label = "position", .y_label = "mean nats"};
+  p.series = {{"cc", {{0, 3}, {1, 2}, {2, 1}}}, {"py<1>", {{0, 2}, {1, 1.5}}}};
+  const std::string svg = line_plot_svg(p);
+  EXPECT_EQ(count(svg, "<polyline"), 2u);
+  EXPECT_NE(svg.find("points='101.4,"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">cc</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">py&lt;1&gt;</text>"), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lmzip::report

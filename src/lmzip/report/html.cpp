@@ -30,6 +30,20 @@ Scatter fit_plot(const ReportFit& f) {
   s.line = std::make_pair(f.fit.line.intercept, f.fit.line.slope);
   s.corner = {corner_r_e(f), "n = " + std::to_string(f.fit.n)};
   if (f.published_r) s.corner.push_back("published: r = " + fixed(*f.published_r, 3) + ", e = " + fixed(*f.published_e, 3));
+  // The logarithmic form beside the line (docs/FIT.md, "Forms"), when every BPC is positive.
+  std::vector<double> lx, ly;
+  for (const auto& p : f.fit.points) {
+    if (p.x > 0) {
+      lx.push_back(std::log(p.x));
+      ly.push_back(p.y);
+    }
+  }
+  if (lx.size() == f.fit.points.size() && lx.size() >= 3) {
+    const stats::LineFit log = stats::least_squares(lx, ly);
+    s.log_curve = std::make_pair(log.intercept, log.slope);
+    s.corner.push_back("line (solid): e = " + fixed(f.fit.line.rmse, 3) + "; a + b ln BPC (dashed): e = " +
+                       fixed(log.rmse, 3));
+  }
   return s;
 }
 

@@ -146,6 +146,38 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   return ticks;
 }
 
+std::string line_plot_svg(const LinePlot& p) {
+  std::vector<double> xs, ys;
+  for (const auto& s : p.series) {
+    for (const auto& [x, y] : s.points) {
+      xs.push_back(x);
+      ys.push_back(y);
+    }
+  }
+  LMZIP_CHECK(!xs.empty(), "line_plot_svg needs points");
+  Frame f;
+  f.right = p.width - 20;
+  f.bottom = p.height - 56;
+  std::tie(f.x0, f.x1) = padded_range(xs);
+  std::tie(f.y0, f.y1) = padded_range(ys);
+  std::string out = "<svg xmlns='http://www.w3.org/2000/svg' width='" + std::to_string(p.width) + "' height='" +
+                    std::to_string(p.height) + "' viewBox='0 0 " + std::to_string(p.width) + " " +
+                    std::to_string(p.height) + "' font-family='Helvetica, Arial, sans-serif' font-size='11'>\n";
+  out += "<rect width='100%' height='100%' fill='#fff'/>\n";
+  axes(out, f, Scatter{.title = p.title, .x_label = p.x_label, .y_label = p.y_label});
+  const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+  std::vector<std::string> legend;
+  for (size_t i = 0; i < p.series.size(); ++i) {
+    std::string pts;
+    for (const auto& [x, y] : p.series[i].points) pts += (pts.empty() ? "" : " ") + px(f.px(x)) + "," + px(f.py(y));
+    out += "<polyline points='" + pts + "' fill='none' stroke='" + colours[i % 6] + "' stroke-width='1.2'/>\n";
+    out += "<text x='" + px(f.right - 8) + "' y='" + px(f.top + 18 + 16.0 * static_cast<double>(i)) +
+           "' text-anchor='end' font-size='12' fill='" + colours[i % 6] + "'>" + xml_escape(p.series[i].name) +
+           "</text>\n";
+  }
+  return out + "</svg>\n";
+}
+
 std::string scatter_svg(const Scatter& p) {
   LMZIP_CHECK(!p.points.empty(), "scatter_svg needs points");
   Frame f;
@@ -176,6 +208,18 @@ std::string scatter_svg(const Scatter& p) {
     out += "<line clip-path='url(#" + clip + ")' x1='" + px(f.px(f.x0)) + "' y1='" + px(f.py(b0 + b1 * f.x0)) +
            "' x2='" + px(f.px(f.x1)) + "' y2='" + px(f.py(b0 + b1 * f.x1)) +
            "' stroke='#d62728' stroke-width='2'/>\n";
+  }
+  if (p.log_curve) {
+    auto [a, b] = *p.log_curve;
+    std::string pts;
+    const int kSegments = 64;
+    for (int i = 0; i <= kSegments; ++i) {
+      const double x = f.x0 + (f.x1 - f.x0) * i / kSegments;
+      if (x <= 0) continue;
+      pts += (pts.empty() ? "" : " ") + px(f.px(x)) + "," + px(f.py(a + b * std::log(x)));
+    }
+    out += "<polyline clip-path='url(#" + clip + ")' points='" + pts +
+           "' fill='none' stroke='#2ca02c' stroke-width='2' stroke-dasharray='6,4'/>\n";
   }
   for (const auto& pt : p.points) {
     out += "<circle cx='" + px(f.px(pt.x)) + "' cy='" + px(f.py(pt.y)) +

@@ -20,12 +20,28 @@ struct Scatter {
   std::string x_label{}, y_label{};
   std::vector<PlotPoint> points{};
   std::optional<std::pair<double, double>> line{};  // (intercept, slope): y = intercept + slope * x
+  std::optional<std::pair<double, double>> log_curve{};  // (a, b): y = a + b ln x, dashed, where x > 0
   bool zero_line = false;                           // a horizontal rule at y = 0 (residual plots)
   std::vector<std::string> corner{};                // text lines in the top-right corner ("r = -0.931")
   int width = 640, height = 480;
 };
 
 std::string scatter_svg(const Scatter& plot);
+
+// Lines through (x, y) points, one per series (lmzip bpc --loss-curve: mean loss by position), unlabelled, with
+// a legend of the series' names in the corner.
+struct LineSeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;
+};
+struct LinePlot {
+  std::string id = "lines";
+  std::string title{};
+  std::string x_label{}, y_label{};
+  std::vector<LineSeries> series{};
+  int width = 640, height = 480;
+};
+std::string line_plot_svg(const LinePlot& plot);
 
 // "Nice" axis ticks covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target = 6);

@@ -127,6 +127,40 @@ Interval bootstrap_pearson_interval(const std::vector<double>& x, const std::vec
   return {quantile_sorted(rs, 0.5 - level / 2), quantile_sorted(rs, 0.5 + level / 2)};
 }
 
+Interval bootstrap_pearson_interval_xerr(const std::vector<double>& x, const std::vector<double>& y,
+                                         const std::vector<double>& x_se, int resamples, uint64_t seed,
+                                         double level, double (*transform)(double), int* used) {
+  require_pairs(x, y, 3, "bootstrap interval");
+  if (x_se.size() != x.size()) throw Error("bootstrap: one standard error per point is needed");
+  if (resamples < 1) throw Error("bootstrap: the number of resamples must be positive");
+  SplitMix64 rng{seed};
+  auto unit = [&rng] { return static_cast<double>(rng.next() >> 11) * 0x1.0p-53; };  // [0, 1)
+  std::vector<double> rs, bx(x.size()), by(x.size());
+  rs.reserve(resamples);
+  for (int b = 0; b < resamples; ++b) {
+    bool valid = true;
+    for (size_t i = 0; i < x.size(); ++i) {
+      size_t k = rng.below(x.size());
+      double xv = x[k];
+      if (x_se[k] > 0) {
+        const double u1 = 1.0 - unit(), u2 = unit();  // u1 in (0, 1]
+        xv += x_se[k] * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+      }
+      bx[i] = transform ? transform(xv) : xv;
+      by[i] = y[k];
+      if (std::isnan(bx[i])) valid = false;
+    }
+    if (!valid) continue;
+    Moments m = moments(bx, by);
+    if (is_constant(m.sxx, m.mx, bx.size()) || is_constant(m.syy, m.my, by.size())) continue;
+    rs.push_back(std::clamp(m.sxy / std::sqrt(m.sxx * m.syy), -1.0, 1.0));
+  }
+  if (used) *used = static_cast<int>(rs.size());
+  if (rs.empty()) throw Error("bootstrap: every resample had a constant variable (too few distinct points)");
+  std::sort(rs.begin(), rs.end());
+  return {quantile_sorted(rs, 0.5 - level / 2), quantile_sorted(rs, 0.5 + level / 2)};
+}
+
 LineFit least_squares(const std::vector<double>& x, const std::vector<double>& y) {
   require_pairs(x, y, 2, "least squares fit");
   Moments m = moments(x, y);

@@ -34,6 +34,15 @@ Interval fisher_interval(double r, int n, double level = 0.95);
 Interval bootstrap_pearson_interval(const std::vector<double>& x, const std::vector<double>& y, int resamples,
                                     uint64_t seed, double level = 0.95, int* used = nullptr);
 
+// The same with measurement error in x (docs/FIT.md, "Propagating BPC uncertainty"): each draw resamples n pairs
+// with replacement and replaces each drawn x[k] by x[k] + x_se[k]·z, z standard normal (Box-Muller on the same
+// generator; no z is drawn where x_se[k] is 0, so all-zero errors give bootstrap_pearson_interval exactly), then
+// applies `transform` (nullptr: identity; a draw where it returns NaN is skipped, e.g. ln of a BPC <= 0).
+Interval bootstrap_pearson_interval_xerr(const std::vector<double>& x, const std::vector<double>& y,
+                                         const std::vector<double>& x_se, int resamples, uint64_t seed,
+                                         double level = 0.95, double (*transform)(double) = nullptr,
+                                         int* used = nullptr);
+
 // Least squares y = intercept + slope * x.
 struct LineFit {
   double slope = 0, intercept = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "lmzip/core/error.h"
@@ -74,6 +75,19 @@ const std::map<std::string, double>* find_model(const M& table, const std::strin
   return it == table.end() ? nullptr : &it->second;
 }
 
+// The standard error of X: sqrt(sum of the corpora's se^2) / k (independent corpora); NaN when one is unknown.
+double x_se(const Dataset& data, const FitSpec& spec, const std::string& model) {
+  auto m = data.bpc_se.find(model);
+  if (m == data.bpc_se.end()) return NAN;
+  double sum2 = 0;
+  for (const auto& c : spec.corpora) {
+    auto it = m->second.find(c);
+    if (it == m->second.end()) return NAN;
+    sum2 += it->second * it->second;
+  }
+  return std::sqrt(sum2) / spec.corpora.size();
+}
+
 std::optional<double> y_value(const Dataset& data, const FitSpec& spec, const std::string& model) {
   double sum = 0;
   for (const auto& group : spec.y_groups) {
@@ -98,9 +112,14 @@ void validate_spec(const Dataset& data, const FitSpec& spec) {
 
 }  // namespace
 
-void Dataset::add_bpc(const std::string& model, const std::string& corpus, double value) {
+void Dataset::add_bpc(const std::string& model, const std::string& corpus, double value, double se) {
   if (!bpc.count(model) && !scores.count(model)) models.push_back(model);
   bpc[model][corpus] = value;
+  if (std::isfinite(se)) {
+    bpc_se[model][corpus] = se;
+  } else if (bpc_se.count(model)) {
+    bpc_se[model].erase(corpus);
+  }
 }
 
 void Dataset::add_score(const std::string& model, const std::string& benchmark, double fraction) {
@@ -120,8 +139,17 @@ std::vector<std::string> Dataset::benchmarks() const {
   return {s.begin(), s.end()};
 }
 
+std::string form_name(FitForm f) { return f == FitForm::Log ? "log" : "linear"; }
+
+double form_x(FitForm form, double bpc) {
+  if (form == FitForm::Linear) return bpc;
+  if (!(bpc > 0)) throw Error("the log form needs BPC > 0 (got " + std::to_string(bpc) + ")");
+  return std::log(bpc);
+}
+
 std::string describe_x(const FitSpec& spec) {
-  return spec.corpora.size() == 1 ? "BPC " + spec.corpora[0] : "mean BPC (" + join(spec.corpora, ", ") + ")";
+  const std::string x = spec.corpora.size() == 1 ? "BPC " + spec.corpora[0] : "mean BPC (" + join(spec.corpora, ", ") + ")";
+  return spec.form == FitForm::Log ? "ln(" + x + ")" : x;
 }
 
 std::string describe_y(const FitSpec& spec) {
@@ -144,7 +172,10 @@ FitReport run_fit(const Dataset& data, const FitSpec& spec) {
       rep.missing.push_back(model);
       continue;
     }
-    rep.points.push_back({.model = model, .x = *x, .y = *y});
+    if (spec.form == FitForm::Log && !(*x > 0)) {
+      throw Error("the log form needs BPC > 0, and " + model + " has " + std::to_string(*x));
+    }
+    rep.points.push_back({.model = model, .x = *x, .y = *y, .x_se = x_se(data, spec, model)});
   }
   rep.n = static_cast<int>(rep.points.size());
   if (rep.n < 3) {
@@ -154,7 +185,7 @@ FitReport run_fit(const Dataset& data, const FitSpec& spec) {
   }
   std::vector<double> xs, ys;
   for (const auto& p : rep.points) {
-    xs.push_back(p.x);
+    xs.push_back(form_x(spec.form, p.x));
     ys.push_back(p.y);
   }
   rep.pearson_r = pearson(xs, ys);
@@ -162,12 +193,31 @@ FitReport run_fit(const Dataset& data, const FitSpec& spec) {
   if (rep.n >= 4) rep.fisher_ci = fisher_interval(rep.pearson_r, rep.n, spec.level);
   rep.bootstrap_ci = bootstrap_pearson_interval(xs, ys, spec.bootstrap_resamples, spec.bootstrap_seed, spec.level,
                                                 &rep.bootstrap_used);
+  if (spec.propagate_bpc_se) {
+    std::vector<double> x_raw, se;
+    for (const auto& p : rep.points) {
+      if (!std::isfinite(p.x_se)) {
+        throw Error("--propagate-se: " + p.model + " has no BPC standard error on " + describe_x(spec) +
+                    " in " + data.name + " (runs recorded before lmzip bpc recorded bpc_stderr, or a corpus of one "
+                    "document)");
+      }
+      x_raw.push_back(p.x);
+      se.push_back(p.x_se);
+    }
+    double (*log_of)(double) = [](double v) { return v > 0 ? std::log(v) : NAN; };
+    rep.propagated_ci = bootstrap_pearson_interval_xerr(x_raw, ys, se, spec.bootstrap_resamples, spec.bootstrap_seed,
+                                                        spec.level, spec.form == FitForm::Log ? log_of : nullptr,
+                                                        &rep.propagated_used);
+  }
   rep.spearman = spearman(xs, ys);
   rep.kendall_tau = kendall_tau_b(xs, ys);
   rep.line = least_squares(xs, ys);
   rep.loo_rmse = leave_one_out_rmse(xs, ys);
+  rep.form = spec.form;
+  rep.aic = rep.line.rmse > 0 ? rep.n * std::log(rep.line.rmse * rep.line.rmse) + 6.0
+                              : -std::numeric_limits<double>::infinity();
   for (auto& p : rep.points) {
-    p.fitted = rep.line.intercept + rep.line.slope * p.x;
+    p.fitted = rep.line.intercept + rep.line.slope * form_x(spec.form, p.x);
     p.residual = p.y - p.fitted;
   }
   rep.furthest.resize(rep.points.size());

@@ -28,6 +28,10 @@ nlohmann::ordered_json fit_json(const FitSpec& spec, const FitReport& r) {
   j["pearson_ci_fisher"] = r.fisher_ci ? interval(*r.fisher_ci) : nlohmann::ordered_json();
   j["pearson_ci_bootstrap"] = interval(r.bootstrap_ci);
   j["bootstrap_resamples"] = r.bootstrap_used;
+  if (r.propagated_ci) {
+    j["pearson_ci_propagated"] = interval(*r.propagated_ci);
+    j["propagated_resamples"] = r.propagated_used;
+  }
   j["confidence_level"] = spec.level;
   j["spearman"] = r.spearman;
   j["kendall_tau"] = r.kendall_tau;
@@ -37,10 +41,13 @@ nlohmann::ordered_json fit_json(const FitSpec& spec, const FitReport& r) {
   j["rmse"] = r.line.rmse;
   j["sigma"] = r.line.sigma;
   j["loo_rmse"] = r.loo_rmse;
+  j["form"] = form_name(r.form);
+  j["aic"] = std::isfinite(r.aic) ? nlohmann::ordered_json(r.aic) : nlohmann::ordered_json();  // null: exact fit
   nlohmann::ordered_json points = nlohmann::ordered_json::array();
   for (const auto& p : r.points) {
     points.push_back({{"model", p.model}, {"bpc", p.x}, {"score", p.y}, {"fitted", p.fitted},
                       {"residual", p.residual}});
+    if (std::isfinite(p.x_se)) points.back()["bpc_stderr"] = p.x_se;
   }
   j["points"] = points;
   nlohmann::ordered_json furthest = nlohmann::ordered_json::array();

@@ -282,8 +282,16 @@ stats::Dataset ResultsStore::dataset() const {
   stats::Dataset d;
   d.name = path_;
   // Oldest first, so a later run of the same model on the same corpus replaces an earlier one.
-  auto runs = db_->prepare("SELECT model_name, corpus_name, bpc FROM bpc_runs ORDER BY id");
-  while (runs.step()) d.add_bpc(runs.text(0), runs.text(1), runs.real(2));
+  // The BPC's standard error over documents lives in the run's extra JSON (bpc_stderr; null or absent: unknown).
+  auto runs = db_->prepare("SELECT model_name, corpus_name, bpc, extra_json FROM bpc_runs ORDER BY id");
+  while (runs.step()) {
+    double se = NAN;
+    const auto extra = nlohmann::json::parse(runs.text(3), nullptr, false);
+    if (extra.is_object() && extra.contains("bpc_stderr") && extra["bpc_stderr"].is_number()) {
+      se = extra["bpc_stderr"].get<double>();
+    }
+    d.add_bpc(runs.text(0), runs.text(1), runs.real(2), se);
+  }
   auto sc = db_->prepare("SELECT model_name, benchmark, score FROM scores ORDER BY id");
   while (sc.step()) d.add_score(sc.text(0), sc.text(1), sc.real(2));
   return d;

@@ -60,6 +60,10 @@ struct Vocab {
   size_t size() const { return tokens.size(); }
 };
 
+// "" when two vocabularies tokenize alike (model, pre-tokenizer, pieces, types, scores, merges, special ids and
+// flags); otherwise the first difference, e.g. "token 17 is 'ab' vs 'a'" (lmzip bpc --kl-base's check).
+std::string vocab_difference(const Vocab& a, const Vocab& b);
+
 struct EncodeOptions {
   bool add_special = true;     // BOS/EOS as the vocabulary's add_bos/add_eos flags say
   bool parse_special = false;  // recognise special/control-token text (e.g. "<s>") in the input

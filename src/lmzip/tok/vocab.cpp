@@ -91,3 +91,31 @@ void Vocab::write_gguf(GgufWriter& w) const {
 }
 
 }  // namespace lmzip
+
+namespace lmzip {
+namespace {
+
+std::string id_text(const std::optional<TokenId>& id) { return id ? std::to_string(*id) : "none"; }
+
+}  // namespace
+
+std::string vocab_difference(const Vocab& a, const Vocab& b) {
+  if (a.model != b.model) return "tokenizer model '" + a.model + "' vs '" + b.model + "'";
+  if (a.pre != b.pre) return "pre-tokenizer '" + a.pre + "' vs '" + b.pre + "'";
+  if (a.tokens.size() != b.tokens.size()) {
+    return std::to_string(a.tokens.size()) + " vs " + std::to_string(b.tokens.size()) + " tokens";
+  }
+  for (size_t i = 0; i < a.tokens.size(); ++i) {
+    if (a.tokens[i] != b.tokens[i]) return "token " + std::to_string(i) + " is '" + a.tokens[i] + "' vs '" + b.tokens[i] + "'";
+  }
+  if (a.types != b.types) return "the token types differ";
+  if (a.scores != b.scores) return "the token scores differ";
+  if (a.merges != b.merges) return "the merges differ";
+  if (a.bos != b.bos) return "BOS " + id_text(a.bos) + " vs " + id_text(b.bos);
+  if (a.eos != b.eos) return "EOS " + id_text(a.eos) + " vs " + id_text(b.eos);
+  if (a.add_bos != b.add_bos || a.add_eos != b.add_eos) return "add_bos/add_eos differ";
+  if (a.add_space_prefix != b.add_space_prefix) return "add_space_prefix differs";
+  return "";
+}
+
+}  // namespace lmzip
