@@ -6,6 +6,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/math_answer.h"
+#include "lmzip/eval/pystr.h"
 
 namespace lmzip::eval {
 
