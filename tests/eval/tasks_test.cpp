@@ -312,9 +312,9 @@ TEST(FewshotSampling, RandomDemosAreCPythonsSample) {
   // A pool of 30 separate documents, k = 3: each document's demos are rnd.sample(pool, 3) of one
   // random.Random(1234) that advances from document to document:
   // python3 -c "import random; r=random.Random(1234); print([r.sample(range(30),3) for _ in range(2)])"
-  // -> [[24, 14, 3], [0, 2, 29]]
+  // -> [[24, 14, 3], [0, 2, 29]]. (test_split set, fewshot_split not: lm-eval draws k, as for arc_challenge.)
   Json def = {{"name", "t"}, {"format", "jsonl"}, {"doc_to_text", "{{q}}"}, {"doc_to_target", "{{a}}"},
-              {"request", "generate_until"}, {"fewshot_sampler", "random"}};
+              {"request", "generate_until"}, {"fewshot_sampler", "random"}, {"test_split", "test"}};
   TaskSpec t = parse_task(def, "test");
   std::vector<Json> pool;
   for (int i = 0; i < 30; ++i) pool.push_back({{"q", std::to_string(i)}, {"a", "x"}});

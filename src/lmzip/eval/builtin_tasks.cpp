@@ -21,7 +21,7 @@ const char* const kArcChallenge = R"json({
   "doc_to_text": "Question: {{question_text}}\nAnswer:",
   "request": "loglikelihood_options", "doc_to_choice": "{{choices}}",
   "gold": "{{answerKey}}", "gold_type": "label", "gold_labels": "{{labels}}",
-  "num_fewshot": 25, "fewshot_sampler": "random"
+  "num_fewshot": 25, "fewshot_sampler": "random", "test_split": "test"
 })json";
 
 const char* const kHellaSwag = R"json({
@@ -33,7 +33,7 @@ const char* const kHellaSwag = R"json({
              "choices": "{{endings|hellaswag_preprocess}}"},
   "doc_to_text": "{{query}}",
   "request": "loglikelihood_options", "doc_to_choice": "{{choices}}", "gold": "{{label}}", "gold_type": "index",
-  "num_fewshot": 0, "fewshot_sampler": "random"
+  "num_fewshot": 0, "fewshot_sampler": "random", "test_split": null
 })json";
 
 // What the three MMLU tasks share: the hendrycks/test CSV files (or the Hugging Face cais/mmlu export), the gold
@@ -49,7 +49,8 @@ const std::string kMmluData = R"json(
                                                  "map": {"0": "A", "1": "B", "2": "C", "3": "D"}},
                                "_subject": {"template": "{{subject}}", "filter": "underscores_to_spaces"}}}],
   "request": "loglikelihood_options", "gold": "{{answer_letter}}", "gold_type": "letter",
-  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject")json";
+  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject",
+  "test_split": "test", "fewshot_split": "dev")json";
 
 const std::string kMmlu = R"json({
   "name": "mmlu", "title": "MMLU (default multiple-choice style)",
@@ -77,6 +78,7 @@ const char* const kGsm8k = R"json({
   "format": "jsonl", "required": ["question", "answer"],
   "doc_to_text": "Question: {{question}}\nAnswer:", "doc_to_target": "{{answer}}",
   "request": "generate_until", "num_fewshot": 5, "fewshot_sampler": "random",
+  "test_split": "test", "fewshot_split": "train",
   "until": ["Question:", "</s>", "<|im_end|>"], "max_gen_toks": 256,
   "filters": [{"name": "strict-match", "regex": "#### (-?[0-9.,]+)", "group_select": 0},
               {"name": "flexible-extract", "regex": "(-?[$0-9.,]{2,})|(-?[0-9]+)", "group_select": -1}],
@@ -90,6 +92,7 @@ const char* const kTriviaQa = R"json({
   "format": "jsonl", "required": ["question", "answer.aliases"],
   "doc_to_text": "Question: {{question}}?\nAnswer:", "doc_to_target": "{{answer.aliases}}",
   "request": "generate_until", "num_fewshot": 5, "fewshot_sampler": "random",
+  "test_split": null, "fewshot_split": null,
   "until": ["\n", ".", ","], "max_gen_toks": 256,
   "exact_match": {"ignore_case": true, "ignore_punctuation": true}
 })json";
@@ -101,6 +104,7 @@ const char* const kNqOpen = R"json({
   "description": "Answer these questions:\n\n",
   "doc_to_text": "Q: {{question}}?\nA:", "doc_to_target": "{{answer}}", "fewshot_delimiter": "\n",
   "request": "generate_until", "num_fewshot": 5, "fewshot_sampler": "random",
+  "test_split": null, "fewshot_split": null,
   "until": ["\n", ".", ","], "max_gen_toks": 256,
   "exact_match": {"ignore_case": true, "ignore_punctuation": true,
                   "regexes_to_ignore": ["\\b(?:The |the |An |A |The |a |an )"]}
@@ -111,7 +115,7 @@ const char* const kHumanEval = R"json({
   "source": "lm-eval humaneval.yaml + HF evaluate code_eval; openai/human-eval data/HumanEval.jsonl.gz",
   "format": "jsonl", "required": ["task_id", "prompt", "test", "entry_point"],
   "doc_to_text": "{{prompt}}", "doc_to_target": "{{test}}\ncheck({{entry_point}})",
-  "request": "generate_until", "num_fewshot": 0,
+  "request": "generate_until", "num_fewshot": 0, "test_split": "test",
   "until": ["\nclass", "\ndef", "\n#", "\nif", "\nprint"], "max_gen_toks": 1024,
   "program": "{{prompt}}{{_response}}\n{{test}}\ncheck({{entry_point}})", "timeout_seconds": 3.0
 })json";
@@ -122,7 +126,7 @@ const char* const kMbpp = R"json({
   "format": "jsonl", "required": ["task_id", "text", "code", "test_list[2]"],
   "doc_to_text": "You are an expert Python programmer, and here is your task: {{text}} Your code should pass these tests:\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n[BEGIN]\n",
   "doc_to_target": "{{code}}\n[DONE]", "target_delimiter": "",
-  "request": "generate_until", "num_fewshot": 3, "fewshot_sampler": "first_n",
+  "request": "generate_until", "num_fewshot": 3, "fewshot_sampler": "first_n", "test_split": "test",
   "fewshot_field": "{{task_id}}", "fewshot_values": ["2", "3", "4"],
   "until": ["[DONE]"], "max_gen_toks": 256,
   "program": "{{_response}}\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}", "timeout_seconds": 3.0
@@ -138,7 +142,7 @@ const char* const kMath = R"json({
   "fields": {"answer": {"template": "{{solution}}", "filter": "last_boxed|remove_boxed|math_normalize"},
              "target": "{{answer}}"},
   "doc_to_text": "Problem:\n{{problem}}\n\nSolution:", "doc_to_target": "{{target}}",
-  "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n",
+  "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n", "test_split": "test",
   "fewshot_fields": {"target": "{{solution}}"},
   "fewshot_samples": [
     {"problem": "Find the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}",
@@ -170,6 +174,7 @@ const char* const kSatMath = R"json({
   "doc_to_target": "{{target}}", "target_delimiter": "", "fewshot_delimiter": "",
   "fewshot_fields": {"target": "The answer is therefore {{label}}\n\nProblem {{_next_shot}}.   "},
   "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n",
+  "test_split": "test", "fewshot_split": "few_shot_prompts",
   "until": ["\n\n", "\nProblem "], "max_gen_toks": 256,
   "filters": [{"name": "agieval", "regex": "answer is .*?([A-G])", "fallback": ["[A-F]"], "invalid": ""}]
 })json";
@@ -182,7 +187,7 @@ const char* const kDs1000 = R"json({
   "format": "jsonl", "required": ["prompt", "reference_code", "code_context", "metadata.library"],
   "fields": {"module": {"template": "{{metadata.library}}", "filter": "lower", "map": {"pytorch": "torch"}}},
   "doc_to_text": "{{prompt}}", "doc_to_target": "{{reference_code}}",
-  "request": "generate_until", "num_fewshot": 0,
+  "request": "generate_until", "num_fewshot": 0, "test_split": "test",
   "until": ["</code>", "# SOLUTION END"], "max_gen_toks": 1024,
   "program": "{{code_context}}\ncode = {{_response|ds1000_postprocess|py_repr}}\ntest_execution(code)\nif 'test_string' in globals():\n    test_string(code)\n",
   "program_requires": "{{module}}", "timeout_seconds": 120.0, "memory_mb": 8192
