@@ -153,5 +153,33 @@ TEST(LmEvalFewshot, SplitFieldsAreNamesOrNull) {
   EXPECT_THROW(parse_task(def, "test"), Error);
 }
 
+
+// ---- minerva_math (lm_eval/tasks/minerva_math/utils.py, task version 3.0) ----
+
+TEST(LmEvalMath, ExemplarsAreListFewshotSamplesCharacterForCharacter) {
+  // utils.py list_fewshot_samples, exemplar 3's solution: "...$n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow..."
+  // and exemplar 4's problem: "...6x-4y&=a,\\\n6y-9x &=b...": in a Python literal "\\\n" is ONE backslash and a
+  // newline. The minerva_math YAML: doc_to_text utils.doc_to_text = "Problem:\n" + problem + "\n\nSolution:",
+  // doc_to_target "{{answer if few_shot is undefined else solution}}" (demos show the solution), target_delimiter
+  // " ", fewshot_delimiter "\n\n", fewshot_config sampler first_n over those samples.
+  TaskSpec t = builtin_task("math");
+  ASSERT_EQ(t.fewshot_samples.size(), 4u);
+  EXPECT_NE(t.fewshot_samples[2]["solution"].get<std::string>().find("\n30n&=480\\\n\\Rightarrow\\qquad n&=480/30="),
+            std::string::npos);
+  EXPECT_EQ(t.fewshot_samples[3]["problem"],
+            "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution "
+            "$(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.");
+  const std::vector<Json> no_data;  // the fewshot_samples are the pool
+  FewshotSampler s(t, no_data, false, 1234);
+  const Json doc = {{"problem", "What is $1+1$?"}, {"solution", "$\\boxed{2}$"}, {"answer", "2"}, {"target", "2"}};
+  const auto demos = s.demos_for(doc, 4);
+  ASSERT_EQ(demos.size(), 4u);
+  EXPECT_EQ(build_prompt(t, doc, {demos[1]}),
+            "Problem:\nIf $\\det \\mathbf{A} = 2$ and $\\det \\mathbf{B} = 12,$ then find $\\det (\\mathbf{A} "
+            "\\mathbf{B}).$\n\nSolution: We have that $\\det (\\mathbf{A} \\mathbf{B}) = (\\det \\mathbf{A})(\\det "
+            "\\mathbf{B}) = (2)(12) = \\boxed{24}.$\nFinal Answer: The final answer is $24$. I hope it is correct.\n\n"
+            "Problem:\nWhat is $1+1$?\n\nSolution:");
+}
+
 }  // namespace
 }  // namespace lmzip::eval

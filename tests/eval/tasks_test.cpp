@@ -42,7 +42,9 @@ const MetricValue& metric(const EvalResult& r, const std::string& name) {
 
 // ---- MATH ----
 
-// Minerva's exemplars, transcribed from lm-eval minerva_math/utils.py list_fewshot_samples.
+// Minerva's exemplars, transcribed from lm-eval minerva_math/utils.py list_fewshot_samples (task version 3.0).
+// Exemplar 3's solution has "30n&=480\\\n\\Rightarrow" and exemplar 4's problem "6x-4y&=a,\\\n6y-9x" in that
+// Python source: one backslash, then the newline (not LaTeX's "\\" line break).
 const char* const kMinervaPrompt =
     "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}\n\nSolution: The expressions "
     "inside each square root must be non-negative. Therefore, $x-2 \\ge 0$, so $x\\ge2$, and $5 - x \\ge 0$, so $x "
@@ -55,9 +57,9 @@ const char* const kMinervaPrompt =
     "times must Terrell lift them in order to lift the same total weight?\n\nSolution: If Terrell lifts two 20-pound "
     "weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound "
     "weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this "
-    "to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n\\Rightarrow\\qquad "
+    "to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad "
     "n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct.\n\n"
-    "Problem:\nIf the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}has a solution "
+    "Problem:\nIf the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution "
     "$(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.\n\nSolution: If we "
     "multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since we also know that "
     "$6y-9x=b$, we have\n\n$$-\\frac{3}{2}a=b\\Rightarrow\\frac{a}{b}=\\boxed{-\\frac{2}{3}}.$$\nFinal Answer: The "

@@ -132,9 +132,12 @@ const char* const kMbpp = R"json({
   "program": "{{_response}}\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}", "timeout_seconds": 3.0
 })json";
 
-// Minerva's four exemplars (Lewkowycz et al. 2022), as lm-eval minerva_math/utils.py list_fewshot_samples gives
-// them (exemplar 1's problem keeps its double space and stray "}"). Demos show the full solution; the reference
-// of a test problem is its normalized boxed answer.
+// Minerva's four exemplars (Lewkowycz et al. 2022) character for character as lm-eval minerva_math/utils.py
+// list_fewshot_samples gives them (task version 3.0, lm-eval 0.4.9.x; docs/TASKS.md): exemplar 1's problem keeps
+// its double space and stray "}", and where Minerva's LaTeX has a line break "\\" before a newline, lm-eval's
+// Python literal "\\\n" (exemplar 3's solution, exemplar 4's problem) leaves one backslash, so the JSON below
+// has "\\\n" there too. Demos show the full solution; the reference of a test problem is its normalized boxed
+// answer.
 const char* const kMath = R"json({
   "name": "math", "title": "MATH (Minerva 4-shot prompt, lm-eval minerva_math)",
   "source": "lm-eval minerva_math/minerva_math_*.yaml + utils.py; hendrycks/math MATH/test/<subject>/<id>.json or EleutherAI/hendrycks_math as JSONL",
@@ -150,8 +153,8 @@ const char* const kMath = R"json({
     {"problem": "If $\\det \\mathbf{A} = 2$ and $\\det \\mathbf{B} = 12,$ then find $\\det (\\mathbf{A} \\mathbf{B}).$",
      "solution": "We have that $\\det (\\mathbf{A} \\mathbf{B}) = (\\det \\mathbf{A})(\\det \\mathbf{B}) = (2)(12) = \\boxed{24}.$\nFinal Answer: The final answer is $24$. I hope it is correct."},
     {"problem": "Terrell usually lifts two 20-pound weights 12 times. If he uses two 15-pound weights instead, how many times must Terrell lift them in order to lift the same total weight?",
-     "solution": "If Terrell lifts two 20-pound weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct."},
-    {"problem": "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.",
+     "solution": "If Terrell lifts two 20-pound weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct."},
+    {"problem": "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.",
      "solution": "If we multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since we also know that $6y-9x=b$, we have\n\n$$-\\frac{3}{2}a=b\\Rightarrow\\frac{a}{b}=\\boxed{-\\frac{2}{3}}.$$\nFinal Answer: The final answer is $-\\frac{2}{3}$. I hope it is correct."}
   ],
   "until": ["Problem:"], "max_gen_toks": 256,
