@@ -120,14 +120,35 @@ const char* const kHumanEval = R"json({
   "program": "{{prompt}}{{_response}}\n{{test}}\ncheck({{entry_point}})", "timeout_seconds": 3.0
 })json";
 
+// MBPP's demonstrations are lm-eval's fixed fewshot_config samples (mbpp/utils.py list_fewshot_samples: task_ids
+// 2, 3 and 4 of mbpp.jsonl, their code with its "\r\n" line ends, "is_fewshot": True selecting the demo target),
+// not records of the data.
 const char* const kMbpp = R"json({
   "name": "mbpp", "title": "MBPP (pass@1, 3-shot)",
-  "source": "lm-eval mbpp.yaml + utils.py (demos task_id 2, 3, 4); google-research mbpp/mbpp.jsonl",
+  "source": "lm-eval mbpp.yaml + utils.py (list_fewshot_samples: task_id 2, 3, 4); google-research mbpp/mbpp.jsonl",
   "format": "jsonl", "required": ["task_id", "text", "code", "test_list[2]"],
   "doc_to_text": "You are an expert Python programmer, and here is your task: {{text}} Your code should pass these tests:\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n[BEGIN]\n",
   "doc_to_target": "{{code}}\n[DONE]", "target_delimiter": "",
   "request": "generate_until", "num_fewshot": 3, "fewshot_sampler": "first_n", "test_split": "test",
-  "fewshot_field": "{{task_id}}", "fewshot_values": ["2", "3", "4"],
+  "fewshot_samples": [
+    {"task_id": 2, "text": "Write a function to find the similar elements from the given two tuple lists.",
+     "code": "def similar_elements(test_tup1, test_tup2):\r\n  res = tuple(set(test_tup1) & set(test_tup2))\r\n  return (res) ",
+     "test_list": ["assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)",
+                   "assert similar_elements((1, 2, 3, 4),(5, 4, 3, 7)) == (3, 4)",
+                   "assert similar_elements((11, 12, 14, 13),(17, 15, 14, 13)) == (13, 14)"],
+     "is_fewshot": true},
+    {"task_id": 3, "text": "Write a python function to identify non-prime numbers.",
+     "code": "import math\r\ndef is_not_prime(n):\r\n    result = False\r\n    for i in range(2,int(math.sqrt(n)) + 1):\r\n        if n % i == 0:\r\n            result = True\r\n    return result",
+     "test_list": ["assert is_not_prime(2) == False", "assert is_not_prime(10) == True",
+                   "assert is_not_prime(35) == True"],
+     "is_fewshot": true},
+    {"task_id": 4, "text": "Write a function to find the largest integers from a given list of numbers using heap queue algorithm.",
+     "code": "import heapq as hq\r\ndef heap_queue_largest(nums,n):\r\n  largest_nums = hq.nlargest(n, nums)\r\n  return largest_nums",
+     "test_list": ["assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],3)==[85, 75, 65] ",
+                   "assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],2)==[85, 75] ",
+                   "assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],5)==[85, 75, 65, 58, 35]"],
+     "is_fewshot": true}
+  ],
   "until": ["[DONE]"], "max_gen_toks": 256,
   "program": "{{_response}}\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}", "timeout_seconds": 3.0
 })json";

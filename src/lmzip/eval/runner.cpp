@@ -84,8 +84,14 @@ std::string demo_target(const TaskSpec& spec, const Json& doc) {
 std::string build_prompt(const TaskSpec& spec, const Json& doc, const std::vector<const Json*>& demos) {
   std::string prompt = spec.description.empty() ? "" : render_text(spec.description, doc);
   for (const Json* d : demos) {
-    prompt += render_text(spec.doc_to_text, *d) + spec.target_delimiter + demo_target(spec, *d) +
-              spec.fewshot_delimiter;
+    prompt += render_text(spec.doc_to_text, *d);
+    // samplers.py get_context: `if doc_target != "":` delimiter + target + fewshot_delimiter; a demo whose target
+    // is the empty string shows its text alone (a list target shows its first element, even an empty one).
+    if (spec.request == RequestType::GenerateUntil) {
+      const Json target = render_value(spec.doc_to_target, *d);
+      if (target.is_string() && target.get<std::string>().empty()) continue;
+    }
+    prompt += spec.target_delimiter + demo_target(spec, *d) + spec.fewshot_delimiter;
   }
   return prompt + render_text(spec.doc_to_text, doc);
 }

@@ -50,6 +50,7 @@ class LanguageModel {
 
 // The prompt pieces of lm-eval's plain-text (no chat template) format:
 //   description + for each demo: text(demo) + target_delimiter + target(demo) + fewshot_delimiter + text(doc)
+// (a generation demo whose target is "" adds its text only, as lm-eval's samplers.py does).
 std::string build_prompt(const TaskSpec& spec, const Json& doc, const std::vector<const Json*>& demos);
 std::vector<std::string> choices_of(const TaskSpec& spec, const Json& doc);
 size_t gold_of(const TaskSpec& spec, const Json& doc);                       // multiple choice

@@ -23,7 +23,7 @@ enum class GoldType {
 // An answer-extraction filter applied to a generation (lm-eval's regex filter): the `group_select`-th match of
 // `regex` (-1 = last) in response + `suffix`; when the pattern has groups, the first non-empty group; stripped.
 // When the regex finds nothing, each `fallback` regex is tried in turn (its first match); then `invalid`.
-// An empty regex keeps the whole (stripped) response. `transform`, a template filter chain ("math_normalize"),
+// An empty regex keeps the whole response, left-stripped (lm-eval's remove_whitespace filter: resp.lstrip()). `transform`, a template filter chain ("math_normalize"),
 // is applied to whatever was extracted (the invalid marker included, as lm-eval's process_results does).
 struct ExtractFilter {
   std::string name;  // "strict-match", "flexible-extract", "remove_whitespace"
