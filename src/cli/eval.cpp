@@ -242,6 +242,12 @@ int run_eval(int argc, char** argv) {
   if (!spec.program.empty()) check_sandbox(a.unsafe_exec);
   const auto docs = eval::load_documents(spec, a.data);
   std::vector<nlohmann::ordered_json> pool;
+  if (!a.fewshot_data.empty() && !spec.fewshot_samples.empty()) {
+    // lm-eval's fewshot_config.samples: the definition's own demonstrations (math, mbpp) are the pool.
+    std::cerr << "lmzip eval: task " << spec.name << " has fixed demonstrations (fewshot_samples); --fewshot-data "
+              << a.fewshot_data << " is not used\n";
+    a.fewshot_data.clear();
+  }
   if (!a.fewshot_data.empty()) pool = eval::load_documents(spec, a.fewshot_data);
 
   const ModelSource source = open_model_source(a.model_path, a.tokenizer_path);

@@ -42,7 +42,9 @@ const MetricValue& metric(const EvalResult& r, const std::string& name) {
 
 // ---- MATH ----
 
-// Minerva's exemplars, transcribed from lm-eval minerva_math/utils.py list_fewshot_samples.
+// Minerva's exemplars, transcribed from lm-eval minerva_math/utils.py list_fewshot_samples (task version 3.0).
+// Exemplar 3's solution has "30n&=480\\\n\\Rightarrow" and exemplar 4's problem "6x-4y&=a,\\\n6y-9x" in that
+// Python source: one backslash, then the newline (not LaTeX's "\\" line break).
 const char* const kMinervaPrompt =
     "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}\n\nSolution: The expressions "
     "inside each square root must be non-negative. Therefore, $x-2 \\ge 0$, so $x\\ge2$, and $5 - x \\ge 0$, so $x "
@@ -55,9 +57,9 @@ const char* const kMinervaPrompt =
     "times must Terrell lift them in order to lift the same total weight?\n\nSolution: If Terrell lifts two 20-pound "
     "weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound "
     "weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this "
-    "to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n\\Rightarrow\\qquad "
+    "to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad "
     "n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct.\n\n"
-    "Problem:\nIf the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}has a solution "
+    "Problem:\nIf the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution "
     "$(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.\n\nSolution: If we "
     "multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since we also know that "
     "$6y-9x=b$, we have\n\n$$-\\frac{3}{2}a=b\\Rightarrow\\frac{a}{b}=\\boxed{-\\frac{2}{3}}.$$\nFinal Answer: The "
@@ -312,9 +314,9 @@ TEST(FewshotSampling, RandomDemosAreCPythonsSample) {
   // A pool of 30 separate documents, k = 3: each document's demos are rnd.sample(pool, 3) of one
   // random.Random(1234) that advances from document to document:
   // python3 -c "import random; r=random.Random(1234); print([r.sample(range(30),3) for _ in range(2)])"
-  // -> [[24, 14, 3], [0, 2, 29]]
+  // -> [[24, 14, 3], [0, 2, 29]]. (test_split set, fewshot_split not: lm-eval draws k, as for arc_challenge.)
   Json def = {{"name", "t"}, {"format", "jsonl"}, {"doc_to_text", "{{q}}"}, {"doc_to_target", "{{a}}"},
-              {"request", "generate_until"}, {"fewshot_sampler", "random"}};
+              {"request", "generate_until"}, {"fewshot_sampler", "random"}, {"test_split", "test"}};
   TaskSpec t = parse_task(def, "test");
   std::vector<Json> pool;
   for (int i = 0; i < 30; ++i) pool.push_back({{"q", std::to_string(i)}, {"a", "x"}});

@@ -21,7 +21,7 @@ const char* const kArcChallenge = R"json({
   "doc_to_text": "Question: {{question_text}}\nAnswer:",
   "request": "loglikelihood_options", "doc_to_choice": "{{choices}}",
   "gold": "{{answerKey}}", "gold_type": "label", "gold_labels": "{{labels}}",
-  "num_fewshot": 25, "fewshot_sampler": "random"
+  "num_fewshot": 25, "fewshot_sampler": "random", "test_split": "test"
 })json";
 
 const char* const kHellaSwag = R"json({
@@ -33,7 +33,7 @@ const char* const kHellaSwag = R"json({
              "choices": "{{endings|hellaswag_preprocess}}"},
   "doc_to_text": "{{query}}",
   "request": "loglikelihood_options", "doc_to_choice": "{{choices}}", "gold": "{{label}}", "gold_type": "index",
-  "num_fewshot": 0, "fewshot_sampler": "random"
+  "num_fewshot": 0, "fewshot_sampler": "random", "test_split": null
 })json";
 
 // What the three MMLU tasks share: the hendrycks/test CSV files (or the Hugging Face cais/mmlu export), the gold
@@ -49,7 +49,8 @@ const std::string kMmluData = R"json(
                                                  "map": {"0": "A", "1": "B", "2": "C", "3": "D"}},
                                "_subject": {"template": "{{subject}}", "filter": "underscores_to_spaces"}}}],
   "request": "loglikelihood_options", "gold": "{{answer_letter}}", "gold_type": "letter",
-  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject")json";
+  "num_fewshot": 5, "fewshot_sampler": "first_n", "fewshot_group": "_subject",
+  "test_split": "test", "fewshot_split": "dev")json";
 
 const std::string kMmlu = R"json({
   "name": "mmlu", "title": "MMLU (default multiple-choice style)",
@@ -77,6 +78,7 @@ const char* const kGsm8k = R"json({
   "format": "jsonl", "required": ["question", "answer"],
   "doc_to_text": "Question: {{question}}\nAnswer:", "doc_to_target": "{{answer}}",
   "request": "generate_until", "num_fewshot": 5, "fewshot_sampler": "random",
+  "test_split": "test", "fewshot_split": "train",
   "until": ["Question:", "</s>", "<|im_end|>"], "max_gen_toks": 256,
   "filters": [{"name": "strict-match", "regex": "#### (-?[0-9.,]+)", "group_select": 0},
               {"name": "flexible-extract", "regex": "(-?[$0-9.,]{2,})|(-?[0-9]+)", "group_select": -1}],
@@ -90,6 +92,7 @@ const char* const kTriviaQa = R"json({
   "format": "jsonl", "required": ["question", "answer.aliases"],
   "doc_to_text": "Question: {{question}}?\nAnswer:", "doc_to_target": "{{answer.aliases}}",
   "request": "generate_until", "num_fewshot": 5, "fewshot_sampler": "random",
+  "test_split": null, "fewshot_split": null,
   "until": ["\n", ".", ","], "max_gen_toks": 256,
   "exact_match": {"ignore_case": true, "ignore_punctuation": true}
 })json";
@@ -101,6 +104,7 @@ const char* const kNqOpen = R"json({
   "description": "Answer these questions:\n\n",
   "doc_to_text": "Q: {{question}}?\nA:", "doc_to_target": "{{answer}}", "fewshot_delimiter": "\n",
   "request": "generate_until", "num_fewshot": 5, "fewshot_sampler": "random",
+  "test_split": null, "fewshot_split": null,
   "until": ["\n", ".", ","], "max_gen_toks": 256,
   "exact_match": {"ignore_case": true, "ignore_punctuation": true,
                   "regexes_to_ignore": ["\\b(?:The |the |An |A |The |a |an )"]}
@@ -111,26 +115,50 @@ const char* const kHumanEval = R"json({
   "source": "lm-eval humaneval.yaml + HF evaluate code_eval; openai/human-eval data/HumanEval.jsonl.gz",
   "format": "jsonl", "required": ["task_id", "prompt", "test", "entry_point"],
   "doc_to_text": "{{prompt}}", "doc_to_target": "{{test}}\ncheck({{entry_point}})",
-  "request": "generate_until", "num_fewshot": 0,
+  "request": "generate_until", "num_fewshot": 0, "test_split": "test",
   "until": ["\nclass", "\ndef", "\n#", "\nif", "\nprint"], "max_gen_toks": 1024,
   "program": "{{prompt}}{{_response}}\n{{test}}\ncheck({{entry_point}})", "timeout_seconds": 3.0
 })json";
 
+// MBPP's demonstrations are lm-eval's fixed fewshot_config samples (mbpp/utils.py list_fewshot_samples: task_ids
+// 2, 3 and 4 of mbpp.jsonl, their code with its "\r\n" line ends, "is_fewshot": True selecting the demo target),
+// not records of the data.
 const char* const kMbpp = R"json({
   "name": "mbpp", "title": "MBPP (pass@1, 3-shot)",
-  "source": "lm-eval mbpp.yaml + utils.py (demos task_id 2, 3, 4); google-research mbpp/mbpp.jsonl",
+  "source": "lm-eval mbpp.yaml + utils.py (list_fewshot_samples: task_id 2, 3, 4); google-research mbpp/mbpp.jsonl",
   "format": "jsonl", "required": ["task_id", "text", "code", "test_list[2]"],
   "doc_to_text": "You are an expert Python programmer, and here is your task: {{text}} Your code should pass these tests:\n\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}\n[BEGIN]\n",
   "doc_to_target": "{{code}}\n[DONE]", "target_delimiter": "",
-  "request": "generate_until", "num_fewshot": 3, "fewshot_sampler": "first_n",
-  "fewshot_field": "{{task_id}}", "fewshot_values": ["2", "3", "4"],
+  "request": "generate_until", "num_fewshot": 3, "fewshot_sampler": "first_n", "test_split": "test",
+  "fewshot_samples": [
+    {"task_id": 2, "text": "Write a function to find the similar elements from the given two tuple lists.",
+     "code": "def similar_elements(test_tup1, test_tup2):\r\n  res = tuple(set(test_tup1) & set(test_tup2))\r\n  return (res) ",
+     "test_list": ["assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)",
+                   "assert similar_elements((1, 2, 3, 4),(5, 4, 3, 7)) == (3, 4)",
+                   "assert similar_elements((11, 12, 14, 13),(17, 15, 14, 13)) == (13, 14)"],
+     "is_fewshot": true},
+    {"task_id": 3, "text": "Write a python function to identify non-prime numbers.",
+     "code": "import math\r\ndef is_not_prime(n):\r\n    result = False\r\n    for i in range(2,int(math.sqrt(n)) + 1):\r\n        if n % i == 0:\r\n            result = True\r\n    return result",
+     "test_list": ["assert is_not_prime(2) == False", "assert is_not_prime(10) == True",
+                   "assert is_not_prime(35) == True"],
+     "is_fewshot": true},
+    {"task_id": 4, "text": "Write a function to find the largest integers from a given list of numbers using heap queue algorithm.",
+     "code": "import heapq as hq\r\ndef heap_queue_largest(nums,n):\r\n  largest_nums = hq.nlargest(n, nums)\r\n  return largest_nums",
+     "test_list": ["assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],3)==[85, 75, 65] ",
+                   "assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],2)==[85, 75] ",
+                   "assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],5)==[85, 75, 65, 58, 35]"],
+     "is_fewshot": true}
+  ],
   "until": ["[DONE]"], "max_gen_toks": 256,
   "program": "{{_response}}\n{{test_list[0]}}\n{{test_list[1]}}\n{{test_list[2]}}", "timeout_seconds": 3.0
 })json";
 
-// Minerva's four exemplars (Lewkowycz et al. 2022), as lm-eval minerva_math/utils.py list_fewshot_samples gives
-// them (exemplar 1's problem keeps its double space and stray "}"). Demos show the full solution; the reference
-// of a test problem is its normalized boxed answer.
+// Minerva's four exemplars (Lewkowycz et al. 2022) character for character as lm-eval minerva_math/utils.py
+// list_fewshot_samples gives them (task version 3.0, lm-eval 0.4.9.x; docs/TASKS.md): exemplar 1's problem keeps
+// its double space and stray "}", and where Minerva's LaTeX has a line break "\\" before a newline, lm-eval's
+// Python literal "\\\n" (exemplar 3's solution, exemplar 4's problem) leaves one backslash, so the JSON below
+// has "\\\n" there too. Demos show the full solution; the reference of a test problem is its normalized boxed
+// answer.
 const char* const kMath = R"json({
   "name": "math", "title": "MATH (Minerva 4-shot prompt, lm-eval minerva_math)",
   "source": "lm-eval minerva_math/minerva_math_*.yaml + utils.py; hendrycks/math MATH/test/<subject>/<id>.json or EleutherAI/hendrycks_math as JSONL",
@@ -138,7 +166,7 @@ const char* const kMath = R"json({
   "fields": {"answer": {"template": "{{solution}}", "filter": "last_boxed|remove_boxed|math_normalize"},
              "target": "{{answer}}"},
   "doc_to_text": "Problem:\n{{problem}}\n\nSolution:", "doc_to_target": "{{target}}",
-  "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n",
+  "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n", "test_split": "test",
   "fewshot_fields": {"target": "{{solution}}"},
   "fewshot_samples": [
     {"problem": "Find the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}",
@@ -146,8 +174,8 @@ const char* const kMath = R"json({
     {"problem": "If $\\det \\mathbf{A} = 2$ and $\\det \\mathbf{B} = 12,$ then find $\\det (\\mathbf{A} \\mathbf{B}).$",
      "solution": "We have that $\\det (\\mathbf{A} \\mathbf{B}) = (\\det \\mathbf{A})(\\det \\mathbf{B}) = (2)(12) = \\boxed{24}.$\nFinal Answer: The final answer is $24$. I hope it is correct."},
     {"problem": "Terrell usually lifts two 20-pound weights 12 times. If he uses two 15-pound weights instead, how many times must Terrell lift them in order to lift the same total weight?",
-     "solution": "If Terrell lifts two 20-pound weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct."},
-    {"problem": "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.",
+     "solution": "If Terrell lifts two 20-pound weights 12 times, he lifts a total of $2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final answer is $16$. I hope it is correct."},
+    {"problem": "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind $\\frac{a}{b},$ assuming $b$ is nonzero.",
      "solution": "If we multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since we also know that $6y-9x=b$, we have\n\n$$-\\frac{3}{2}a=b\\Rightarrow\\frac{a}{b}=\\boxed{-\\frac{2}{3}}.$$\nFinal Answer: The final answer is $-\\frac{2}{3}$. I hope it is correct."}
   ],
   "until": ["Problem:"], "max_gen_toks": 256,
@@ -170,6 +198,7 @@ const char* const kSatMath = R"json({
   "doc_to_target": "{{target}}", "target_delimiter": "", "fewshot_delimiter": "",
   "fewshot_fields": {"target": "The answer is therefore {{label}}\n\nProblem {{_next_shot}}.   "},
   "request": "generate_until", "num_fewshot": 4, "fewshot_sampler": "first_n",
+  "test_split": "test", "fewshot_split": "few_shot_prompts",
   "until": ["\n\n", "\nProblem "], "max_gen_toks": 256,
   "filters": [{"name": "agieval", "regex": "answer is .*?([A-G])", "fallback": ["[A-F]"], "invalid": ""}]
 })json";
@@ -182,7 +211,7 @@ const char* const kDs1000 = R"json({
   "format": "jsonl", "required": ["prompt", "reference_code", "code_context", "metadata.library"],
   "fields": {"module": {"template": "{{metadata.library}}", "filter": "lower", "map": {"pytorch": "torch"}}},
   "doc_to_text": "{{prompt}}", "doc_to_target": "{{reference_code}}",
-  "request": "generate_until", "num_fewshot": 0,
+  "request": "generate_until", "num_fewshot": 0, "test_split": "test",
   "until": ["</code>", "# SOLUTION END"], "max_gen_toks": 1024,
   "program": "{{code_context}}\ncode = {{_response|ds1000_postprocess|py_repr}}\ntest_execution(code)\nif 'test_string' in globals():\n    test_string(code)\n",
   "program_requires": "{{module}}", "timeout_seconds": 120.0, "memory_mb": 8192

@@ -6,11 +6,13 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/metrics.h"
+#include "lmzip/eval/pystr.h"
 
 namespace lmzip::eval {
 namespace {
 
-size_t trailing_space(const std::string& s) { return s.size() - py_strip("x" + s).size() + 1; }
+// lm-eval _encode_pair: n_spaces = len(context) - len(context.rstrip()), here in bytes of the UTF-8 text.
+size_t trailing_space(const std::string& s) { return s.size() - py_rstrip(s).size(); }
 
 TokenId argmax(const std::vector<float>& logits) {
   return static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());

@@ -6,6 +6,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/math_answer.h"
+#include "lmzip/eval/pystr.h"
 
 namespace lmzip::eval {
 
@@ -64,7 +65,7 @@ std::string extract_answer(const ExtractFilter& filter, const std::string& respo
   const std::string text = response + filter.suffix;
   std::string answer;
   if (filter.regex.empty()) {
-    answer = py_strip(text);
+    answer = py_lstrip(text);  // lm-eval filters/extraction.py WhitespaceFilter: resp.lstrip()
   } else {
     auto found = regex_extract(filter.regex, filter.group_select, text);
     for (size_t i = 0; !found && i < filter.fallback.size(); ++i) found = regex_extract(filter.fallback[i], 0, text);

@@ -32,6 +32,8 @@ Json lm_eval_task_config(const TaskSpec& spec, const EvalResult& r) {
   c["target_delimiter"] = spec.target_delimiter;
   c["fewshot_delimiter"] = spec.fewshot_delimiter;
   c["fewshot_config"] = {{"sampler", spec.fewshot_sampler}};
+  c["test_split"] = spec.test_split ? Json(*spec.test_split) : Json();
+  c["fewshot_split"] = spec.fewshot_split ? Json(*spec.fewshot_split) : Json();
   c["num_fewshot"] = r.num_fewshot;
   Json metrics = Json::array();
   std::vector<std::string> seen;

@@ -6,6 +6,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/metrics.h"
+#include "lmzip/eval/pystr.h"
 #include "lmzip/eval/sandbox.h"
 
 namespace lmzip::eval {
@@ -83,15 +84,36 @@ std::string demo_target(const TaskSpec& spec, const Json& doc) {
 std::string build_prompt(const TaskSpec& spec, const Json& doc, const std::vector<const Json*>& demos) {
   std::string prompt = spec.description.empty() ? "" : render_text(spec.description, doc);
   for (const Json* d : demos) {
-    prompt += render_text(spec.doc_to_text, *d) + spec.target_delimiter + demo_target(spec, *d) +
-              spec.fewshot_delimiter;
+    prompt += render_text(spec.doc_to_text, *d);
+    // samplers.py get_context: `if doc_target != "":` delimiter + target + fewshot_delimiter; a demo whose target
+    // is the empty string shows its text alone (a list target shows its first element, even an empty one).
+    if (spec.request == RequestType::GenerateUntil) {
+      const Json target = render_value(spec.doc_to_target, *d);
+      if (target.is_string() && target.get<std::string>().empty()) continue;
+    }
+    prompt += spec.target_delimiter + demo_target(spec, *d) + spec.fewshot_delimiter;
   }
   return prompt + render_text(spec.doc_to_text, doc);
 }
 
+bool same_document(const Json& a, const Json& b) {
+  if (&a == &b) return true;
+  if (!a.is_object() || !b.is_object()) return a == b;
+  auto bookkeeping = [](const std::string& key) { return key == "_file" || key == "_subject"; };
+  size_t fields = 0;
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (bookkeeping(it.key())) continue;
+    ++fields;
+    const auto other = b.find(it.key());
+    if (other == b.end() || *other != it.value()) return false;
+  }
+  for (auto it = b.begin(); it != b.end(); ++it) fields -= !bookkeeping(it.key());
+  return fields == 0;  // b has no field a lacks
+}
+
 FewshotSampler::FewshotSampler(const TaskSpec& spec, const std::vector<Json>& pool, bool pool_is_eval_split,
                                uint64_t seed)
-    : spec_(spec), pool_(&pool), pool_is_eval_(pool_is_eval_split), rng_(seed) {
+    : spec_(spec), pool_(&pool), pool_is_eval_(pool_is_eval_split), seed_(seed) {
   if (!spec.fewshot_samples.empty()) {
     for (size_t i = 0; i < spec.fewshot_samples.size(); ++i) {
       Json raw = spec.fewshot_samples[i];
@@ -106,38 +128,42 @@ FewshotSampler::FewshotSampler(const TaskSpec& spec, const std::vector<Json>& po
 }
 
 std::vector<const Json*> FewshotSampler::demos_for(const Json& doc, int k) {
+  if (k <= 0) return {};
   const bool random = spec_.fewshot_sampler == "random";
+  const Json group = spec_.fewshot_group.empty() ? Json() : doc.value(spec_.fewshot_group, Json());
   std::vector<const Json*> candidates;
   for (const Json& d : *pool_) {
-    // lm-eval's random sampler draws from the whole split and drops the document afterwards.
-    if (pool_is_eval_ && &d == &doc && !random) continue;
-    if (!spec_.fewshot_group.empty() && d.value(spec_.fewshot_group, Json()) != doc.value(spec_.fewshot_group, Json())) {
-      continue;
-    }
+    if (!spec_.fewshot_group.empty() && d.value(spec_.fewshot_group, Json()) != group) continue;
     if (!spec_.fewshot_field.empty()) {
       const std::string v = render_text(spec_.fewshot_field, d);
       if (std::find(spec_.fewshot_values.begin(), spec_.fewshot_values.end(), v) == spec_.fewshot_values.end()) continue;
     }
     candidates.push_back(&d);
   }
-  const size_t want = static_cast<size_t>(std::max(0, k));
-  const bool doc_in_pool = std::find(candidates.begin(), candidates.end(), &doc) != candidates.end();
-  const size_t available = candidates.size() - (doc_in_pool ? 1 : 0);
-  if (available < want) {
+  const size_t want = static_cast<size_t>(k);
+  const size_t others = static_cast<size_t>(
+      std::count_if(candidates.begin(), candidates.end(), [&](const Json* d) { return !same_document(*d, doc); }));
+  if (others < want) {
     throw Error("task " + spec_.name + ": " + std::to_string(want) + "-shot needs " + std::to_string(want) +
-                " demonstrations but the few-shot pool has " + std::to_string(available) +
+                " demonstrations but the few-shot pool has " + std::to_string(others) +
                 (spec_.fewshot_group.empty() ? "" : " with the same " + spec_.fewshot_group) +
+                (pool_is_eval_ ? " besides the document" : " other than the document") +
                 " (give --fewshot-data or fewer --shots)");
   }
-  std::vector<const Json*> chosen;
+  // n = k + 1 when lm-eval's config says so, or when the pool is the evaluated split; lm-eval refuses n > the
+  // pool's size (random.sample raises), lmzip draws the whole pool then.
+  const size_t draw = std::min(candidates.size(), want + ((spec_.fewshot_draws_one_more() || pool_is_eval_) ? 1 : 0));
+  std::vector<const Json*> drawn;
   if (random) {
-    // rnd.sample(docs, k + 1 when the pool is the evaluated split), then [x for x in sample if x != doc][:k].
-    const size_t draw = std::min(candidates.size(), want + (pool_is_eval_ ? 1 : 0));
-    for (size_t i : rng_.sample(candidates.size(), draw)) {
-      if (candidates[i] != &doc && chosen.size() < want) chosen.push_back(candidates[i]);
-    }
+    auto rng = rngs_.try_emplace(group.dump(), seed_).first;
+    for (size_t i : rng->second.sample(candidates.size(), draw)) drawn.push_back(candidates[i]);
   } else {
-    chosen.assign(candidates.begin(), candidates.begin() + static_cast<long>(want));
+    drawn.assign(candidates.begin(), candidates.begin() + static_cast<long>(draw));
+  }
+  // [x for x in fewshotex if x != doc][:num_fewshot]: may leave fewer than k when the draw held copies of doc.
+  std::vector<const Json*> chosen;
+  for (const Json* d : drawn) {
+    if (chosen.size() < want && !same_document(*d, doc)) chosen.push_back(d);
   }
   if (spec_.fewshot_fields.empty()) return chosen;
   shown_.clear();

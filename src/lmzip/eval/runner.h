@@ -51,18 +51,26 @@ class LanguageModel {
 
 // The prompt pieces of lm-eval's plain-text (no chat template) format:
 //   description + for each demo: text(demo) + target_delimiter + target(demo) + fewshot_delimiter + text(doc)
+// (a generation demo whose target is "" adds its text only, as lm-eval's samplers.py does).
 std::string build_prompt(const TaskSpec& spec, const Json& doc, const std::vector<const Json*>& demos);
 std::vector<std::string> choices_of(const TaskSpec& spec, const Json& doc);
 size_t gold_of(const TaskSpec& spec, const Json& doc);                       // multiple choice
 std::vector<std::string> references_of(const TaskSpec& spec, const Json& doc);  // generation
 std::string demo_target(const TaskSpec& spec, const Json& doc);  // the answer a demonstration shows
 
-// Picks demonstrations. `pool` is the few-shot split (the task's fewshot_samples instead, when it has them); when
-// it is the evaluated split itself, the document is never its own demonstration. first_n: the first k of the pool
-// (of the same fewshot_group), the same for every document. random: lm-eval's ContextSampler with CPython's
-// random.Random(seed) (py_random.h), advancing from document to document: rnd.sample(pool, k), or when the pool is
-// the evaluated split rnd.sample(pool, k + 1) without the document, first k. With the task's fewshot_fields, the
-// demos are copies carrying "_shot", "_next_shot" and those fields, valid until the next demos_for call.
+// Picks demonstrations as lm-eval's ContextSampler.get_context does (lm_eval/api/samplers.py): it draws
+// n = k + 1 documents when the task's fewshot_split equals its test_split (TaskSpec::fewshot_draws_one_more:
+// triviaqa, nq_open and hellaswag set neither), else n = k; then drops every drawn document equal to the evaluated
+// one (`x != doc`: here equal fields, lmzip's "_file" and "_subject" aside) and keeps the first k of the rest.
+// When `pool` is the evaluated documents themselves (no --fewshot-data: a split lm-eval would not draw from for
+// the other tasks), n = k + 1 too, so a document is never its own demonstration.
+// `pool` is the few-shot documents (the task's fewshot_samples instead, when it has them), restricted to those of
+// the document's fewshot_group and to the fewshot_field values. first_n (FirstNSampler): the first n of them, the
+// same for every document. random (the default sampler): rnd.sample(pool, n) with CPython's random.Random(seed)
+// (py_random.h), one generator seeded once per fewshot_group value (lm-eval: one per subtask, for the whole run),
+// advancing from document to document: documents must come in lm-eval's order for the same draws. k = 0 draws
+// nothing (lm-eval does not call the sampler). With the task's fewshot_fields, the demos are copies carrying
+// "_shot", "_next_shot" and those fields, valid until the next demos_for call.
 class FewshotSampler {
  public:
   FewshotSampler(const TaskSpec& spec, const std::vector<Json>& pool, bool pool_is_eval_split, uint64_t seed);
@@ -73,9 +81,14 @@ class FewshotSampler {
   std::vector<Json> fixed_;  // spec.fewshot_samples, derived
   const std::vector<Json>* pool_;
   bool pool_is_eval_;
-  PyRandom rng_;
+  uint64_t seed_;
+  std::map<std::string, PyRandom> rngs_;  // by fewshot_group value ("" without a group)
   std::vector<Json> shown_;  // the last call's demos with fewshot_fields
 };
+
+// lm-eval's `x != doc` negated: the same document, or one whose fields all equal the document's (in any order),
+// ignoring "_file" and "_subject" (lmzip's record of the file it came from).
+bool same_document(const Json& a, const Json& b);
 
 // What one document gave: its log record (prompt, responses, extracted answers, verdicts) and the metric values
 // it adds (usually one per metric; values[name] is appended to that metric's list). A checkpoint stores these.

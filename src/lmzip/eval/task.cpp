@@ -8,6 +8,7 @@
 #include "lmzip/core/error.h"
 #include "lmzip/core/json.h"
 #include "lmzip/core/utf8.h"
+#include "lmzip/eval/pystr.h"
 #include "lmzip/io/compressed.h"
 
 namespace lmzip::eval {
@@ -34,6 +35,13 @@ std::vector<std::string> get_strings(const Json& d, const char* key, const std::
     out.push_back(e.get<std::string>());
   }
   return out;
+}
+
+// A split name of the lm-eval YAML: a string, or null / absent (not set).
+std::optional<std::string> get_split(const Json& d, const char* key, const std::string& origin) {
+  if (!d.contains(key) || d[key].is_null()) return std::nullopt;
+  if (!d[key].is_string()) throw Error(origin + ": task field \"" + key + "\" must be a split name (a string) or null");
+  return d[key].get<std::string>();
 }
 
 int get_int(const Json& d, const char* key, const std::string& origin, int fallback) {
@@ -143,6 +151,8 @@ TaskSpec parse_task(const Json& d, const std::string& origin) {
     throw Error(origin + ": fewshot_sampler '" + t.fewshot_sampler + "' is not first_n or random");
   }
   t.fewshot_group = get_string(d, "fewshot_group", origin, false);
+  t.test_split = get_split(d, "test_split", origin);
+  t.fewshot_split = get_split(d, "fewshot_split", origin);
   t.fewshot_field = get_string(d, "fewshot_field", origin, false);
   t.fewshot_values = get_strings(d, "fewshot_values", origin);
   if (d.contains("fewshot_samples")) {

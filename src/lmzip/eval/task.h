@@ -3,6 +3,7 @@
 // definition (builtin_tasks.cpp, or a file passed to `lmzip eval --task-file`). docs/TASKS.md lists the fields.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ enum class GoldType {
 // An answer-extraction filter applied to a generation (lm-eval's regex filter): the `group_select`-th match of
 // `regex` (-1 = last) in response + `suffix`; when the pattern has groups, the first non-empty group; stripped.
 // When the regex finds nothing, each `fallback` regex is tried in turn (its first match); then `invalid`.
-// An empty regex keeps the whole (stripped) response. `transform`, a template filter chain ("math_normalize"),
+// An empty regex keeps the whole response, left-stripped (lm-eval's remove_whitespace filter: resp.lstrip()). `transform`, a template filter chain ("math_normalize"),
 // is applied to whatever was extracted (the invalid marker included, as lm-eval's process_results does).
 struct ExtractFilter {
   std::string name;  // "strict-match", "flexible-extract", "remove_whitespace"
@@ -80,6 +81,12 @@ struct TaskSpec {
   int num_fewshot = 0;
   std::string fewshot_sampler = "first_n";  // "first_n" or "random" (seeded; see runner.h)
   std::string fewshot_group;  // when set, demonstrations share this field's value with the test document
+  // The lm-eval YAML's `test_split` and `fewshot_split` (std::nullopt: not set, YAML null or absent). Only their
+  // equality matters: lm-eval's ContextSampler.get_context draws k + 1 demonstrations when
+  // config.fewshot_split == config.test_split (two unset ones are equal) and drops the evaluated document from
+  // them by equality, whichever documents the pool holds (runner.h FewshotSampler).
+  std::optional<std::string> test_split, fewshot_split;
+  bool fewshot_draws_one_more() const { return test_split == fewshot_split; }
 
   RequestType request = RequestType::LoglikelihoodOptions;
   std::vector<std::string> until;  // generation stop strings (the tokenizer's EOS also stops)

@@ -4,11 +4,10 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/math_answer.h"
+#include "lmzip/eval/pystr.h"
 
 namespace lmzip::eval {
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 std::string trim_expr(std::string_view s) { return py_strip(s); }
 
@@ -174,27 +173,6 @@ Json render_value(std::string_view tmpl, const Json& doc) {
 }
 
 std::string render_text(std::string_view tmpl, const Json& doc) { return as_text(render_value(tmpl, doc)); }
-
-std::string py_strip(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && is_space(s[b])) ++b;
-  while (e > b && is_space(s[e - 1])) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-std::string py_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string py_capitalize(std::string_view s) {
-  std::string out = py_lower(s);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
-  return out;
-}
 
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
   if (from.empty()) return std::string(s);

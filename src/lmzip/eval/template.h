@@ -30,10 +30,8 @@ std::string render_text(std::string_view tmpl, const Json& doc);
 // Returns std::nullopt when a member or index is missing.
 std::optional<Json> lookup_path(const Json& doc, std::string_view path);
 
-// Text transforms shared with the task data (each as lm-eval/Python define it, on ASCII letters/whitespace):
-std::string py_strip(std::string_view s);       // str.strip()
-std::string py_capitalize(std::string_view s);  // str.capitalize(): first upper, the rest lower
-std::string py_lower(std::string_view s);       // str.lower()
+// Text transforms shared with the task data (as lm-eval/Python define them; str.strip, str.lower and
+// str.capitalize, with Python's Unicode semantics, are in pystr.h):
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to);  // str.replace
 // lm-eval hellaswag utils.preprocess: strip; " [title]" -> ". "; remove "[...]" (non-greedy); "  " -> " " once.
 std::string hellaswag_preprocess(std::string_view s);
