@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "lmzip/core/error.h"
 #include "lmzip/kernels/logits.h"
@@ -22,19 +21,26 @@ double log_sum_exp(std::span<const float> z) {
   return zmax + std::log(sum);
 }
 
-// The k most likely (id, ln p) of one row of logits, most likely first, ties by lower id.
-std::vector<std::pair<TokenId, double>> top_of_row(std::span<const float> z, int k) {
-  const double lse = log_sum_exp(z);
+// The k most likely (id, ln p) of one row of logits whose log-sum-exp is `lse`, most likely first, ties by lower
+// id. One pass with a small sorted list (k is at most a few dozen).
+std::vector<std::pair<TokenId, double>> top_of_row(std::span<const float> z, int k, double lse) {
   const size_t n = std::min<size_t>(static_cast<size_t>(k), z.size());
-  std::vector<TokenId> ids(z.size());
-  std::iota(ids.begin(), ids.end(), 0);
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(), [&](TokenId a, TokenId b) {
-    return z[static_cast<size_t>(a)] != z[static_cast<size_t>(b)] ? z[static_cast<size_t>(a)] > z[static_cast<size_t>(b)]
-                                                                  : a < b;
-  });
-  std::vector<std::pair<TokenId, double>> top(n);
-  for (size_t i = 0; i < n; ++i) top[i] = {ids[i], static_cast<double>(z[static_cast<size_t>(ids[i])]) - lse};
+  std::vector<TokenId> best;  // sorted: larger logit first, then lower id
+  best.reserve(n + 1);
+  for (size_t i = 0; i < z.size(); ++i) {
+    if (best.size() == n && !(z[i] > z[static_cast<size_t>(best.back())])) continue;  // ties keep the lower id
+    size_t at = best.size();
+    while (at > 0 && z[i] > z[static_cast<size_t>(best[at - 1])]) --at;
+    best.insert(best.begin() + static_cast<std::ptrdiff_t>(at), static_cast<TokenId>(i));
+    if (best.size() > n) best.pop_back();
+  }
+  std::vector<std::pair<TokenId, double>> top(best.size());
+  for (size_t i = 0; i < best.size(); ++i) top[i] = {best[i], static_cast<double>(z[static_cast<size_t>(best[i])]) - lse};
   return top;
+}
+
+std::vector<std::pair<TokenId, double>> top_of_row(std::span<const float> z, int k) {
+  return top_of_row(z, k, log_sum_exp(z));
 }
 
 // Fills entries[i].top with the top_k alternatives of the rows h[i]; the scored token's own entry takes its
@@ -126,6 +132,32 @@ CompletionResult complete(const Model& model, std::span<const TokenId> prompt, c
 }
 
 namespace {
+
+constexpr int64_t kPackedLogitRows = 64;  // rows of full logits held at once by complete_packed
+
+// Each entry's ln p and top_k alternatives from one output-layer pass over its row's full logits (blocks of
+// kPackedLogitRows rows; the rows' log-sum-exp and top lists in parallel): the packed path computes the logits
+// once where complete() runs output_nll and then the logits again, since its values must be Model::score's.
+void score_from_logits(const Model& model, const std::vector<float>& h, std::span<TokenLogprob> entries, int top_k,
+                       ThreadPool& pool) {
+  const int64_t d = model.config().n_embd, v = model.config().n_vocab;
+  const int64_t m = static_cast<int64_t>(entries.size());
+  std::vector<float> logits(static_cast<size_t>(std::min(m, kPackedLogitRows) * v));
+  for (int64_t r0 = 0; r0 < m; r0 += kPackedLogitRows) {
+    const int64_t rows = std::min(kPackedLogitRows, m - r0);
+    output_logits(model, h.data() + r0 * d, rows, logits.data(), /*deterministic=*/false, pool);
+    pool.parallel_items(static_cast<size_t>(rows), [&](size_t r) {
+      const std::span<const float> z(logits.data() + static_cast<int64_t>(r) * v, static_cast<size_t>(v));
+      TokenLogprob& e = entries[static_cast<size_t>(r0) + r];
+      const double lse = log_sum_exp(z);
+      e.top = top_of_row(z, top_k, lse);
+      e.logprob = static_cast<double>(z[static_cast<size_t>(e.token)]) - lse;
+      for (auto& [id, lp] : e.top) {
+        if (id == e.token) lp = e.logprob;
+      }
+    });
+  }
+}
 
 // Prompts that share a prefix: members (indices into the prompts) and the shared length (0: no sharing).
 struct PrefixGroup {
@@ -233,11 +265,14 @@ std::vector<CompletionResult> complete_packed(const Model& model, std::span<cons
     const std::vector<float> h = final_norm_rows(model, s, rows, pool);
     std::vector<int32_t> targets(entries.size());
     for (size_t e = 0; e < entries.size(); ++e) targets[e] = entries[e].token;
-    std::vector<double> nll(entries.size());
-    output_nll(h.data(), static_cast<int64_t>(entries.size()), model.weights().output, targets, nll.data(), pool,
-               model.config().final_softcap);
-    for (size_t e = 0; e < entries.size(); ++e) entries[e].logprob = -nll[e];
-    if (top_k > 0) add_alternatives(model, h, entries, top_k, pool);
+    if (top_k == 0) {
+      std::vector<double> nll(entries.size());
+      output_nll(h.data(), static_cast<int64_t>(entries.size()), model.weights().output, targets, nll.data(), pool,
+                 model.config().final_softcap);
+      for (size_t e = 0; e < entries.size(); ++e) entries[e].logprob = -nll[e];
+    } else {
+      score_from_logits(model, h, entries, top_k, pool);
+    }
   }
   for (size_t m = 0; m < prompts.size(); ++m) {
     for (size_t e : entry_of[m]) results[m].prompt.push_back(entries[e]);
