@@ -343,6 +343,12 @@ TEST(Pipeline, MergeRefusesShardsOfAnotherBuild) {
                                            " (shard 0/3): another parameter set (filters.min_chars differs)"),
             std::string::npos);
   EXPECT_NE(error_of({s0, s1, two}).find("another shard count"), std::string::npos);
+  // The same number of inputs, but one of another size.
+  std::filesystem::copy(dir + "/in", dir + "/in2");
+  write_file_atomic(dir + "/in2/f.jsonl", read_file(dir + "/in2/f.jsonl") + "{broken\n");
+  o.inputs = {dir + "/in2"};
+  std::string moved = shard(2, 3, "moved.jsonl", 50);
+  EXPECT_NE(error_of({s0, s1, moved}).find("another input list (paths or sizes differ)"), std::string::npos);
   EXPECT_EQ(error_of({s0, s1, s2, s2}), s2 + " and " + s2 + " are both shard 2/3");
   EXPECT_NE(error_of({s0, s1, dir + "/in/a.jsonl"}).find("a.jsonl: no manifest"), std::string::npos);
   // A shard file cut short: its manifest says more documents.

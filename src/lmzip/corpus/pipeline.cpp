@@ -673,6 +673,13 @@ nlohmann::json manifest_json(const std::string& command, nlohmann::json inputs, 
           {"skip_examples", std::move(skip_examples)}};
 }
 
+// Identifies the whole input list (paths and sizes), so a merge can tell shards of another input list apart.
+std::string input_list_sha256(const std::vector<InputFile>& inputs) {
+  std::string list;
+  for (const auto& in : inputs) list += in.path + "\t" + std::to_string(in.bytes) + "\n";
+  return sha256_hex(list);
+}
+
 // What a shard counted itself (the documents it did not pass on): read, skipped, filtered, ignored records,
 // capped HTML and their characters. Every other count is the merge's.
 void add_shard_counts(const ShardOutput& s, BuildCounts& c) {
@@ -771,8 +778,8 @@ BuildOptions options_from_parameters(const nlohmann::json& p) {
 BuildResult build_corpus(const BuildOptions& o, const std::function<void(const BuildProgress&)>& progress) {
   validate(o);
   auto start = std::chrono::steady_clock::now();
-  uint64_t inputs_total = 0;
-  std::vector<InputFile> inputs = list_inputs(o.inputs, o.source, &inputs_total);
+  std::vector<InputFile> all_inputs;
+  std::vector<InputFile> inputs = list_inputs(o.inputs, o.source, &all_inputs);
   bool shard = o.source.shard_count > 1;  // the merge runs the stages that need every shard's documents
   std::optional<ParagraphIndex> repeated;
   if (o.paragraphs.enabled && o.paragraphs.remove_all_copies && !shard) {
@@ -820,7 +827,8 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
                              std::move(output_json), r.dedup_index_bytes, b.examples_);
   if (shard) {
     r.manifest["shard"] = {{"index", o.source.shard_index}, {"count", o.source.shard_count},
-                           {"inputs_total", inputs_total}, {"pending", b.pending},
+                           {"inputs_total", all_inputs.size()}, {"inputs_sha256", input_list_sha256(all_inputs)},
+                           {"pending", b.pending},
                            {"characters_read", r.counts.chars_read},
                            {"characters_after_paragraphs", r.counts.chars_after_paragraphs}};
   }
@@ -840,15 +848,17 @@ BuildResult merge_shards(const MergeOptions& m) {
   o.output = m.output;
   o.threads = m.threads;
   o.zstd_level = m.zstd_level;
-  validate(o);
+  // The shards applied the category rule (and joined the arXiv metadata) to every document they passed on,
+  // and converted the LaTeX.
+  BuildOptions stages = o;
+  stages.category_prefix.clear();
+  stages.arxiv_metadata.clear();
+  stages.source.use_pandoc = false;
+  validate(stages);
   for (const auto& s : shards) {
     std::error_code ec;
     if (std::filesystem::equivalent(s.path, m.output, ec)) throw UsageError("-o " + m.output + ": is one of the shards");
   }
-  // The shards applied the category rule (and joined the arXiv metadata) to every document they passed on.
-  BuildOptions stages = o;
-  stages.category_prefix.clear();
-  stages.arxiv_metadata.clear();
   std::optional<ParagraphIndex> repeated;
   if (o.paragraphs.enabled && o.paragraphs.remove_all_copies) {
     Builder first(stages, Builder::Mode::CollectRepeated);

@@ -152,6 +152,9 @@ std::vector<ShardOutput> load_shard_outputs(const std::vector<std::string>& path
     };
     if (s.count != first.count) refuse("another shard count");
     if (s.manifest["lmzip_version"] != first.manifest["lmzip_version"]) refuse("written by another lmzip version");
+    if (s.manifest["shard"].value("inputs_sha256", "") != first.manifest["shard"].value("inputs_sha256", "")) {
+      refuse("another input list (paths or sizes differ)");
+    }
     if (s.inputs_total != first.inputs_total) refuse("another input list (" + std::to_string(s.inputs_total) + " inputs, not " +
                                                      std::to_string(first.inputs_total) + ")");
     nlohmann::json a = build_parameters(s.manifest), b = build_parameters(first.manifest);
@@ -179,7 +182,7 @@ std::vector<ShardOutput> load_shard_outputs(const std::vector<std::string>& path
   for (const auto& s : shards) {
     uint64_t expected = static_cast<uint64_t>(s.index);
     for (const auto& in : s.manifest["inputs"]) {
-      if (!in.contains("rank") || in["rank"] != expected) {
+      if (!in.contains("rank") || in["rank"] != expected || expected >= s.inputs_total) {
         throw Error(name(s) + ": its inputs are not ranks " + std::to_string(s.index) + ", " +
                     std::to_string(s.index + s.count) + ", ... of the whole input list");
       }

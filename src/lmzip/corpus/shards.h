@@ -37,7 +37,7 @@ struct ShardOutput {
 bool is_shard_output(const std::string& path);
 
 // Loads and checks the shard outputs: each a shard of the same build (same lmzip version, parameters but for the
-// shard, N and input count), every shard 0..N-1 once, their inputs tiling the whole list. Sorted by index.
+// shard, N and whole input list), every shard 0..N-1 once, their inputs tiling the whole list. Sorted by index.
 // A failure is an lmzip::Error naming the shard file and what differs.
 std::vector<ShardOutput> load_shard_outputs(const std::vector<std::string>& paths);
 

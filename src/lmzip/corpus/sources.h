@@ -38,10 +38,10 @@ struct SourceOptions {
 };
 
 // Expands directories (recursively, hidden entries skipped, sorted) and glob patterns, classifies each file by
-// name, and keeps this shard's share (`*total`, when given: the length of the whole list). A named input that
-// does not exist is an lmzip::Error.
+// name, and keeps this shard's share (`*whole`, when given: the whole list). A named input that does not exist
+// is an lmzip::Error.
 std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const SourceOptions& options,
-                                   uint64_t* total = nullptr);
+                                   std::vector<InputFile>* whole = nullptr);
 
 InputKind classify_input(const std::string& path, bool papers);
 
