@@ -295,6 +295,34 @@ TEST(Pipeline, MergeOfShardsIsOneBuild) {
   }
 }
 
+// The rules a shard applies itself (category, date window: a page outside it is neither kept nor hashed) give
+// one build's corpus too, also when such a page shares paragraphs with a later one in another shard.
+TEST(Pipeline, MergeOfShardsAppliesCategoryAndDateRulesAsOneBuild) {
+  std::string dir = test::temp_dir() + "/shards-rules";
+  std::filesystem::create_directories(dir + "/in");
+  auto line = [](const std::string& text, const std::string& date, const std::string& cats) {
+    return nlohmann::json({{"text", text}, {"meta", {{"date", date}, {"categories", cats}}}}).dump() + "\n";
+  };
+  std::string shared = first_lines(testing::prose(120, 30), 6);
+  write_file_atomic(dir + "/in/a.jsonl", line(shared + testing::prose(48, 31), "2023-09-01", "math.NT") +
+                                             line(testing::prose(120, 32), "2023-10-05", "cs.LG"));
+  write_file_atomic(dir + "/in/b.jsonl", line(shared + testing::prose(48, 33), "2023-10-05", "math.AG") +
+                                             line(testing::prose(120, 34), "2023-10-06", "math.CO"));
+  write_file_atomic(dir + "/in/c.jsonl", line(shared + testing::prose(48, 35), "2023-10-07", "math.AP"));
+  BuildOptions o = options(dir + "/in", dir + "/whole.jsonl");
+  o.paragraphs.enabled = true;
+  o.category_prefix = "math";
+  o.filter.date_after = "2023-10-01";
+  BuildResult whole = build_corpus(o);
+  BuildResult merged = build_then_merge_shards(o, 3, dir);
+  EXPECT_EQ(read_file(dir + "/merged.jsonl"), read_file(dir + "/whole.jsonl"));
+  EXPECT_EQ(comparable(merged.manifest), comparable(whole.manifest));
+  EXPECT_EQ(merged.counts.filtered.at("category"), 1u);
+  EXPECT_EQ(merged.counts.filtered.at("date_too_old"), 1u);
+  EXPECT_EQ(merged.counts.paragraphs.removed, 6u);  // c's copy: b's is the first hashed
+  EXPECT_EQ(merged.counts.written, 3u);
+}
+
 // Sampling runs in the merge, over every shard's documents in one build's order.
 TEST(Pipeline, MergeOfShardsSamplesAsOneBuild) {
   std::string dir = test::temp_dir() + "/shards-sample";
