@@ -296,14 +296,16 @@ int run_build_like(int argc, char** argv, bool merge) {
                             : "lmzip corpus build [--preset cc|python|arxiv-math] [options] -o OUT.jsonl[.zst] INPUT...";
   ArgParser a(usage, merge ? "Given the N outputs of `corpus build --shard i/N`: runs the build's own stages from paragraph\n"
                              "dedup on (its parameters, from the shards' manifests) over their documents in the build's input\n"
-                             "order, giving exactly the corpus one `corpus build` gives; the dedup and sampling options are\n"
-                             "then refused. Given finished corpora: joins them with a global exact + near dedup pass (and\n"
+                             "order, giving exactly the corpus one `corpus build` gives (their paragraph, dedup, sampling\n"
+                             "and seed options are then refused). Given finished corpora: joins them with a global exact + near dedup pass (and\n"
                              "optional sampling); each record's content, subset and meta are kept."
                            : "Builds a corpus from directories, globs, JSONL(.gz/.zst), WARC/WET and tar/zip archives:\n"
                              "extraction, paragraph dedup (cc), filters, exact + MinHash dedup, seeded sampling; writes OUT\n"
                              "and its manifest.");
   declare_build_flags(a, f, merge);
-  a.positionals(merge ? "SHARD.jsonl" : "INPUT", &f.inputs, 1, 1000000, "input files, directories or globs");
+  a.positionals(merge ? "SHARD.jsonl" : "INPUT", &f.inputs, 1, 1000000,
+                merge ? "the shards' -o files, or finished corpora (files, directories or globs)"
+                      : "input files, directories or globs");
   if (!a.parse(argc, argv)) return 0;
   if (f.output.empty()) throw UsageError("-o OUT.jsonl is required");
   bool show = !f.quiet && stderr_is_terminal();

@@ -228,11 +228,14 @@ nlohmann::json merged_skip_examples(const std::vector<ShardOutput>& shards, size
   std::vector<std::pair<InputRank, nlohmann::json>> all;
   for (const auto& s : shards) {
     for (const auto& e : s.manifest.value("skip_examples", nlohmann::json::array())) {
-      if (!e.contains("rank")) throw Error(s.manifest_path + ": a skip example without its input rank");
-      nlohmann::json x = e;
-      InputRank r{x["rank"].at(0).get<uint64_t>(), x["rank"].at(1).get<uint64_t>()};
-      x.erase("rank");
-      all.emplace_back(r, std::move(x));
+      try {
+        nlohmann::json x = e;
+        InputRank r{x.at("rank").at(0).get<uint64_t>(), x.at("rank").at(1).get<uint64_t>()};
+        x.erase("rank");
+        all.emplace_back(r, std::move(x));
+      } catch (const nlohmann::json::exception&) {
+        throw Error(s.manifest_path + ": a skip example without its input rank");
+      }
     }
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
