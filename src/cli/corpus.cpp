@@ -7,6 +7,7 @@
 #include "lmzip/core/error.h"
 #include "lmzip/corpus/analysis.h"
 #include "lmzip/corpus/pipeline.h"
+#include "lmzip/corpus/shards.h"
 #include "lmzip/io/file.h"
 
 namespace lmzip::cli {
@@ -98,7 +99,7 @@ void declare_build_flags(ArgParser& a, BuildFlags& f, bool merge) {
     a.flag("--pandoc", &f.pandoc, "convert LaTeX with pandoc (must be installed) instead of the built-in converter");
     a.option("--pandoc-timeout", "SECONDS", &f.pandoc_timeout, "pandoc time limit per paper (default 10)");
     a.option("--repo-depth", "N", &f.repo_depth, "path components below a directory root naming a repository (1)");
-    a.option("--shard", "I/N", &f.shard, "process inputs i, i+N, ... of the sorted input list");
+    a.option("--shard", "I/N", &f.shard, "process inputs i, i+N, ... of the sorted list, for `corpus merge`");
     a.option("--min-chars", "N", &f.min_chars, "drop documents shorter than N characters");
     a.option("--max-chars", "N", &f.max_chars, "drop documents longer than N characters (0: no limit)");
     a.option("--lang", "CODE", &f.lang, "keep only this CLD2 language (en, de, ...; none: off)");
@@ -257,19 +258,67 @@ void print_summary(const corpus::BuildResult& r, bool json) {
   std::cout << "manifest      " << r.manifest_path << "\n";
 }
 
+// Merging shards of one build: its stages and their parameters are in the shards' manifests.
+void refuse_stage_flags(const BuildFlags& f) {
+  std::pair<const char*, bool> given[] = {
+      {"--paragraph-dedup", f.paragraph_dedup}, {"--no-paragraph-dedup", f.no_paragraph_dedup},
+      {"--paragraph-all-copies", f.all_copies}, {"--paragraph-hashes", !f.paragraph_hashes.empty()},
+      {"--write-paragraph-hashes", !f.write_paragraph_hashes.empty()}, {"--no-exact-dedup", f.no_exact},
+      {"--no-near-dedup", f.no_near}, {"--num-perm", !f.num_perm.empty()}, {"--bands", !f.bands.empty()},
+      {"--rows", !f.rows.empty()}, {"--jaccard", !f.jaccard.empty()}, {"--shingle", !f.shingle.empty()},
+      {"--target-chars", !f.target.empty()}, {"--sample-unit", !f.unit.empty()}, {"--seed", !f.seed.empty()}};
+  for (const auto& [flag, set] : given) {
+    if (set) {
+      throw UsageError(std::string(flag) + ": a merge of `corpus build --shard` outputs runs the build's own stages "
+                       "with its parameters (from the shards' manifests); give it to `corpus build --shard`");
+    }
+  }
+}
+
+// Which merge: of the N shards of one build (each input has a shard manifest), or of finished corpora.
+bool inputs_are_shards(const std::vector<std::string>& inputs) {
+  size_t shards = 0;
+  for (const auto& in : inputs) shards += corpus::is_shard_output(in);
+  if (shards != 0 && shards != inputs.size()) {
+    for (const auto& in : inputs) {
+      if (!corpus::is_shard_output(in)) {
+        throw UsageError(in + ": not an output of `corpus build --shard`, unlike the other inputs (merge either "
+                         "the N shards of one build, or finished corpora)");
+      }
+    }
+  }
+  return shards != 0;
+}
+
 int run_build_like(int argc, char** argv, bool merge) {
   BuildFlags f;
   std::string usage = merge ? "lmzip corpus merge -o OUT.jsonl[.zst] SHARD.jsonl... [options]"
                             : "lmzip corpus build [--preset cc|python|arxiv-math] [options] -o OUT.jsonl[.zst] INPUT...";
-  ArgParser a(usage, merge ? "Joins shard outputs of `corpus build --shard i/N` with a global exact + near dedup pass\n"
-                             "(and optional sampling); each record's content, subset and meta are kept."
+  ArgParser a(usage, merge ? "Given the N outputs of `corpus build --shard i/N`: runs the build's own stages from paragraph\n"
+                             "dedup on (its parameters, from the shards' manifests) over their documents in the build's input\n"
+                             "order, giving exactly the corpus one `corpus build` gives (their paragraph, dedup, sampling\n"
+                             "and seed options are then refused). Given finished corpora: joins them with a global exact + near dedup pass (and\n"
+                             "optional sampling); each record's content, subset and meta are kept."
                            : "Builds a corpus from directories, globs, JSONL(.gz/.zst), WARC/WET and tar/zip archives:\n"
                              "extraction, paragraph dedup (cc), filters, exact + MinHash dedup, seeded sampling; writes OUT\n"
                              "and its manifest.");
   declare_build_flags(a, f, merge);
-  a.positionals(merge ? "SHARD.jsonl" : "INPUT", &f.inputs, 1, 1000000, "input files, directories or globs");
+  a.positionals(merge ? "SHARD.jsonl" : "INPUT", &f.inputs, 1, 1000000,
+                merge ? "the shards' -o files, or finished corpora (files, directories or globs)"
+                      : "input files, directories or globs");
   if (!a.parse(argc, argv)) return 0;
   if (f.output.empty()) throw UsageError("-o OUT.jsonl is required");
+  bool show = !f.quiet && stderr_is_terminal();
+  if (merge && inputs_are_shards(f.inputs)) {
+    refuse_stage_flags(f);
+    corpus::MergeOptions m{.shards = f.inputs, .output = f.output};
+    if (!f.threads.empty()) m.threads = static_cast<int>(parse_count("--threads", f.threads));
+    if (!f.zstd_level.empty()) m.zstd_level = static_cast<int>(parse_count("--zstd-level", f.zstd_level));
+    corpus::BuildResult r = corpus::merge_shards(m);
+    if (!f.quiet) std::cerr << "corpus: merged " << f.inputs.size() << " shards in " << r.seconds << " s\n";
+    print_summary(r, f.json);
+    return 0;
+  }
   BuildOptions o;
   if (merge) {
     o.preset = "merge";
@@ -281,7 +330,6 @@ int run_build_like(int argc, char** argv, bool merge) {
   if (o.preset == "arxiv-math" && o.arxiv_metadata.empty() && f.category.empty() && !f.quiet) {
     std::cerr << "note: no --arxiv-metadata: the category filter (math) is off\n";
   }
-  bool show = !f.quiet && stderr_is_terminal();
   auto progress = [&](const corpus::BuildProgress& p) {
     if (show) {
       std::cerr << "\r" << p.files_done << "/" << p.files_total << " files, " << p.documents << " documents, "

@@ -259,5 +259,101 @@ TEST(CorpusCli, OverlapMergeAndBadInput) {
   EXPECT_NE(err.find("notcorpus.jsonl:1"), std::string::npos);
 }
 
+// Lines of distinct English sentences (none equal after CCNet's normalisation), varied by `seed`.
+std::string story(int lines, int seed) {
+  static const char* kAdj[] = {"old", "quiet", "busy", "small", "green", "long", "cold", "bright"};
+  static const char* kNoun[] = {"library", "market", "bridge", "school", "garden", "river", "station", "harbour"};
+  static const char* kVerb[] = {"opened", "closed", "welcomed", "watched", "crossed", "changed", "served", "joined"};
+  std::string s;
+  uint64_t x = 0x9e3779b9u + static_cast<uint64_t>(seed) * 104729u;
+  auto pick = [&](int n) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int>((x >> 33) % static_cast<uint64_t>(n));
+  };
+  for (int i = 0; i < lines; ++i) {
+    s += std::string("The ") + kAdj[pick(8)] + " " + kNoun[pick(8)] + " of the town " + kVerb[pick(8)] + " the " +
+         kAdj[pick(8)] + " " + kNoun[pick(8)] + " and the people that have " + kVerb[pick(8)] + " it with " +
+         kNoun[pick(8)] + " " + kNoun[pick(8)] + " " + kAdj[pick(8)] + ".\n";
+  }
+  return s;
+}
+
+std::string wet_page(const std::string& url, const std::string& body) {
+  return "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: " + url +
+         "\r\nWARC-Date: 2023-10-01T00:00:00Z\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+         "\r\n\r\n";
+}
+
+// `corpus build --shard i/3` for every i, then `corpus merge`, writes one `corpus build`'s corpus byte for byte,
+// with copies, near copies and shared paragraphs spread over the shards (inputs 1 and 4, 2 and 5, 3), for
+// --preset cc (paragraph dedup before the filters) and the default stages, on 1 and 2 threads.
+TEST(CorpusCli, MergeOfShardsIsOneBuild) {
+  std::string dir = test::temp_dir() + "/shards";
+  auto jsonl = [](const std::string& text) { return nlohmann::json({{"text", text}}).dump() + "\n"; };
+  std::string one_line = story(8, 40);
+  for (auto& c : one_line) if (c == '\n') c = ' ';
+  std::string edited = one_line;
+  edited.replace(0, 3, "One");
+  std::string respaced = story(10, 7);
+  for (auto& c : respaced) if (c == '\n') c = ' ';
+  write(dir + "/in/1.warc.wet", wet_page("https://a.example/", story(10, 1)) +
+                                    wet_page("https://b.example/", story(6, 2) + story(4, 5)));
+  write(dir + "/in/2.jsonl", jsonl(story(10, 5)) + jsonl(edited));
+  write(dir + "/in/3.jsonl", jsonl(story(10, 7)) + "{broken\n" + jsonl("short"));
+  write(dir + "/in/4.warc.wet", wet_page("https://c.example/", one_line) +
+                                    wet_page("https://d.example/", story(7, 5) + story(5, 9)));
+  write(dir + "/in/5.jsonl", jsonl(respaced) + jsonl(story(10, 11)));
+  for (std::string preset : {"--preset cc", ""}) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(preset + " -t " + std::to_string(threads));
+      std::string opts = preset + " -q --json --threads " + std::to_string(threads);
+      std::string out, err;
+      ASSERT_EQ(0, lmzip("corpus build " + opts + " -o " + dir + "/whole.jsonl " + dir + "/in", &out, &err)) << err;
+      auto whole = nlohmann::json::parse(out);
+      std::string shards;
+      for (int i = 0; i < 3; ++i) {
+        std::string shard = dir + "/shard" + std::to_string(i) + ".jsonl.zst";
+        ASSERT_EQ(0, lmzip("corpus build " + opts + " --shard " + std::to_string(i) + "/3 -o " + shard + " " + dir +
+                               "/in", &out, &err)) << err;
+        shards += " " + shard;
+      }
+      ASSERT_EQ(0, lmzip("corpus merge -q --json --threads " + std::to_string(threads) + " -o " + dir +
+                             "/merged.jsonl" + shards, &out, &err)) << err;
+      auto merged = nlohmann::json::parse(out);
+      EXPECT_EQ(slurp(dir + "/merged.jsonl"), slurp(dir + "/whole.jsonl"));
+      EXPECT_EQ(merged["counts"], whole["counts"]);
+      EXPECT_EQ(merged["stages"], whole["stages"]);
+      EXPECT_EQ(merged["parameters"], whole["parameters"]);
+      EXPECT_EQ(merged["counts"]["read"], 11);
+      EXPECT_EQ(merged["counts"]["exact_duplicates"], 1);  // 5.jsonl's respaced copy of 3.jsonl's first
+      if (preset.empty()) {  // single-token shingles: the stories' small vocabulary makes most of them near copies
+        EXPECT_GE(merged["counts"]["near_duplicates"], 2);
+        EXPECT_GE(merged["counts"]["written"], 2);
+      } else {  // 2.jsonl's first loses 4 lines to 1.warc.wet, the last page 7 to 2.jsonl
+        EXPECT_EQ(merged["counts"]["near_duplicates"], 1);  // 4.warc.wet's first page, after 2.jsonl's edited copy
+        std::string text = slurp(dir + "/merged.jsonl");
+        EXPECT_NE(text.find(edited.substr(0, 60)), std::string::npos);
+        EXPECT_EQ(text.find(one_line.substr(0, 60)), std::string::npos);
+        EXPECT_EQ(merged["counts"]["paragraphs"]["removed"], 4 + 7);
+        EXPECT_EQ(merged["counts"]["paragraphs"]["documents_changed"], 2);
+      }
+    }
+  }
+  // Shards are merged with their own stages: a stage option is refused, and so is a missing shard.
+  std::string out, err;
+  EXPECT_EQ(2, lmzip("corpus merge --jaccard 0.5 -o " + dir + "/m.jsonl " + dir + "/shard0.jsonl.zst " + dir +
+                         "/shard1.jsonl.zst " + dir + "/shard2.jsonl.zst", &out, &err));
+  EXPECT_NE(err.find("--jaccard: a merge of `corpus build --shard` outputs"), std::string::npos) << err;
+  EXPECT_EQ(1, lmzip("corpus merge -o " + dir + "/m.jsonl " + dir + "/shard0.jsonl.zst " + dir + "/shard2.jsonl.zst",
+                     &out, &err));
+  EXPECT_NE(err.find("1 of 3 shards missing: 1/3"), std::string::npos) << err;
+  EXPECT_EQ(2, lmzip("corpus merge -o " + dir + "/m.jsonl " + dir + "/shard0.jsonl.zst " + dir + "/whole.jsonl",
+                     &out, &err));
+  EXPECT_NE(err.find("whole.jsonl: not an output of `corpus build --shard`"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m.jsonl"));
+  ASSERT_EQ(0, lmzip("corpus merge --help", &out, &err));
+  EXPECT_NE(out.find("exactly the corpus one `corpus build` gives"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lmzip

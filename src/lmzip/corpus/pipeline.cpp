@@ -7,6 +7,7 @@
 #include <deque>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "lmzip/corpus/analysis.h"
 #include "lmzip/corpus/extract.h"
 #include "lmzip/corpus/output.h"
+#include "lmzip/corpus/shards.h"
 #include "lmzip/corpus/text.h"
 
 namespace lmzip::corpus {
@@ -181,14 +183,21 @@ class BackgroundWriter {
 
 class Builder {
  public:
-  // A Builder either builds, or (collect_repeated) only finds the paragraphs found in two or more documents:
-  // the first of CCNet's two passes (mine.py's HashesCollector), with the documents read exactly as the build
-  // reads them.
-  Builder(const BuildOptions& o, bool collect_repeated = false)
+  // Build: every stage. CollectRepeated: only find the paragraphs found in two or more documents (the first of
+  // CCNet's two passes, mine.py's HashesCollector), with the documents read exactly as the build reads them.
+  // Shard: only the stages that depend on the document alone; the rest is passed on to the merge (shards.h).
+  enum class Mode { Build, CollectRepeated, Shard };
+  Builder(const BuildOptions& o, Mode mode = Mode::Build)
       : o_(o), hasher_(o.dedup.num_perm, o.dedup.shingle, o.dedup.seed), dedup_(o.dedup),
-        collect_repeated_(collect_repeated), categories_(load_arxiv_categories(o.arxiv_metadata)) {
+        collect_repeated_(mode == Mode::CollectRepeated), shard_(mode == Mode::Shard),
+        categories_(load_arxiv_categories(o.arxiv_metadata)) {
     threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (collect_repeated) return;
+    if (collect_repeated_) return;
+    if (shard_) {  // the merge loads the reference hashes and samples
+      writer_.emplace(o.output, o.zstd_level);
+      background_.emplace(*writer_);
+      return;
+    }
     for (const auto& f : o.paragraphs.reference_files) {
       paragraph_index_.load(f);
       if (o.paragraphs.remove_all_copies) references_.load(f);
@@ -202,9 +211,16 @@ class Builder {
   }
   ~Builder() { background_.reset(); }  // joined before the writer it uses goes
 
+  // The documents and skips that follow come from the input of this rank in the whole sorted list.
+  void begin_input(uint64_t rank) {
+    file_rank_ = rank;
+    next_item_ = 0;
+  }
+
   void add(Document&& doc) {
     batch_bytes_ += doc.content.size();
     Item& it = batch_.emplace_back();
+    it.rank = {file_rank_, next_item_++};
     it.kind = Item::Doc;
     it.doc = std::move(doc);
     if (batch_.size() >= 2048 || batch_bytes_ >= (16u << 20)) flush();
@@ -214,6 +230,7 @@ class Builder {
   void add_jsonl_line(const std::string& path, uint64_t line_number, std::string&& line) {
     batch_bytes_ += line.size();
     Item& it = batch_.emplace_back();
+    it.rank = {file_rank_, next_item_++};
     it.kind = Item::Raw;
     it.text = std::move(line);
     it.where = path;
@@ -224,6 +241,7 @@ class Builder {
   // Skips wait in the batch too, so the manifest's skip examples stay in input order.
   void skip(const std::string& reason, const std::string& where) {
     Item& it = batch_.emplace_back();
+    it.rank = {file_rank_, next_item_++};
     it.kind = Item::Skip;
     it.text = reason;
     it.where = where;
@@ -263,6 +281,12 @@ class Builder {
       batch_bytes_ = 0;
       return;
     }
+    if (shard_) {
+      pass_on(results);
+      batch_.clear();
+      batch_bytes_ = 0;
+      return;
+    }
     for (size_t i = 0; i < n; ++i) {
       if (batch_[i].kind == Item::Doc) remove_seen_paragraphs(results[i]);
     }
@@ -273,7 +297,7 @@ class Builder {
     std::vector<size_t> kept;
     for (size_t i = 0; i < n; ++i) {
       Item& it = batch_[i];
-      if (it.kind == Item::Skip) record_skip(it.text, it.where);
+      if (it.kind == Item::Skip) record_skip(it.text, it.where, it.rank);
       else if (decide(it.doc, results[i])) kept.push_back(i);
     }
     // Parallel: output records (JSON and sha256) of the kept documents; then written in input order.
@@ -310,6 +334,7 @@ class Builder {
   }
 
   BuildCounts counts;
+  uint64_t pending = 0;  // Shard: documents passed on to the merge
   nlohmann::json examples_ = nlohmann::json::array();
   uint64_t dedup_bytes() const { return dedup_.memory_bytes() + paragraph_index_.memory_bytes(); }
   const ParagraphIndex& paragraph_index() const { return paragraph_index_; }
@@ -415,10 +440,38 @@ class Builder {
     if (it != categories_.end()) doc.meta["categories"] = it->second;
   }
 
-  void record_skip(const std::string& reason, const std::string& where) {
+  void record_skip(const std::string& reason, const std::string& where, InputRank rank) {
     ++counts.read;
     ++counts.skipped[reason];
-    if (examples_.size() < 100) examples_.push_back({{"reason", reason}, {"where", where}});
+    if (examples_.size() >= 100) return;
+    examples_.push_back({{"reason", reason}, {"where", where}});
+    if (shard_) examples_.back()["rank"] = {rank.file, rank.item};  // the merge interleaves the shards' skips
+  }
+
+  // Shard: a document none of whose paragraphs is hashed cannot change before the filters, so their verdict on
+  // it is final here; a document they drop (or the category rule dropped) is counted as one build counts it.
+  // Every other document goes to the merge whole, with its input rank: its paragraphs, filters and dedup
+  // depend on the documents before it in the other shards.
+  void pass_on(std::vector<Analysis>& results) {
+    parallel_for(batch_.size(), [&](size_t i) {
+      Analysis& a = results[i];
+      if (batch_[i].kind == Item::Doc && a.decision.keep && a.paragraphs.empty()) {
+        a.decision = apply_filters(batch_[i].doc, o_.filter);
+      }
+    });
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      Item& it = batch_[i];
+      if (it.kind == Item::Skip) {
+        record_skip(it.text, it.where, it.rank);
+      } else if (!results[i].decision.keep) {
+        decide(it.doc, results[i]);
+      } else {
+        lines.push_back(pending_record_line(it.doc, it.rank));
+        ++pending;
+      }
+    }
+    if (!lines.empty()) background_->push(std::move(lines));
   }
 
   // Counts and dedup for one document, in input order; true when it is kept (its record is then emitted).
@@ -492,6 +545,8 @@ class Builder {
   ParagraphIndex references_;       // remove_all_copies: the reference files' hashes
   ParagraphIndex repeated_;         // remove_all_copies: paragraphs in two or more documents (first pass)
   bool collect_repeated_ = false;
+  bool shard_ = false;
+  uint64_t file_rank_ = 0, next_item_ = 0;
   // A batch entry: a document, a JSONL line not parsed yet, or a skip (reason in `text`).
   struct Item {
     enum Kind : uint8_t { Doc, Raw, Skip } kind = Doc;
@@ -499,6 +554,7 @@ class Builder {
     std::string text;   // Raw: the line; Skip: the reason
     std::string where;  // Raw: the file; Skip: where
     uint64_t line = 0;  // Raw: its line number
+    InputRank rank;
   };
   std::vector<Item> batch_;
   size_t batch_bytes_ = 0;
@@ -587,13 +643,147 @@ nlohmann::json parameters_json(const BuildOptions& o) {
   };
 }
 
+namespace {
+
+nlohmann::json stages_json(const BuildCounts& c) {
+  return nlohmann::json::array({
+      {{"stage", "read"}, {"documents", c.read}},
+      {{"stage", "readable"}, {"documents", c.read - c.total(c.skipped)}, {"characters", c.chars_read}},
+      {{"stage", "paragraphs_deduplicated"}, {"documents", c.read - c.total(c.skipped) - c.paragraph_duplicates},
+       {"characters", c.chars_after_paragraphs}},
+      {{"stage", "filtered"},
+       {"documents", c.read - c.total(c.skipped) - c.paragraph_duplicates - c.total(c.filtered)},
+       {"characters", c.chars_after_filters}},
+      {{"stage", "deduplicated"}, {"documents", c.written + c.sampled_out}, {"characters", c.chars_after_dedup}},
+      {{"stage", "sampled"}, {"documents", c.written}, {"characters", c.chars_written}}});
+}
+
+nlohmann::json manifest_json(const std::string& command, nlohmann::json inputs, const BuildOptions& o,
+                             const BuildCounts& c, nlohmann::json output, uint64_t dedup_index_bytes,
+                             nlohmann::json skip_examples) {
+  return {{"lmzip_version", kVersion},
+          {"command", command},
+          {"inputs", std::move(inputs)},
+          {"parameters", parameters_json(o)},
+          {"counts", counts_json(c)},
+          {"stages", stages_json(c)},
+          {"totals", {{"documents", c.written}, {"characters", c.chars_written}, {"bytes", c.bytes_written}}},
+          {"output", std::move(output)},
+          {"dedup_index_bytes", dedup_index_bytes},
+          {"skip_examples", std::move(skip_examples)}};
+}
+
+// Identifies the whole input list (paths and sizes), so a merge can tell shards of another input list apart.
+std::string input_list_sha256(const std::vector<InputFile>& inputs) {
+  std::string list;
+  for (const auto& in : inputs) list += in.path + "\t" + std::to_string(in.bytes) + "\n";
+  return sha256_hex(list);
+}
+
+// What a shard counted itself (the documents it did not pass on): read, skipped, filtered, ignored records,
+// capped HTML and their characters. Every other count is the merge's.
+void add_shard_counts(const ShardOutput& s, BuildCounts& c) {
+  try {
+    const nlohmann::json& k = s.manifest.at("counts");
+    const nlohmann::json& sh = s.manifest.at("shard");
+    c.read += k.at("read").get<uint64_t>();
+    for (const auto& [name, field] : {std::pair{&c.skipped, "skipped"}, {&c.filtered, "filtered"}, {&c.ignored, "ignored_records"}}) {
+      for (const auto& [reason, n] : k.at(field).items()) (*name)[reason] += n.get<uint64_t>();
+    }
+    c.html_nesting_capped += k.at("html_nesting_capped").get<uint64_t>();
+    c.chars_read += sh.at("characters_read").get<uint64_t>();
+    c.chars_after_paragraphs += sh.at("characters_after_paragraphs").get<uint64_t>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(s.manifest_path + ": not the manifest of `corpus build --shard` (its counts are incomplete)");
+  }
+}
+
+}  // namespace
+
+// The inverse of parameters_json (a merge takes its stages from the shards' manifests).
+BuildOptions options_from_parameters(const nlohmann::json& p) {
+  BuildOptions o;
+  try {
+    const auto& src = p.at("source");
+    const auto& f = p.at("filters");
+    const auto& code = f.at("code");
+    const auto& g = f.at("gopher");
+    const auto& par = p.at("paragraph_dedup");
+    const auto& d = p.at("dedup");
+    const auto& smp = p.at("sampling");
+    o.preset = p.at("preset");
+    o.subset = p.at("subset");
+    o.seed = o.dedup.seed = o.filter.seed = p.at("seed");
+    o.source.extensions = src.at("extensions").get<std::vector<std::string>>();
+    o.source.text_field = src.at("text_field");
+    o.source.date_field = src.at("date_field");
+    o.source.repo_field = src.at("repo_field");
+    o.source.max_document_bytes = src.at("max_document_bytes");
+    o.source.papers = src.at("papers");
+    o.source.use_pandoc = src.at("latex_converter") == "pandoc";
+    o.source.pandoc_timeout = src.at("pandoc_timeout_s");
+    o.source.repo_depth = src.at("repo_depth");
+    std::string shard = src.at("shard");
+    o.source.shard_index = std::stoi(shard.substr(0, shard.find('/')));
+    o.source.shard_count = std::stoi(shard.substr(shard.find('/') + 1));
+    o.filter.min_chars = f.at("min_chars");
+    o.filter.max_chars = f.at("max_chars");
+    o.filter.language = f.at("language");
+    o.filter.language_min_confidence = f.at("language_min_confidence");
+    o.filter.date_after = f.at("date_after");
+    o.filter.date_before = f.at("date_before");
+    o.filter.keep_undated = f.at("keep_undated");
+    o.category_prefix = f.at("category_prefix");
+    o.arxiv_metadata = f.at("arxiv_metadata");
+    auto& c = o.filter.code;
+    c.enabled = code.at("enabled");
+    c.max_line_length = code.at("max_line_length");
+    c.max_mean_line_length = code.at("max_mean_line_length");
+    c.min_alnum_fraction = code.at("min_alnum_fraction");
+    c.drop_autogenerated = code.at("drop_autogenerated");
+    c.config_or_test_drop_prob = code.at("config_or_test_drop_prob");
+    c.no_keyword_drop_prob = code.at("no_keyword_drop_prob");
+    c.max_assignments_to_drop = code.at("max_assignments_to_drop");
+    auto& go = o.filter.gopher;
+    go.enabled = g.at("enabled");
+    go.min_words = g.at("min_words");
+    go.max_words = g.at("max_words");
+    go.min_mean_word_length = g.at("min_mean_word_length");
+    go.max_mean_word_length = g.at("max_mean_word_length");
+    go.max_symbol_word_ratio = g.at("max_symbol_word_ratio");
+    go.max_bullet_line_fraction = g.at("max_bullet_line_fraction");
+    go.max_ellipsis_line_fraction = g.at("max_ellipsis_line_fraction");
+    go.min_alpha_word_fraction = g.at("min_alpha_word_fraction");
+    go.min_stop_words = g.at("min_stop_words");
+    o.paragraphs.enabled = par.at("enabled");
+    o.paragraphs.remove_all_copies = par.at("all_copies");
+    o.paragraphs.reference_files = par.at("reference_files").get<std::vector<std::string>>();
+    o.paragraphs.write_hashes = par.at("write_hashes");
+    o.dedup.exact = d.at("exact");
+    o.dedup.near = d.at("near");
+    o.dedup.num_perm = d.at("num_perm");
+    o.dedup.bands = d.at("bands");
+    o.dedup.rows = d.at("rows");
+    o.dedup.threshold = d.at("jaccard");
+    o.dedup.shingle = d.at("shingle");
+    o.target_chars = smp.at("target_chars");
+    o.sample_unit = smp.at("unit") == "repository" ? SampleUnit::Repository : SampleUnit::Document;
+  } catch (const std::exception& e) {
+    throw Error(std::string("corpus parameters: a field is missing or of the wrong type (") + e.what() + ")");
+  }
+  if (parameters_json(o) != p) throw Error("corpus parameters: written by another lmzip (they do not read back the same)");
+  return o;
+}
+
 BuildResult build_corpus(const BuildOptions& o, const std::function<void(const BuildProgress&)>& progress) {
   validate(o);
   auto start = std::chrono::steady_clock::now();
-  std::vector<InputFile> inputs = list_inputs(o.inputs, o.source);
+  std::vector<InputFile> all_inputs;
+  std::vector<InputFile> inputs = list_inputs(o.inputs, o.source, &all_inputs);
+  bool shard = o.source.shard_count > 1;  // the merge runs the stages that need every shard's documents
   std::optional<ParagraphIndex> repeated;
-  if (o.paragraphs.enabled && o.paragraphs.remove_all_copies) {
-    Builder first(o, /*collect_repeated=*/true);
+  if (o.paragraphs.enabled && o.paragraphs.remove_all_copies && !shard) {
+    Builder first(o, Builder::Mode::CollectRepeated);
     SourceSink collect{[&](Document&& d) { first.add(std::move(d)); }, [&](const std::string&, const std::string&) {},
                        [&](const std::string&) {},
                        [&](const std::string& path, uint64_t line_number, std::string&& line) {
@@ -603,7 +793,7 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
     first.flush();
     repeated = first.take_repeated();
   }
-  Builder b(o);
+  Builder b(o, shard ? Builder::Mode::Shard : Builder::Mode::Build);
   if (repeated) b.set_repeated(std::move(*repeated));
   SourceSink sink{[&](Document&& d) { b.add(std::move(d)); },
                   [&](const std::string& reason, const std::string& where) { b.skip(reason, where); },
@@ -616,8 +806,10 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
   for (const auto& in : inputs) {
     p.bytes_total += in.bytes;
     inputs_json.push_back({{"path", in.path}, {"kind", input_kind_name(in.kind)}, {"bytes", in.bytes}});
+    if (shard) inputs_json.back()["rank"] = in.rank;
   }
   for (const auto& in : inputs) {
+    b.begin_input(in.rank);
     read_input(in, o.source, sink);
     ++p.files_done;
     p.bytes_done += in.bytes;
@@ -626,33 +818,70 @@ BuildResult build_corpus(const BuildOptions& o, const std::function<void(const B
   }
   nlohmann::json output_json;
   b.finish(output_json);
-  if (!o.paragraphs.write_hashes.empty()) b.paragraph_index().write(o.paragraphs.write_hashes);
+  if (!o.paragraphs.write_hashes.empty() && !shard) b.paragraph_index().write(o.paragraphs.write_hashes);
   BuildResult r;
   r.counts = b.counts;
   r.input_bytes = p.bytes_total;
   r.dedup_index_bytes = b.dedup_bytes();
-  const BuildCounts& c = r.counts;
-  r.manifest = {
-      {"lmzip_version", kVersion},
-      {"command", "corpus build"},
-      {"inputs", inputs_json},
-      {"parameters", parameters_json(o)},
-      {"counts", counts_json(c)},
-      {"stages", nlohmann::json::array({
-           {{"stage", "read"}, {"documents", c.read}},
-           {{"stage", "readable"}, {"documents", c.read - c.total(c.skipped)}, {"characters", c.chars_read}},
-           {{"stage", "paragraphs_deduplicated"}, {"documents", c.read - c.total(c.skipped) - c.paragraph_duplicates},
-            {"characters", c.chars_after_paragraphs}},
-           {{"stage", "filtered"},
-            {"documents", c.read - c.total(c.skipped) - c.paragraph_duplicates - c.total(c.filtered)},
-            {"characters", c.chars_after_filters}},
-           {{"stage", "deduplicated"}, {"documents", c.written + c.sampled_out}, {"characters", c.chars_after_dedup}},
-           {{"stage", "sampled"}, {"documents", c.written}, {"characters", c.chars_written}}})},
-      {"totals", {{"documents", c.written}, {"characters", c.chars_written}, {"bytes", c.bytes_written}}},
-      {"output", output_json},
-      {"dedup_index_bytes", r.dedup_index_bytes},
-      {"skip_examples", b.examples_},
-  };
+  r.manifest = manifest_json(shard ? "corpus build --shard" : "corpus build", std::move(inputs_json), o, r.counts,
+                             std::move(output_json), r.dedup_index_bytes, b.examples_);
+  if (shard) {
+    r.manifest["shard"] = {{"index", o.source.shard_index}, {"count", o.source.shard_count},
+                           {"inputs_total", all_inputs.size()}, {"inputs_sha256", input_list_sha256(all_inputs)},
+                           {"pending", b.pending},
+                           {"characters_read", r.counts.chars_read},
+                           {"characters_after_paragraphs", r.counts.chars_after_paragraphs}};
+  }
+  r.manifest_path = manifest_path_for(o.output);
+  write_file_atomic(r.manifest_path, r.manifest.dump(2) + "\n");
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+BuildResult merge_shards(const MergeOptions& m) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<ShardOutput> shards = load_shard_outputs(m.shards);
+  nlohmann::json params = shards.front().manifest["parameters"];
+  params["source"]["shard"] = "0/1";  // recorded as one build records itself
+  BuildOptions o = options_from_parameters(params);
+  o.inputs = m.shards;
+  o.output = m.output;
+  o.threads = m.threads;
+  o.zstd_level = m.zstd_level;
+  // The shards applied the category rule (and joined the arXiv metadata) to every document they passed on,
+  // and converted the LaTeX.
+  BuildOptions stages = o;
+  stages.category_prefix.clear();
+  stages.arxiv_metadata.clear();
+  stages.source.use_pandoc = false;
+  validate(stages);
+  for (const auto& s : shards) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(s.path, m.output, ec)) throw UsageError("-o " + m.output + ": is one of the shards");
+  }
+  std::optional<ParagraphIndex> repeated;
+  if (o.paragraphs.enabled && o.paragraphs.remove_all_copies) {
+    Builder first(stages, Builder::Mode::CollectRepeated);
+    read_pending_in_input_order(shards, [&](Document&& d) { first.add(std::move(d)); });
+    first.flush();
+    repeated = first.take_repeated();
+  }
+  Builder b(stages);
+  if (repeated) b.set_repeated(std::move(*repeated));
+  read_pending_in_input_order(shards, [&](Document&& d) { b.add(std::move(d)); });
+  nlohmann::json output_json;
+  b.finish(output_json);
+  if (!o.paragraphs.write_hashes.empty()) b.paragraph_index().write(o.paragraphs.write_hashes);
+  BuildResult r;
+  r.counts = b.counts;
+  for (const auto& s : shards) {
+    add_shard_counts(s, r.counts);
+    for (const auto& in : s.manifest["inputs"]) r.input_bytes += in.value("bytes", uint64_t{0});
+  }
+  r.dedup_index_bytes = b.dedup_bytes();
+  r.manifest = manifest_json("corpus merge", merged_inputs(shards), o, r.counts, std::move(output_json),
+                             r.dedup_index_bytes, merged_skip_examples(shards, 100));
+  r.manifest["shards"] = m.shards;
   r.manifest_path = manifest_path_for(o.output);
   write_file_atomic(r.manifest_path, r.manifest.dump(2) + "\n");
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,4 +1,4 @@
-// `lmzip corpus build`: sources → extraction → filters → exact + MinHash dedup → seeded sampling → JSONL
+// `lmzip corpus build`: sources → extraction → paragraph dedup → filters → exact + MinHash dedup → seeded sampling → JSONL
 // (optionally .zst) + manifest.json. Streaming: documents are processed as they are read; memory grows only with
 // the dedup index (and, when sampling, 16 bytes per kept document: the kept records wait in a spill file).
 #pragma once
@@ -73,7 +73,20 @@ BuildResult build_corpus(const BuildOptions& options,
 // OUT.manifest.json beside OUT.jsonl / OUT.jsonl.zst.
 std::string manifest_path_for(const std::string& output);
 
-// The parameters a build records (and a preset sets), as JSON.
+// The parameters a build records (and a preset sets), as JSON; options_from_parameters reads them back (an
+// lmzip::Error when a field is missing or they do not read back the same).
 nlohmann::json parameters_json(const BuildOptions& options);
+BuildOptions options_from_parameters(const nlohmann::json& parameters);
+
+// `corpus merge` of the outputs of `corpus build --shard i/N` (all N, shards.h): the documents the shards passed
+// on, read in the order one build reads its inputs, go through the build's own stages from paragraph dedup on
+// with the shards' parameters. Output bytes, counts and stages are those of one build over the same inputs.
+struct MergeOptions {
+  std::vector<std::string> shards;  // the shards' -o files (their manifests beside them)
+  std::string output;
+  int threads = 0;
+  int zstd_level = 10;
+};
+BuildResult merge_shards(const MergeOptions& options);
 
 }  // namespace lmzip::corpus

@@ -95,7 +95,7 @@ InputKind classify_input(const std::string& path, bool papers) {
   return InputKind::Text;
 }
 
-std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const SourceOptions& o) {
+std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const SourceOptions& o, std::vector<InputFile>* whole) {
   if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) {
     throw Error("--shard: expected i/N with 0 <= i < N (got " + std::to_string(o.shard_index) + "/" +
                 std::to_string(o.shard_count) + ")");
@@ -128,8 +128,10 @@ std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const S
   }
   std::vector<InputFile> mine;
   for (size_t i = 0; i < all.size(); ++i) {
+    all[i].rank = i;
     if (static_cast<int>(i % static_cast<size_t>(o.shard_count)) == o.shard_index) mine.push_back(all[i]);
   }
+  if (whole) *whole = all;
   return mine;
 }
 

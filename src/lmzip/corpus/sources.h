@@ -21,6 +21,7 @@ struct InputFile {
   std::string root;  // the directory given on the command line ("" for a file named directly)
   InputKind kind = InputKind::Text;
   uint64_t bytes = 0;
+  uint64_t rank = 0;  // index in the whole sorted input list (before --shard keeps its share)
 };
 
 struct SourceOptions {
@@ -37,8 +38,10 @@ struct SourceOptions {
 };
 
 // Expands directories (recursively, hidden entries skipped, sorted) and glob patterns, classifies each file by
-// name, and keeps this shard's share. A named input that does not exist is an lmzip::Error.
-std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const SourceOptions& options);
+// name, and keeps this shard's share (`*whole`, when given: the whole list). A named input that does not exist
+// is an lmzip::Error.
+std::vector<InputFile> list_inputs(const std::vector<std::string>& args, const SourceOptions& options,
+                                   std::vector<InputFile>* whole = nullptr);
 
 InputKind classify_input(const std::string& path, bool papers);
 
