@@ -8,6 +8,7 @@
 #include "lmzip/eval/metrics.h"
 #include "lmzip/eval/runner.h"
 #include "lmzip/eval/task.h"
+#include "lmzip/eval/template.h"
 
 namespace lmzip::eval {
 namespace {
@@ -370,6 +371,11 @@ TEST(LmEvalMath, ExemplarsAreListFewshotSamplesCharacterForCharacter) {
             "\\mathbf{B}).$\n\nSolution: We have that $\\det (\\mathbf{A} \\mathbf{B}) = (\\det \\mathbf{A})(\\det "
             "\\mathbf{B}) = (2)(12) = \\boxed{24}.$\nFinal Answer: The final answer is $24$. I hope it is correct.\n\n"
             "Problem:\nWhat is $1+1$?\n\nSolution:");
+}
+
+TEST(Fidelity, HellaswagPreprocessStripsUnicodeWhitespace) {
+  // lm-eval hellaswag/utils.py preprocess: text.strip() first, so a trailing NO-BREAK SPACE goes.
+  EXPECT_EQ(hellaswag_preprocess("Kite flying: \u00a0"), "Kite flying:");
 }
 
 }  // namespace

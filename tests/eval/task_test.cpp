@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "lmzip/core/error.h"
-#include "lmzip/eval/pystr.h"
+#include "lmzip/core/pystr.h"
 #include "lmzip/eval/runner.h"
 #include "lmzip/eval/task.h"
 #include "lmzip/io/file.h"

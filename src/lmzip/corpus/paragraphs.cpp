@@ -1,7 +1,6 @@
 #include "lmzip/corpus/paragraphs.h"
 
 #include <unicode/uchar.h>
-#include <unicode/ustring.h>
 #include <unicode/utf8.h>
 
 #include <algorithm>
@@ -10,16 +9,11 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/core/hash.h"
+#include "lmzip/core/pystr.h"
 #include "lmzip/io/file.h"
 
 namespace lmzip::corpus {
 namespace {
-
-// Python's str.isspace() (what str.strip() removes): bidirectional class WS, B or S, or category Zs.
-bool python_space(UChar32 c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
 
 // text_normalizer.UNICODE_PUNCT's keys (removed by normalize_for_dedup) and NON_PRINTING_CHARS (0-31, 127-159).
 bool ccnet_removed(UChar32 c) {
@@ -36,65 +30,25 @@ bool ccnet_removed(UChar32 c) {
   }
 }
 
-// Decodes the next code point of valid UTF-8 at s[i], advancing i.
-UChar32 next_code_point(std::string_view s, size_t& i) {
-  UChar32 c;
-  int32_t at = static_cast<int32_t>(i), n = static_cast<int32_t>(s.size());
-  U8_NEXT(reinterpret_cast<const uint8_t*>(s.data()), at, n, c);
-  i = static_cast<size_t>(at);
-  return c;
-}
-
-// [begin, end) of `s` without Python-whitespace at either end.
-std::string_view python_strip(std::string_view s) {
-  size_t begin = 0;
-  while (begin < s.size()) {
-    size_t next = begin;
-    if (!python_space(next_code_point(s, next))) break;
-    begin = next;
-  }
-  size_t end = s.size();
-  while (end > begin) {
-    size_t start = end - 1;  // back to the lead byte of the last code point
-    while (start > begin && (static_cast<uint8_t>(s[start]) & 0xC0) == 0x80) --start;
-    size_t next = start;
-    if (!python_space(next_code_point(s, next))) break;
-    end = start;
-  }
-  return s.substr(begin, end - begin);
-}
-
 void append_utf8(std::string& out, UChar32 c) {
   char buf[4];
   int32_t n = 0;
-  U8_APPEND_UNSAFE(reinterpret_cast<uint8_t*>(buf), n, c);  // c is a valid code point (from valid UTF-16)
+  U8_APPEND_UNSAFE(reinterpret_cast<uint8_t*>(buf), n, c);  // c is a valid code point
   out.append(buf, static_cast<size_t>(n));
 }
 
 // The general path: ICU's full lower-casing with the root locale (as Python's str.lower(): SpecialCasing's
 // unconditional mappings and the final-sigma rule), then digits and CCNet's removals per code point.
 std::string normalize_unicode(std::string_view line) {
-  std::u16string utf16(line.size(), u'\0');
-  int32_t len16 = 0;
-  UErrorCode status = U_ZERO_ERROR;
-  u_strFromUTF8WithSub(reinterpret_cast<UChar*>(utf16.data()), static_cast<int32_t>(utf16.size()), &len16,
-                       line.data(), static_cast<int32_t>(line.size()), 0xFFFD, nullptr, &status);
-  if (U_FAILURE(status)) return std::string(line);  // cannot happen: UTF-16 never needs more units than bytes
-  std::u16string lower(static_cast<size_t>(len16) + 16, u'\0');
-  int32_t len_lower = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {  // lower-casing may lengthen the text (U+0130 -> i + U+0307)
-    status = U_ZERO_ERROR;
-    len_lower = u_strToLower(reinterpret_cast<UChar*>(lower.data()), static_cast<int32_t>(lower.size()),
-                             reinterpret_cast<const UChar*>(utf16.data()), len16, "", &status);
-    if (status != U_BUFFER_OVERFLOW_ERROR) break;
-    lower.assign(static_cast<size_t>(len_lower) + 1, u'\0');
-  }
-  if (U_FAILURE(status)) return std::string(line);
+  const std::string lower = py_lower(line);
+  const auto* p = reinterpret_cast<const uint8_t*>(lower.data());
+  const int32_t n = static_cast<int32_t>(lower.size());
   std::string out;
-  out.reserve(line.size());
-  for (int32_t i = 0; i < len_lower;) {
+  out.reserve(lower.size());
+  for (int32_t i = 0; i < n;) {
     UChar32 c;
-    U16_NEXT(lower.data(), i, len_lower, c);
+    U8_NEXT(p, i, n, c);
+    if (c < 0) c = 0xFFFD;  // documents are valid UTF-8; an ill-formed byte would decode as U+FFFD in Python
     if (u_charType(c) == U_DECIMAL_DIGIT_NUMBER) c = '0';
     if (!ccnet_removed(c)) append_utf8(out, c);
   }
@@ -107,7 +61,7 @@ namespace {
 
 // normalize_for_dedup into `out` (reused between lines: no allocation per paragraph).
 void normalize_into(std::string_view line, std::string& out) {
-  line = python_strip(line);
+  line = py_strip_view(line);
   out.resize(line.size());
   size_t n = 0;
   for (char ch : line) {  // the common case, byte by byte: the same result as the general path
@@ -147,7 +101,7 @@ std::vector<Paragraph> split_paragraphs(std::string_view text) {
     size_t end = text.find('\n', begin);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(begin, end - begin);
-    if (!python_strip(line).empty()) {
+    if (!py_strip_view(line).empty()) {
       out.push_back({begin, end, paragraph_hash(line)});
     }
     begin = end + 1;

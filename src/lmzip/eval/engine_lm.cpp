@@ -6,7 +6,7 @@
 
 #include "lmzip/core/error.h"
 #include "lmzip/eval/metrics.h"
-#include "lmzip/eval/pystr.h"
+#include "lmzip/core/pystr.h"
 
 namespace lmzip::eval {
 namespace {

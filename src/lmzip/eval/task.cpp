@@ -8,7 +8,7 @@
 #include "lmzip/core/error.h"
 #include "lmzip/core/json.h"
 #include "lmzip/core/utf8.h"
-#include "lmzip/eval/pystr.h"
+#include "lmzip/core/pystr.h"
 #include "lmzip/io/compressed.h"
 
 namespace lmzip::eval {

@@ -5,10 +5,9 @@
 // UnicodeData.txt and SpecialCasing.txt.
 #include <gtest/gtest.h>
 
-#include "lmzip/eval/pystr.h"
-#include "lmzip/eval/template.h"
+#include "lmzip/core/pystr.h"
 
-namespace lmzip::eval {
+namespace lmzip {
 namespace {
 
 TEST(PyStr, IsSpaceIsPythonsSet) {
@@ -82,10 +81,5 @@ TEST(PyStr, CapitalizeTitleCasesTheFirstCharacterAndLowersTheRest) {
   EXPECT_EQ(py_capitalize(""), "");
 }
 
-TEST(PyStr, HellaswagPreprocessStripsUnicodeWhitespace) {
-  // lm-eval hellaswag/utils.py preprocess: text.strip() first, so a trailing NO-BREAK SPACE goes.
-  EXPECT_EQ(hellaswag_preprocess("Kite flying: \u00a0"), "Kite flying:");
-}
-
 }  // namespace
-}  // namespace lmzip::eval
+}  // namespace lmzip

@@ -1,5 +1,6 @@
-// Python 3's str methods on UTF-8 text, with Python's Unicode semantics, for the places where
-// lm-evaluation-harness applies them to benchmark text: str.strip() (MMLU questions, the HellaSwag preprocess,
+// Python 3's str methods on UTF-8 text, with Python's Unicode semantics, for the places where a reference
+// pipeline written in Python applies them: CCNet's paragraph normalisation (corpus/paragraphs) and
+// lm-evaluation-harness on benchmark text: str.strip() (MMLU questions, the HellaSwag preprocess,
 // the regex filter's match), str.lstrip() (the remove_whitespace filter), str.rstrip() (the context/continuation
 // split of a loglikelihood request), str.capitalize() (HellaSwag ctx_b) and str.lower() (exact_match's
 // ignore_case, through numpy.char.lower). Case mapping and character properties come from ICU (root locale).
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace lmzip::eval {
+namespace lmzip {
 
 // str.isspace() of a one-character string: CPython's _PyUnicode_IsWhitespace (Tools/unicode/makeunicodedata.py:
 // general category Zs, or bidirectional type WS, B or S). Among others U+0009..U+000D, U+001C..U+001F, U+0020,
@@ -22,6 +23,7 @@ bool py_isspace(uint32_t code_point);
 std::string py_strip(std::string_view s);   // str.strip(): leading and trailing py_isspace characters removed
 std::string py_lstrip(std::string_view s);  // str.lstrip()
 std::string py_rstrip(std::string_view s);  // str.rstrip()
+std::string_view py_strip_view(std::string_view s);  // str.strip() as a view into s (no copy)
 
 // str.lower(): every character to its full lowercase mapping (SpecialCasing: "İ" -> "i̇"), a capital sigma to
 // the final form "ς" where it ends a word (preceded by a cased letter, not followed by one, case-ignorable
@@ -33,4 +35,4 @@ std::string py_lower(std::string_view s);
 // then the rest lowered as py_lower does (the final-sigma context sees the whole string).
 std::string py_capitalize(std::string_view s);
 
-}  // namespace lmzip::eval
+}  // namespace lmzip

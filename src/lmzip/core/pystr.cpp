@@ -1,4 +1,4 @@
-#include "lmzip/eval/pystr.h"
+#include "lmzip/core/pystr.h"
 
 #include <unicode/bytestream.h>
 #include <unicode/casemap.h>
@@ -10,7 +10,7 @@
 
 #include "lmzip/core/error.h"
 
-namespace lmzip::eval {
+namespace lmzip {
 namespace {
 
 // The root locale: no Turkish dotless i, no Lithuanian or Dutch rules, whatever the process locale is (Python's
@@ -65,6 +65,7 @@ bool py_isspace(uint32_t code_point) {
 std::string py_strip(std::string_view s) { return std::string(strip_range(s, true, true)); }
 std::string py_lstrip(std::string_view s) { return std::string(strip_range(s, true, false)); }
 std::string py_rstrip(std::string_view s) { return std::string(strip_range(s, false, true)); }
+std::string_view py_strip_view(std::string_view s) { return strip_range(s, true, true); }
 
 std::string py_lower(std::string_view s) {
   std::string out;
@@ -93,4 +94,4 @@ std::string py_capitalize(std::string_view s) {
   return out;
 }
 
-}  // namespace lmzip::eval
+}  // namespace lmzip
