@@ -156,7 +156,7 @@ int run_merge(int argc, char** argv) {
   return problems.empty() ? 0 : 1;
 }
 
-Registration reg{{"merge", "combine the part files of lmzip bpc --shard I/N into one result, bit for bit", run_merge}};
+Registration reg{{"merge", "combine the part files of lmzip bpc or eval --shard I/N into one result, bit for bit", run_merge}};
 
 }  // namespace
 }  // namespace lmzip::cli
