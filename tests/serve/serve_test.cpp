@@ -490,6 +490,25 @@ TEST_F(ServeTest, GenerationsInFlightTogetherMatchOneAtATime) {
   EXPECT_LE(metric(service, "lmzip_engine_passes_total"), passes + 3);
 }
 
+// A generation request whose sequences do not fit --max-batch-tokens runs its prompts one at a time (no cache
+// for all of them at once): exactly the lone runs' results.
+TEST_F(ServeTest, GenerationTooLargeToShareAPassRunsPromptByPrompt) {
+  ServiceOptions o = bpc_options("zoo-s1");
+  o.max_batch_tokens = 16;
+  Service service(*model_, *tokenizer_, *pool_, o);
+  const std::vector<std::string> prompts = {"Once upon a time", "The river flows"};
+  auto run = [&](const json& prompt) {
+    const json b = {{"prompt", prompt}, {"max_tokens", 12}, {"logprobs", 1}, {"temperature", 0}};
+    return ojson::parse(dump(service.complete(parse_completion_request(b, service.limits()))));
+  };
+  const ojson both = run(prompts);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const ojson one = run(prompts[i]);
+    EXPECT_EQ(both["choices"][i]["text"], one["choices"][0]["text"]);
+    EXPECT_EQ(both["choices"][i]["logprobs"]["token_logprobs"], one["choices"][0]["logprobs"]["token_logprobs"]);
+  }
+}
+
 TEST_F(ServeTest, RequestOfAClientThatLeftIsDroppedUnrun) {
   Service service(*model_, *tokenizer_, *pool_, bpc_options("zoo-s1"));
   const HttpResponse r = service.handle({.method = "POST", .path = "/v1/completions",

@@ -161,10 +161,10 @@ void Service::engine_loop() {
         }
       } else if (batch[0]->generates) {
         // Generations in flight together: every sequence gets the longest one's cache slots; the slots stay
-        // within max_batch_tokens (or the first request's own need).
+        // within max_batch_tokens.
         size_t seqs = batch[0]->prompts.size();
         int64_t context = batch[0]->context;
-        const int64_t budget = std::max(options_.max_batch_tokens, static_cast<int64_t>(seqs) * context);
+        const int64_t budget = options_.max_batch_tokens;
         for (auto it = queue_.begin(); it != queue_.end();) {
           const size_t s2 = seqs + (*it)->prompts.size();
           const int64_t c2 = std::max(context, (*it)->context);
@@ -469,8 +469,11 @@ nlohmann::ordered_json Service::complete(const CompletionRequest& r, std::functi
   }
   job->rows = packed_prompt_rows(job->prompts);
   job->packable = r.max_tokens <= 1 && job->rows <= options_.max_batch_tokens;
-  job->generates = r.max_tokens > 1 && !(r.echo && r.logprobs);
   for (const auto& p : job->prompts) job->context = std::max(job->context, static_cast<int64_t>(p.size()) + r.max_tokens);
+  // A generation shares a MultiSession only when its own sequences fit one (a request of many long prompts runs
+  // them one at a time instead of allocating a cache for all of them).
+  job->generates = r.max_tokens > 1 && !(r.echo && r.logprobs) && job->prompts.size() <= kMaxGenerations &&
+                   static_cast<int64_t>(job->prompts.size()) * job->context <= options_.max_batch_tokens;
   submit(job);
   const std::string id = "cmpl-lmzip-" + std::to_string(++completion_id_);
   return completion_response(r, job->choices, id, static_cast<int64_t>(std::time(nullptr)), options_.model_name);
