@@ -113,7 +113,7 @@ int run_serve(int argc, char** argv) {
   args.option("--max-tokens-per-request", "N", &a.max_tokens_per_request,
               "most tokens per prompt, max_tokens included (default: the model's context, else 2048)");
   args.option("--max-body-bytes", "N", &a.max_body_bytes, "largest request body (default 32 MiB; larger: 413)");
-  args.option("--max-queue", "N", &a.max_queue, "requests waiting for the model before 503 (default 64)");
+  args.option("--max-queue", "N", &a.max_queue, "requests waiting for or running on the model before 503 (default 64)");
   args.option("--max-batch-tokens", "N", &a.max_batch_tokens,
               "rows of one packed pass gathering waiting scoring requests (default 4096; 1: no gathering)");
   args.option("--timeout", "S", &a.timeout, "seconds a request may run before 504 (default 600)");
